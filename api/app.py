@@ -1,0 +1,80 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import msgspec
+from litestar import Litestar
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+
+from api.controllers.admin import AdminController, HealthController
+from api.controllers.inbound import CallbackController, WebhookController
+from api.controllers.payments import PaymentController
+from api.controllers.refunds import CustomerController, RefundController
+from api.errors import (
+    decode_error_handler,
+    engine_error_handler,
+    http_error_handler,
+    internal_error_handler,
+    validation_handler,
+)
+from api.middleware import RequestIdMiddleware
+from engine.bootstrap import Engine
+from engine.config import Settings, load_settings
+from engine.errors import EngineError
+from engine.logs import configure_logging
+
+
+class MetricsController(PrometheusController):
+    """Prometheus exposition at ``/metrics`` (per process)."""
+
+    path = "/metrics"
+    include_in_schema = False
+
+
+def create_app(settings: Settings) -> Litestar:
+    """Build the API for ``settings`` (database and Redis URLs already resolved)."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        engine = await Engine.start(settings)
+        app.state.engine = engine
+        try:
+            yield
+        finally:
+            await engine.close()
+
+    prometheus = PrometheusConfig(app_name="payment_engine", group_path=True, excluded_http_methods=[])
+    return Litestar(
+        route_handlers=[
+            PaymentController, RefundController, CustomerController, AdminController, HealthController,
+            WebhookController, CallbackController, MetricsController,
+        ],
+        lifespan=[lifespan],
+        middleware=[RequestIdMiddleware, prometheus.middleware],
+        exception_handlers={
+            EngineError: engine_error_handler,
+            ValidationException: validation_handler,
+            HTTPException: http_error_handler,
+            msgspec.DecodeError: decode_error_handler,
+            msgspec.ValidationError: decode_error_handler,
+            Exception: internal_error_handler,
+        },
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Payment Engine API", version="1.0.0", path="/schema", render_plugins=[SwaggerRenderPlugin()]
+        ),
+        debug=False,
+    )
+
+
+def app_from_env() -> Litestar:
+    """Uvicorn factory: settings from the environment (the CLI resolved every URL and key)."""
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

@@ -1,0 +1,53 @@
+"""Admin, health and readiness endpoints."""
+
+from __future__ import annotations
+
+from litestar import Controller, Response, get, post
+from litestar.datastructures import State
+from litestar.di import Provide
+
+from api.deps import admin, engine_of
+from api.idem import JSON
+from engine.commands import CreateMerchant
+from engine.services.merchants import create_merchant
+from engine.views import encode
+
+
+class AdminController(Controller):
+    """``/v1/admin``: needs ``Authorization: Bearer $ENGINE_ADMIN_TOKEN``."""
+
+    path = "/v1/admin"
+    dependencies = {"_admin": Provide(admin)}
+    tags = ["admin"]
+
+    @post("/merchants", status_code=201, summary="Create a merchant and its secret API key")
+    async def create_merchant(self, state: State, _admin: None, data: CreateMerchant) -> Response[bytes]:
+        """Returns ``{merchant, api_key}``; the key is shown only here, stored only hashed."""
+        merchant, api_key = await create_merchant(engine_of(state), data.name)
+        return Response(encode({"merchant": merchant, "api_key": api_key}), status_code=201, media_type=JSON)
+
+
+class HealthController(Controller):
+    """Liveness and readiness probes."""
+
+    path = "/"
+    tags = ["health"]
+    include_in_schema = False
+
+    @get("/healthz", summary="Liveness")
+    async def healthz(self) -> Response[bytes]:
+        """The process answers."""
+        return Response(b'{"status":"ok"}', media_type=JSON)
+
+    @get("/readyz", summary="Readiness: PostgreSQL and Redis reachable")
+    async def readyz(self, state: State) -> Response[bytes]:
+        """503 unless both the database and Redis answer."""
+        engine = engine_of(state)
+        try:
+            db = await engine.pool.fetchval("SELECT 1", timeout=2) == 1
+        except Exception:
+            db = False
+        cache = await engine.cache.ping()
+        ok = db and cache
+        body = encode({"status": "ok" if ok else "unavailable", "database": db, "redis": cache})
+        return Response(body, status_code=200 if ok else 503, media_type=JSON)

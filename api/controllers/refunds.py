@@ -1,0 +1,54 @@
+"""``/v1/refunds`` and ``/v1/customers``."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.di import Provide
+
+from api.deps import engine_of, merchant_id
+from api.idem import JSON, run
+from engine.commands import CreateCustomer, CreateRefund
+from engine.services.customers import create_customer, get_customer
+from engine.services.refunds import create_refund, get_refund
+from engine.views import customer_view, encode, refund_view
+
+
+class RefundController(Controller):
+    """Refunds of the authenticated merchant's payments."""
+
+    path = "/v1/refunds"
+    dependencies = {"merchant_id": Provide(merchant_id)}
+    tags = ["refunds"]
+
+    @post("/", status_code=200, summary="Refund a payment (partial or full)")
+    async def create(self, request: Request, state: State, merchant_id: str, data: CreateRefund) -> Response[bytes]:
+        """Refund ``amount`` (default: all that is left) of a succeeded payment."""
+        engine = engine_of(state)
+        return await run(request, engine, merchant_id, lambda claim: create_refund(engine, merchant_id, data, claim))
+
+    @get("/{refund_id:str}", summary="Retrieve a refund")
+    async def retrieve(self, state: State, merchant_id: str, refund_id: str) -> Response[bytes]:
+        """The refund, or 404."""
+        refund = await get_refund(engine_of(state), merchant_id, refund_id)
+        return Response(encode(refund_view(refund)), media_type=JSON)
+
+
+class CustomerController(Controller):
+    """Customers of the authenticated merchant."""
+
+    path = "/v1/customers"
+    dependencies = {"merchant_id": Provide(merchant_id)}
+    tags = ["customers"]
+
+    @post("/", status_code=201, summary="Create a customer")
+    async def create(self, request: Request, state: State, merchant_id: str, data: CreateCustomer) -> Response[bytes]:
+        """Store a customer (registered with gateways that keep customers)."""
+        engine = engine_of(state)
+        return await run(request, engine, merchant_id, lambda claim: create_customer(engine, merchant_id, data, claim))
+
+    @get("/{customer_id:str}", summary="Retrieve a customer")
+    async def retrieve(self, state: State, merchant_id: str, customer_id: str) -> Response[bytes]:
+        """The customer, or 404."""
+        customer = await get_customer(engine_of(state), merchant_id, customer_id)
+        return Response(encode(customer_view(customer)), media_type=JSON)

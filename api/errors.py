@@ -1,0 +1,91 @@
+"""Every error leaves the API in the DESIGN.md shape: ``{"error": {type, code, message, param?}}``.
+
+Framework errors (bad JSON, wrong types, unknown fields, oversized bodies, unknown routes) are
+translated here; nothing else reaches the client, so no stack trace, SQL or secret can leak.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from engine.errors import EngineError
+from engine.views import encode
+
+log = logging.getLogger("api.errors")
+_JSON = "application/json"
+# msgspec says "... - at `$.payment_method.card.number`"; the path is the param.
+_PATH = re.compile(r"at `\$\.?([^`]*)`")
+_FIELD = re.compile(r"field `([^`]+)`")
+
+
+def error_response(status: int, body: dict[str, object], headers: dict[str, str] | None = None) -> Response[bytes]:
+    """A JSON error response with exact bytes."""
+    return Response(encode({"error": body}), status_code=status, media_type=_JSON, headers=headers)
+
+
+def engine_error_handler(_: Request, exc: EngineError) -> Response[bytes]:
+    """Render an ``EngineError``."""
+    return error_response(exc.status, exc.to_dict())
+
+
+def validation_handler(_: Request, exc: ValidationException) -> Response[bytes]:
+    """Body or parameter decoding failed: name the parameter and the problem."""
+    message, param = "The request is invalid.", None
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    if extra and isinstance(extra[0], dict):
+        first = extra[0]
+        message = str(first.get("message") or message)
+        param = _param_from(message) or (str(first["key"]) if first.get("key") else None)
+    elif exc.detail:
+        message = str(exc.detail)
+    if "malformed" in message.lower() or "json is malformed" in message.lower():
+        message, param = "The request body is not valid JSON.", None
+    body: dict[str, object] = {"type": "invalid_request_error", "code": "parameter_invalid", "message": _clean(message)}
+    if param:
+        body["param"] = param
+    if message.startswith("Object missing required field"):
+        body["code"] = "parameter_missing"
+    elif message.startswith("Object contains unknown field"):
+        body["code"] = "parameter_unknown"
+    return error_response(400, body)
+
+
+def _param_from(message: str) -> str | None:
+    path = _PATH.search(message)
+    field = _FIELD.search(message)
+    parts = [p for p in ((path.group(1) if path else ""), (field.group(1) if field else "")) if p]
+    return ".".join(parts).replace("[", ".").replace("]", "") or None
+
+
+def _clean(message: str) -> str:
+    # msgspec messages never include values, only types and paths, so they are safe to echo.
+    return message[:300]
+
+
+def http_error_handler(_: Request, exc: HTTPException) -> Response[bytes]:
+    """404 routes, 405 methods, 413 bodies and the like, in our shape."""
+    status = exc.status_code
+    code = {404: "route_not_found", 405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type"}.get(
+        status, "invalid_request"
+    )
+    message = {413: "The request body is too large."}.get(status, str(exc.detail) if exc.detail else "Invalid request.")
+    type_ = "invalid_request_error" if status < 500 else "api_error"
+    return error_response(status, {"type": type_, "code": code, "message": message[:300]})
+
+
+def decode_error_handler(_: Request, exc: msgspec.DecodeError) -> Response[bytes]:
+    """Malformed JSON that reached our own decoders."""
+    return error_response(400, {"type": "invalid_request_error", "code": "parameter_invalid",
+                                "message": "The request body is not valid JSON."})
+
+
+def internal_error_handler(request: Request, exc: Exception) -> Response[bytes]:
+    """Anything unexpected: log it (with the request id), answer a bland 500."""
+    log.error("unhandled error on %s %s: %s", request.method, request.url.path, type(exc).__name__, exc_info=exc)
+    return error_response(500, {"type": "api_error", "code": "internal_error",
+                                "message": "An internal error occurred. The request id identifies it in our logs."})

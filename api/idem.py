@@ -1,0 +1,59 @@
+"""Running a POST under its ``Idempotency-Key`` (semantics in engine/services/idempotency.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from litestar import Request, Response
+
+from engine.bootstrap import Engine
+from engine.errors import EngineError, InvalidRequest
+from engine.services import idempotency
+from engine.services.charging import record_error
+
+JSON = "application/json"
+Handler = Callable[[idempotency.Claim | None], Awaitable[tuple[int, bytes] | idempotency.Replay]]
+
+
+async def key_claim(request: Request, engine: Engine, merchant_id: str) -> idempotency.Claim | None:
+    """This request's (unstored) claim, or ``None`` without a key; 400 for a malformed key."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    idempotency.check_key(key)
+    body = await request.body()
+    return idempotency.new_claim(engine, merchant_id, key, request.method, request.url.path, body)
+
+
+def replay_response(replay: idempotency.Replay) -> Response[bytes]:
+    """The stored first response, byte for byte, flagged as a replay."""
+    return Response(replay.body, status_code=replay.status, media_type=JSON, headers={"Idempotent-Replayed": "true"})
+
+
+async def run(request: Request, engine: Engine, merchant_id: str, handler: Handler, *, pre_claim: bool = True) -> Response[bytes]:
+    """Claim the key (unless the handler claims it itself), run, and answer.
+
+    ``InvalidRequest`` errors mean "rejected before any work": the claim is released so the
+    key stores nothing. Any other failure after work began is stored as the key's response.
+    """
+    claim = await key_claim(request, engine, merchant_id)
+    if claim is not None and pre_claim:
+        outcome = await idempotency.claim(engine, claim)
+        if isinstance(outcome, idempotency.Replay):
+            return replay_response(outcome)
+        claim = outcome
+    try:
+        result = await handler(claim)
+    except InvalidRequest:
+        if claim is not None and pre_claim:
+            await idempotency.release(engine, claim)
+        raise
+    except EngineError as exc:
+        if claim is None or not pre_claim:
+            raise
+        status, body = await record_error(engine, claim, exc)
+        return Response(body, status_code=status, media_type=JSON)
+    if isinstance(result, idempotency.Replay):
+        return replay_response(result)
+    status, body = result
+    return Response(body, status_code=status, media_type=JSON)

@@ -1,0 +1,77 @@
+"""Pure ASGI middleware (no framework imports).
+
+``RequestIdMiddleware`` gives every HTTP request an id: the caller's ``X-Request-Id`` when it is
+1-64 safe characters, otherwise a fresh ``req_<uuid hex>``. The id is put into
+``engine.logs.request_id_var`` for the duration of the request (so every log line carries it),
+stored in ``scope["state"]["request_id"]``, and echoed in the response's ``X-Request-Id`` header.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from engine.logs import request_id_var
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+HEADER = b"x-request-id"
+_SAFE = re.compile(rb"[A-Za-z0-9._:\-]{1,64}")
+
+
+def new_request_id() -> str:
+    """A fresh request id, ``req_`` followed by 32 hex digits."""
+    return f"req_{uuid.uuid4().hex}"
+
+
+def request_id_from_headers(headers: list[tuple[bytes, bytes]] | Any) -> str:
+    """The caller's ``X-Request-Id`` if it is acceptable, else a new id."""
+    for name, value in headers or ():
+        if name.lower() == HEADER:
+            if _SAFE.fullmatch(value):
+                return value.decode("ascii")
+            break
+    return new_request_id()
+
+
+class RequestIdMiddleware:
+    """ASGI middleware that assigns, propagates and echoes the request id."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        """Wrap ``app``."""
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection scope."""
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_from_headers(scope.get("headers"))
+        state = scope.get("state")
+        if isinstance(state, MutableMapping):
+            state["request_id"] = request_id
+        encoded = request_id.encode("ascii")
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != HEADER]
+                headers.append((HEADER, encoded))
+                message["headers"] = headers
+            await send(message)
+
+        token = request_id_var.set(request_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)
+
+
+def request_id_middleware(app: ASGIApp) -> ASGIApp:
+    """Factory form, for frameworks that take ``app -> app`` callables."""
+    return RequestIdMiddleware(app)

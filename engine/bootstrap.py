@@ -1,0 +1,76 @@
+"""Wires the engine: the pool, Redis, the encryption sealer, the HTTP client and the gateways.
+
+``Engine.start`` is the one place where IO resources are created (cosmicpython's bootstrap);
+services receive the ``Engine`` and use only what it holds.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import httpx
+
+from engine.config import Settings
+from engine.crypto import Sealer
+from engine.services.directory import GatewayDirectory
+from engine.store.cache import Cache
+from engine.store.db import create_pool
+from engine.store.migrate import migrate
+
+
+@dataclass
+class Engine:
+    """The running engine's resources."""
+
+    settings: Settings
+    pool: asyncpg.Pool
+    cache: Cache
+    sealer: Sealer
+    http: httpx.AsyncClient
+    gateways: GatewayDirectory
+    api_key_memo: dict[bytes, tuple[str, float]] = field(default_factory=dict)
+
+    @classmethod
+    async def start(cls, settings: Settings) -> Engine:
+        """Open every resource the services need."""
+        if not settings.database_url or not settings.redis_url:
+            raise RuntimeError("DATABASE_URL and REDIS_URL must be resolved before the engine starts")
+        if not settings.encryption_key:
+            raise RuntimeError("ENGINE_ENCRYPTION_KEY must be resolved before the engine starts")
+        pool = await create_pool(settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+        timeout = httpx.Timeout(
+            settings.gateway_read_timeout, connect=settings.gateway_connect_timeout, pool=settings.gateway_connect_timeout
+        )
+        # One pooled client for every gateway: keep-alive matters more than anything else here.
+        http = httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=500, max_keepalive_connections=100))
+        sealer = Sealer(settings.encryption_key)
+        cache = Cache.from_url(settings.redis_url)
+        directory = GatewayDirectory(pool=pool, sealer=sealer, http=http)
+        return cls(settings=settings, pool=pool, cache=cache, sealer=sealer, http=http, gateways=directory)
+
+    async def close(self) -> None:
+        """Release every resource."""
+        await self.gateways.close()
+        await self.http.aclose()
+        await self.cache.close()
+        await self.pool.close()
+
+
+async def create_merchant(settings: Settings, name: str) -> tuple[dict[str, Any], str]:
+    """CLI helper: migrate, create a merchant, return its public object and one-time API key."""
+    from engine.services.merchants import create_merchant as create
+
+    await migrate(settings.database_url)
+    engine = await Engine.start(settings)
+    try:
+        return await create(engine, name)
+    finally:
+        await engine.close()
+
+
+def encryption_key_b64(settings: Settings) -> str:
+    """The encryption key as base64, for handing to worker processes through the environment."""
+    return base64.urlsafe_b64encode(settings.encryption_key).decode()

@@ -1,0 +1,129 @@
+"""Inputs of the use cases, as msgspec Structs.
+
+The API decodes request bodies straight into these (unknown fields are rejected), so the wire
+contract and the service signatures cannot drift. Bounds here are structural (lengths, sizes);
+the semantic checks (Luhn, expiry, currency exponent, VPA) run in ``engine.validation``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+Text64 = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Text255 = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+Url = Annotated[str, msgspec.Meta(min_length=1, max_length=2048, pattern=r"^https?://[^\s]+$")]
+Metadata = Annotated[
+    dict[Annotated[str, msgspec.Meta(min_length=1, max_length=40)], Annotated[str, msgspec.Meta(max_length=500)]],
+    msgspec.Meta(max_length=50),
+]
+GatewayName = Literal["razorpay", "paytm", "payu", "juspay"]
+
+
+class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base: unknown fields are an error, not silently dropped."""
+
+
+class CardInput(Strict):
+    """Raw card data: held in memory for the gateway call only."""
+
+    number: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    exp_month: int
+    exp_year: int
+    cvc: Annotated[str, msgspec.Meta(min_length=1, max_length=8)]
+    holder_name: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+
+    def __repr__(self) -> str:
+        return "CardInput(<redacted>)"
+
+
+class UpiInput(Strict):
+    """UPI collect: the customer's virtual payment address."""
+
+    vpa: Text255
+
+
+class NetbankingInput(Strict):
+    """Netbanking: the bank's code."""
+
+    bank_code: Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
+
+
+class WalletInput(Strict):
+    """Wallet: the provider's name."""
+
+    provider: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+
+
+class PaymentMethodInput(Strict):
+    """One payment method; the object matching ``type`` must be present."""
+
+    type: Literal["card", "upi", "netbanking", "wallet"]
+    card: CardInput | None = None
+    upi: UpiInput | None = None
+    netbanking: NetbankingInput | None = None
+    wallet: WalletInput | None = None
+
+
+class CreatePayment(Strict):
+    """``POST /v1/payments``."""
+
+    amount: int
+    currency: Annotated[str, msgspec.Meta(min_length=1, max_length=3)]
+    merchant_order_id: Text64 | None = None
+    customer_id: Text64 | None = None
+    capture_method: Literal["automatic", "manual"] = "automatic"
+    description: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+    metadata: Metadata = msgspec.field(default_factory=dict)
+    return_url: Url | None = None
+    payment_method: PaymentMethodInput | None = None
+    confirm: bool = False
+    gateway: GatewayName | None = None
+
+
+class ConfirmPayment(Strict):
+    """``POST /v1/payments/{id}/confirm``."""
+
+    payment_method: PaymentMethodInput | None = None
+    return_url: Url | None = None
+    gateway: GatewayName | None = None
+
+
+class CapturePayment(Strict):
+    """``POST /v1/payments/{id}/capture``; no amount captures everything capturable."""
+
+    amount: int | None = None
+
+
+class CancelPayment(Strict):
+    """``POST /v1/payments/{id}/cancel``."""
+
+    cancellation_reason: Literal["duplicate", "fraudulent", "requested_by_customer", "abandoned"] | None = None
+
+
+class SyncPayment(Strict):
+    """``POST /v1/payments/{id}/sync`` takes no fields."""
+
+
+class CreateRefund(Strict):
+    """``POST /v1/refunds``; no amount refunds everything not yet refunded."""
+
+    payment_id: Text64
+    amount: int | None = None
+    reason: Literal["duplicate", "fraudulent", "requested_by_customer"] | None = None
+
+
+class CreateCustomer(Strict):
+    """``POST /v1/customers``."""
+
+    email: Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    phone: Annotated[str, msgspec.Meta(max_length=20, pattern=r"^\+?[0-9]{6,15}$")] | None = None
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+    metadata: Metadata = msgspec.field(default_factory=dict)
+
+
+class CreateMerchant(Strict):
+    """``POST /v1/admin/merchants``."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]

@@ -1,0 +1,13 @@
+"""Object ids: a type prefix and 24 random base62 characters (~143 bits)."""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_id(prefix: str, length: int = 24) -> str:
+    """A fresh random id such as ``pay_3fK…``."""
+    return prefix + "_" + "".join(secrets.choice(_ALPHABET) for _ in range(length))

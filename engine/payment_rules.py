@@ -1,0 +1,114 @@
+"""Pure rules: how a gateway's answer changes an attempt and its payment.
+
+No IO here. The services lock the rows, call ``apply_charge_result`` and write what it returns,
+so a webhook, a browser callback, a status sync and the original call can all deliver the same
+or older news in any order without moving anything backwards or counting money twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from engine.gateways.base import ChargeResult, Outcome
+from engine.model import Attempt, Payment
+from engine.states import (
+    ATTEMPT_TRANSITIONS,
+    PAYMENT_TRANSITIONS,
+    AttemptStatus,
+    PaymentStatus,
+    attempt_status_for,
+    can_move,
+    payment_status_for,
+)
+
+# Which public code a failure reports when the gateway gave no decline code.
+_FAILURE_CODES = {Outcome.DECLINED: "card_declined", Outcome.RETRYABLE: "gateway_unavailable"}
+
+
+class Change(msgspec.Struct, frozen=True):
+    """What to write: the new attempt and payment (either may be unchanged) and event types."""
+
+    attempt: Attempt
+    payment: Payment
+    events: tuple[str, ...]
+
+
+def apply_charge_result(payment: Payment, attempt: Attempt, result: ChargeResult) -> Change | None:
+    """Fold ``result`` into ``attempt`` and ``payment``; ``None`` when it changes nothing.
+
+    A result that would move the attempt backwards (a late "processing" after "captured") only
+    fills in missing references; statuses never regress.
+    """
+    new_status = attempt_status_for(result.outcome)
+    current = AttemptStatus(attempt.status)
+    if not can_move(ATTEMPT_TRANSITIONS, current, new_status):
+        new_status = current
+    new_attempt = _next_attempt(attempt, new_status, result)
+    new_payment = _next_payment(payment, new_attempt)
+    events: list[str] = []
+    if new_attempt.status != attempt.status:
+        events.append(f"attempt.{new_attempt.status}")
+    if new_payment.status != payment.status:
+        events.append(_payment_event(PaymentStatus(new_payment.status)))
+    if new_attempt == attempt and new_payment == payment:
+        return None
+    return Change(attempt=new_attempt, payment=new_payment, events=tuple(events))
+
+
+def _next_attempt(attempt: Attempt, status: AttemptStatus, result: ChargeResult) -> Attempt:
+    changes: dict[str, Any] = {
+        "status": str(status),
+        "gateway_reference": attempt.gateway_reference or result.gateway_reference,
+        "gateway_order_id": attempt.gateway_order_id or result.gateway_order_id,
+        "raw_status": result.raw_status or attempt.raw_status,
+    }
+    if status is AttemptStatus.CAPTURED:
+        captured = result.amount_captured or attempt.amount_captured or attempt.amount
+        changes["amount_captured"] = max(attempt.amount_captured, min(captured, attempt.amount))
+    if status is AttemptStatus.REQUIRES_ACTION and result.redirect_url:
+        changes["redirect_url"] = result.redirect_url
+    if status is AttemptStatus.FAILED and attempt.status != AttemptStatus.FAILED:
+        changes["decline_code"] = result.decline_code
+        changes["error_code"] = result.error_code or _FAILURE_CODES.get(result.outcome, "payment_failed")
+        changes["error_message"] = result.error_message or "The payment was not completed."
+    return msgspec.structs.replace(attempt, **changes)
+
+
+def _next_payment(payment: Payment, attempt: Attempt) -> Payment:
+    target = payment_status_for(AttemptStatus(attempt.status))
+    status = PaymentStatus(payment.status)
+    if can_move(PAYMENT_TRANSITIONS, status, target):
+        status = target
+    changes: dict[str, Any] = {"status": str(status), "gateway_reference": attempt.gateway_reference}
+    next_action = {"type": "redirect", "redirect_url": attempt.redirect_url}
+    changes["next_action"] = next_action if status is PaymentStatus.REQUIRES_ACTION else None
+    if attempt.status == AttemptStatus.CAPTURED:
+        changes["amount_received"] = max(payment.amount_received, attempt.amount_captured)
+        changes["amount_capturable"] = 0
+    elif attempt.status == AttemptStatus.AUTHORIZED:
+        changes["amount_capturable"] = attempt.amount
+    if status is PaymentStatus.REQUIRES_PAYMENT_METHOD and attempt.status == AttemptStatus.FAILED:
+        changes["last_error"] = {
+            "code": attempt.error_code,
+            "message": attempt.error_message,
+            "decline_code": attempt.decline_code,
+            "attempt_id": attempt.id,
+        }
+    elif status in (PaymentStatus.SUCCEEDED, PaymentStatus.REQUIRES_CAPTURE):
+        changes["last_error"] = None
+    if status is PaymentStatus.CANCELED:
+        changes["amount_capturable"] = 0
+    return msgspec.structs.replace(payment, **changes)
+
+
+def _payment_event(status: PaymentStatus) -> str:
+    return {
+        PaymentStatus.SUCCEEDED: "payment.succeeded",
+        PaymentStatus.REQUIRES_CAPTURE: "payment.amount_capturable_updated",
+        PaymentStatus.REQUIRES_ACTION: "payment.requires_action",
+        PaymentStatus.PROCESSING: "payment.processing",
+        PaymentStatus.REQUIRES_PAYMENT_METHOD: "payment.payment_failed",
+        PaymentStatus.CANCELED: "payment.canceled",
+    }.get(status, f"payment.{status}")

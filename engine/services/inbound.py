@@ -1,0 +1,134 @@
+"""Inbound gateway messages: server-to-server webhooks and the customer's browser callback.
+
+Webhooks are verified over the raw body before parsing, deduplicated by event id in the same
+transaction that applies them (a crash loses neither), and applied through the same rules as
+every other answer, so duplicates and out-of-order events never move a payment backwards.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+
+from engine.errors import InvalidRequest, NotFound
+from engine.gateways.base import AttemptRef, Outcome, WebhookEvent
+from engine.payment_rules import apply_charge_result
+from engine.services.charging import capture_authorized, ref_of, settle
+from engine.services.payments import get_payment, write_change
+from engine.services.refunds import settle_refund
+from engine.states import PaymentStatus
+from engine.store import payments as store
+from engine.store.sqlfile import load_queries
+
+if TYPE_CHECKING:
+    from engine.bootstrap import Engine
+    from engine.model import Payment
+
+log = logging.getLogger("engine.inbound")
+Q = load_queries("merchants")
+
+
+class SignatureInvalid(InvalidRequest):
+    """The message's signature did not verify (400); nothing was applied."""
+
+    code = "signature_invalid"
+
+
+async def receive_webhook(
+    engine: Engine, gateway: str, merchant_id: str, headers: dict[str, str], body: bytes
+) -> dict[str, object]:
+    """Verify, dedupe and apply one webhook; returns a small acknowledgement."""
+    accounts = [a for a in await engine.gateways.accounts(merchant_id) if a.gateway == gateway]
+    connector = next(
+        (c for c in (engine.gateways.connector(a) for a in accounts) if c.verify_webhook(headers, body)), None
+    )
+    if connector is None:  # unknown merchant, no such account, or a bad signature: same answer
+        raise SignatureInvalid("Webhook signature verification failed.")
+    try:
+        event = connector.parse_webhook(headers, body)
+    except ValueError:
+        raise InvalidRequest("Webhook body is not a recognised event.", code="webhook_unrecognised") from None
+    capture_after: tuple[str, str] | None = None
+    async with engine.pool.acquire() as conn, conn.transaction():
+        if await conn.fetchval(Q.record_webhook, gateway, merchant_id, event.event_id, event.event_type) is None:
+            return {"received": True, "duplicate": True}
+        if event.charge is not None:
+            capture_after = await _apply_charge(conn, engine, merchant_id, gateway, event)
+    if event.refund is not None and event.refund_reference:
+        refund = await _refund_of(engine, merchant_id, event.refund_reference)
+        if refund is not None:
+            await settle_refund(engine, merchant_id, refund, event.refund)
+    if capture_after is not None:
+        await _auto_capture(engine, merchant_id, *capture_after)
+    return {"received": True, "duplicate": False}
+
+
+async def _apply_charge(conn, engine: Engine, merchant_id: str, gateway: str, event: WebhookEvent):  # type: ignore[no-untyped-def]
+    attempt = None
+    if event.attempt_id:
+        attempt = await store.lock_attempt(conn, event.attempt_id, merchant_id)
+    if attempt is None:
+        attempt = await store.find_attempt(conn, merchant_id, gateway, event.gateway_reference, event.gateway_order_id)
+    if attempt is None or attempt.gateway != gateway:
+        log.warning("webhook %s for an unknown attempt ignored", event.event_id)
+        return None
+    payment = await store.lock_payment(conn, attempt.payment_id, merchant_id)
+    attempt = await store.lock_attempt(conn, attempt.id, merchant_id)
+    assert payment is not None and attempt is not None and event.charge is not None
+    change = apply_charge_result(payment, attempt, event.charge)
+    if change is not None:
+        payment = await write_change(conn, change)
+    if payment.status == PaymentStatus.REQUIRES_CAPTURE and payment.capture_method == "automatic":
+        return payment.id, attempt.id
+    return None
+
+
+async def _auto_capture(engine: Engine, merchant_id: str, payment_id: str, attempt_id: str) -> None:
+    payment = await get_payment(engine, merchant_id, payment_id)
+    attempt = await store.latest_attempt(engine.pool, payment_id, merchant_id)
+    if attempt is None or attempt.id != attempt_id:
+        return
+    async with engine.cache.lock(f"payment:{payment_id}"):
+        account = await engine.gateways.account(merchant_id, attempt.gateway_account_id, attempt.gateway)
+        await capture_authorized(engine, account, payment, attempt_id)
+
+
+async def _refund_of(engine: Engine, merchant_id: str, reference: str) -> str | None:
+    from engine.store import refunds as refund_store
+
+    refund = await refund_store.get(engine.pool, reference, merchant_id)
+    return refund.id if refund else None
+
+
+async def receive_callback(
+    engine: Engine, gateway: str, merchant_id: str, payment_id: str, params: dict[str, str]
+) -> tuple[Payment, str | None]:
+    """Verify the browser's return from the gateway, confirm by status sync, and say where to go.
+
+    Returns the settled payment and the merchant's ``return_url`` with ``payment_id`` and
+    ``status`` appended (``None`` when the payment has no return URL).
+    """
+    payment = await get_payment(engine, merchant_id, payment_id)
+    attempt = await store.latest_attempt(engine.pool, payment_id, merchant_id)
+    if attempt is None or attempt.gateway != gateway:
+        raise NotFound("No gateway attempt for this payment.", param="payment_id")
+    account = await engine.gateways.account(merchant_id, attempt.gateway_account_id, attempt.gateway)
+    connector = engine.gateways.connector(account)
+    verified = connector.verify_callback(params, ref_of(attempt, payment.currency))
+    if verified is None:
+        raise SignatureInvalid("Callback signature verification failed.")
+    # A callback is only a hint (and Razorpay does not sign failures): the gateway's status
+    # API has the final word.
+    ref = AttemptRef(attempt.id, attempt.gateway_reference or verified.gateway_reference,
+                     attempt.gateway_order_id, attempt.amount, payment.currency)
+    result = await connector.sync(ref)
+    if result.outcome is Outcome.UNKNOWN and verified.outcome is not Outcome.UNKNOWN:
+        result = verified
+    payment = await settle(engine, merchant_id, attempt.id, result)
+    if payment.status == PaymentStatus.REQUIRES_CAPTURE and payment.capture_method == "automatic":
+        payment = await capture_authorized(engine, account, payment, attempt.id)
+    if not payment.return_url:
+        return payment, None
+    sep = "&" if "?" in payment.return_url else "?"
+    return payment, payment.return_url + sep + urlencode({"payment_id": payment.id, "status": payment.status})

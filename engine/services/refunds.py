@@ -1,0 +1,101 @@
+"""Refunds: partial and multiple, never more than captured (reserved in SQL before the call)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from engine.commands import CreateRefund
+from engine.errors import IllegalTransition, NotFound, ValidationError
+from engine.gateways.base import RefundOutcome, RefundRequest, RefundResult
+from engine.model import Refund
+from engine.services import idempotency
+from engine.services.charging import ref_of
+from engine.services.payments import get_payment
+from engine.states import REFUND_TRANSITIONS, AttemptStatus, PaymentStatus, RefundStatus, can_move
+from engine.store import payments as payment_store
+from engine.store import refunds as store
+from engine.views import encode, refund_view
+
+if TYPE_CHECKING:
+    from engine.bootstrap import Engine
+
+log = logging.getLogger("engine.refunds")
+_STATUS = {
+    RefundOutcome.PENDING: RefundStatus.PENDING,
+    RefundOutcome.SUCCEEDED: RefundStatus.SUCCEEDED,
+    RefundOutcome.FAILED: RefundStatus.FAILED,
+    RefundOutcome.UNKNOWN: RefundStatus.UNKNOWN,
+}
+
+
+async def create_refund(
+    engine: Engine, merchant_id: str, cmd: CreateRefund, claim: idempotency.Claim | None
+) -> tuple[int, bytes]:
+    """Refund ``cmd.amount`` (default: everything not yet refunded) of a succeeded payment."""
+    try:
+        payment = await get_payment(engine, merchant_id, cmd.payment_id)
+    except NotFound:
+        raise NotFound(f"No such payment: {cmd.payment_id!r}.", param="payment_id") from None
+    if payment.status != PaymentStatus.SUCCEEDED:
+        raise IllegalTransition(
+            f"This payment's status is {payment.status}; only succeeded payments can be refunded.",
+            code="charge_not_refundable",
+        )
+    remaining = payment.amount_received - payment.amount_refunded
+    amount = remaining if cmd.amount is None else cmd.amount
+    if amount <= 0:
+        raise ValidationError("amount must be a positive integer." if cmd.amount is not None
+                              else "This payment is already fully refunded.", code="amount_too_small", param="amount")
+    if amount > remaining:
+        raise _too_much(remaining)
+    attempts = await payment_store.list_attempts(engine.pool, payment.id, merchant_id)
+    attempt = next(a for a in attempts if a.status == AttemptStatus.CAPTURED)
+    async with engine.pool.acquire() as conn, conn.transaction():
+        reserved = await store.reserve(conn, payment.id, merchant_id, amount)
+        if reserved is None:  # a concurrent refund took the rest
+            raise _too_much(remaining)
+        refund = await store.insert(conn, merchant_id, payment, attempt.id, amount, cmd.reason)
+        await payment_store.add_event(conn, merchant_id, "refund.created", refund.id, refund_view(refund))
+    account = await engine.gateways.account(merchant_id, attempt.gateway_account_id, attempt.gateway)
+    request = RefundRequest(refund_id=refund.id, ref=ref_of(attempt, payment.currency), amount=amount,
+                            currency=payment.currency, reason=cmd.reason)
+    try:
+        result = await engine.gateways.connector(account).refund(request)
+    except Exception:
+        log.exception("connector raised during refund; outcome unknown")
+        result = RefundResult(outcome=RefundOutcome.UNKNOWN, error_code="connector_error")
+    refund = await settle_refund(engine, merchant_id, refund.id, result)
+    body = encode(refund_view(refund))
+    if claim is not None:
+        await idempotency.record(engine, claim, 200, body)
+    return 200, body
+
+
+async def settle_refund(engine: Engine, merchant_id: str, refund_id: str, result: RefundResult) -> Refund:
+    """Fold a refund answer in; a failure gives the reserved amount back to the payment."""
+    async with engine.pool.acquire() as conn, conn.transaction():
+        refund = await store.lock(conn, refund_id, merchant_id)
+        assert refund is not None
+        status = _STATUS[result.outcome]
+        if status == refund.status or not can_move(REFUND_TRANSITIONS, RefundStatus(refund.status), status):
+            return refund
+        refund = await store.update(conn, refund, status, result.gateway_refund_id, result.error_code, result.error_message)
+        if status is RefundStatus.FAILED:
+            await store.release(conn, refund.payment_id, merchant_id, refund.amount)
+        await payment_store.add_event(conn, merchant_id, f"refund.{status}", refund.id, refund_view(refund))
+        return refund
+
+
+async def get_refund(engine: Engine, merchant_id: str, refund_id: str) -> Refund:
+    """The merchant's refund or a 404."""
+    refund = await store.get(engine.pool, refund_id, merchant_id)
+    if refund is None:
+        raise NotFound(f"No such refund: {refund_id[:64]!r}.", param="id")
+    return refund
+
+
+def _too_much(remaining: int) -> ValidationError:
+    return ValidationError(
+        f"amount exceeds what can still be refunded ({remaining}).", code="amount_too_large", param="amount"
+    )

@@ -1,0 +1,61 @@
+"""asyncpg repository for refunds (SQL in sql/queries/refunds.sql)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from engine.ids import new_id
+from engine.model import Payment, Refund
+from engine.store.sqlfile import load_queries
+
+Q = load_queries("refunds")
+
+
+def _refund(row: Any) -> Refund:
+    return Refund(**dict(row))
+
+
+async def reserve(conn: asyncpg.Connection, payment_id: str, merchant_id: str, amount: int) -> Payment | None:
+    """Add ``amount`` to the payment's refunded total if it stays within what was captured."""
+    row = await conn.fetchrow(Q.reserve_refund, payment_id, merchant_id, amount)
+    return Payment(**dict(row)) if row else None
+
+
+async def release(conn: asyncpg.Connection, payment_id: str, merchant_id: str, amount: int) -> None:
+    """Give back a reservation whose refund failed at the gateway."""
+    await conn.execute(Q.release_refund, payment_id, merchant_id, amount)
+
+
+async def insert(
+    conn: asyncpg.Connection, merchant_id: str, payment: Payment, attempt_id: str, amount: int, reason: str | None
+) -> Refund:
+    """A new ``pending`` refund."""
+    row = await conn.fetchrow(
+        Q.insert_refund, new_id("re"), merchant_id, payment.id, attempt_id, amount, payment.currency, reason
+    )
+    return _refund(row)
+
+
+async def get(db: asyncpg.Connection | asyncpg.Pool, refund_id: str, merchant_id: str) -> Refund | None:
+    """The merchant's refund or ``None``."""
+    row = await db.fetchrow(Q.get_refund, refund_id, merchant_id)
+    return _refund(row) if row else None
+
+
+async def lock(conn: asyncpg.Connection, refund_id: str, merchant_id: str) -> Refund | None:
+    """Read and row-lock a refund."""
+    row = await conn.fetchrow(Q.lock_refund, refund_id, merchant_id)
+    return _refund(row) if row else None
+
+
+async def update(
+    conn: asyncpg.Connection, refund: Refund, status: str, gateway_refund_id: str | None,
+    error_code: str | None, error_message: str | None,
+) -> Refund:
+    """Move a refund to ``status`` (the trigger rejects illegal moves)."""
+    row = await conn.fetchrow(
+        Q.update_refund, refund.id, refund.merchant_id, status, gateway_refund_id, error_code, error_message
+    )
+    return _refund(row)

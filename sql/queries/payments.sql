@@ -1,0 +1,71 @@
+-- name: insert_payment
+INSERT INTO payments (id, merchant_id, amount, currency, status, capture_method, customer_id,
+                      merchant_order_id, description, metadata, return_url, gateway, payment_method,
+                      created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14);
+
+-- name: get_payment
+SELECT * FROM payments WHERE id = $1 AND merchant_id = $2;
+
+-- name: lock_payment
+SELECT * FROM payments WHERE id = $1 AND merchant_id = $2 FOR UPDATE;
+
+-- name: update_payment
+-- Guarded: the row must still be at the version the caller read (under FOR UPDATE it is).
+UPDATE payments
+   SET status = $3, amount_capturable = $4, amount_received = $5, gateway = $6,
+       gateway_reference = $7, payment_method = $8, next_action = $9, last_error = $10,
+       return_url = $11, version = version + 1, updated_at = now()
+ WHERE id = $1 AND merchant_id = $2 AND version = $12
+RETURNING *;
+
+-- name: list_payments
+SELECT * FROM payments
+ WHERE merchant_id = $1
+   AND ($2::text IS NULL OR status = $2)
+   AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4))
+ ORDER BY created_at DESC, id DESC
+ LIMIT $5;
+
+-- name: cursor_of
+SELECT created_at, id FROM payments WHERE id = $1 AND merchant_id = $2;
+
+-- name: insert_attempt
+INSERT INTO payment_attempts (id, payment_id, merchant_id, gateway, gateway_account_id, status,
+                              amount, method_type, gateway_order_id, next_sync_at)
+VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, now() + interval '2 minutes')
+RETURNING *;
+
+-- name: lock_attempt
+SELECT * FROM payment_attempts WHERE id = $1 AND merchant_id = $2 FOR UPDATE;
+
+-- name: get_attempt
+SELECT * FROM payment_attempts WHERE id = $1 AND merchant_id = $2;
+
+-- name: latest_attempt
+SELECT * FROM payment_attempts WHERE payment_id = $1 AND merchant_id = $2
+ ORDER BY created_at DESC, id DESC LIMIT 1;
+
+-- name: find_attempt_by_gateway_ref
+SELECT * FROM payment_attempts
+ WHERE merchant_id = $1 AND gateway = $2
+   AND (($3::text IS NOT NULL AND gateway_reference = $3) OR ($4::text IS NOT NULL AND gateway_order_id = $4))
+ ORDER BY created_at DESC LIMIT 1;
+
+-- name: update_attempt
+UPDATE payment_attempts
+   SET status = $3, amount_captured = $4, gateway_order_id = $5, gateway_reference = $6,
+       redirect_url = $7, decline_code = $8, error_code = $9, error_message = $10, raw_status = $11,
+       sync_count = $12, next_sync_at = $13, updated_at = now()
+ WHERE id = $1 AND merchant_id = $2
+RETURNING *;
+
+-- name: list_attempts
+SELECT * FROM payment_attempts WHERE payment_id = $1 AND merchant_id = $2 ORDER BY created_at, id;
+
+-- name: insert_event
+INSERT INTO events (id, merchant_id, type, object_id, data) VALUES ($1, $2, $3, $4, $5);
+
+-- name: list_events
+SELECT id, type, object_id, data, created_at FROM events
+ WHERE merchant_id = $1 AND object_id = $2 ORDER BY seq;

@@ -1,0 +1,138 @@
+"""Settings from the environment: defaults, one clear error per bad variable, secrets never echoed."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from engine.config import VARIABLES, ConfigError, Settings, data_path, load_settings
+
+# One invalid value per variable. ENGINE_DATA_DIR and ENGINE_HOST are free text: any value is a
+# path or a host name, so they have none (listed so a new variable cannot be forgotten here).
+BAD_VALUES: dict[str, str | None] = {
+    "DATABASE_URL": "mysql://root@localhost/engine",
+    "REDIS_URL": "http://localhost:6379",
+    "ENGINE_DATA_DIR": None,
+    "ENGINE_HOST": None,
+    "ENGINE_PORT": "eighty",
+    "ENGINE_WORKERS": "0",
+    "ENGINE_PUBLIC_URL": "ftp://example.com",
+    "ENGINE_ADMIN_TOKEN": "short",
+    "ENGINE_ENCRYPTION_KEY": base64.urlsafe_b64encode(b"only sixteen byt").decode(),
+    "ENGINE_SANDBOX": "maybe",
+    "SANDBOX_URL": "127.0.0.1:8001",
+    "GATEWAY_CONNECT_TIMEOUT_S": "-1",
+    "GATEWAY_READ_TIMEOUT_S": "soon",
+    "DB_POOL_MIN": "-2",
+    "DB_POOL_MAX": "many",
+    "MAX_BODY_BYTES": "0",
+    "IDEMPOTENCY_TTL_HOURS": "12",
+    "API_KEY_CACHE_TTL_S": "1.5",
+    "LOG_LEVEL": "VERBOSE",
+}
+
+
+def test_every_variable_is_covered() -> None:
+    assert set(BAD_VALUES) == {var.name for var in VARIABLES}
+
+
+@pytest.mark.parametrize("name", [n for n, v in BAD_VALUES.items() if v is not None])
+def test_bad_value_names_the_variable(name: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({name: BAD_VALUES[name]})  # type: ignore[dict-item]
+    message = str(info.value)
+    assert message.startswith(name)
+    assert "\n" not in message
+
+
+def test_defaults_match_the_settings_struct() -> None:
+    loaded = load_settings({})
+    assert loaded == Settings()
+    for var in VARIABLES:
+        assert getattr(loaded, var.field) == var.parse(var.default or ""), var.name
+
+
+def test_defaults_values() -> None:
+    settings = load_settings({})
+    assert settings.database_url == "" and settings.redis_url == ""
+    assert settings.data_dir == ".data"
+    assert (settings.host, settings.port, settings.workers) == ("127.0.0.1", 8000, 1)
+    assert settings.base_url == "http://127.0.0.1:8000"
+    assert settings.sandbox is False
+    assert settings.sandbox_url == "http://127.0.0.1:8001"
+    assert settings.idempotency_ttl_hours == 24
+    assert settings.log_level == "INFO"
+
+
+def test_good_values_are_parsed() -> None:
+    key = base64.urlsafe_b64encode(bytes(range(32))).decode()
+    settings = load_settings(
+        {
+            "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test",
+            "REDIS_URL": "unix:///tmp/redis.sock",
+            "ENGINE_PORT": "9000",
+            "ENGINE_PUBLIC_URL": "https://pay.example.com/",
+            "ENGINE_ENCRYPTION_KEY": key,
+            "ENGINE_SANDBOX": "yes",
+            "GATEWAY_READ_TIMEOUT_S": "2.5",
+            "LOG_LEVEL": "debug",
+        }
+    )
+    assert settings.port == 9000
+    assert settings.base_url == "https://pay.example.com"
+    assert settings.encryption_key == bytes(range(32))
+    assert settings.sandbox is True
+    assert settings.gateway_read_timeout == 2.5
+    assert settings.log_level == "DEBUG"
+    assert settings.redis_url == "unix:///tmp/redis.sock"
+
+
+def test_standard_base64_key_is_accepted() -> None:
+    raw = bytes([251] * 32)  # encodes with '+' and '/' in standard base64
+    standard = base64.b64encode(raw).decode()
+    urlsafe = base64.urlsafe_b64encode(raw).decode()
+    assert load_settings({"ENGINE_ENCRYPTION_KEY": urlsafe}).encryption_key == raw
+    assert "+" in standard or "/" in standard
+    assert load_settings({"ENGINE_ENCRYPTION_KEY": standard}).encryption_key == raw
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("ENGINE_ADMIN_TOKEN", "s3cr3t-tok"),
+        ("ENGINE_ENCRYPTION_KEY", "c3VwZXJzZWNyZXRrZXl2YWx1ZQ"),
+        ("ENGINE_ENCRYPTION_KEY", "not base64 at all!!"),
+    ],
+)
+def test_secrets_are_not_echoed(name: str, secret: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({name: secret})
+    assert secret not in str(info.value)
+    assert name in str(info.value)
+
+
+def test_repr_hides_secrets() -> None:
+    key = base64.urlsafe_b64encode(b"k" * 32).decode()
+    settings = load_settings({"ENGINE_ADMIN_TOKEN": "admin-token-0123456789", "ENGINE_ENCRYPTION_KEY": key})
+    shown = repr(settings) + str(settings)
+    assert "admin-token-0123456789" not in shown
+    assert key not in shown and "kkkk" not in shown
+
+
+def test_cross_field_rules() -> None:
+    with pytest.raises(ConfigError, match="DB_POOL_MIN"):
+        load_settings({"DB_POOL_MIN": "30", "DB_POOL_MAX": "10"})
+    with pytest.raises(ConfigError, match="IDEMPOTENCY_TTL_HOURS"):
+        load_settings({"IDEMPOTENCY_TTL_HOURS": "23"})
+    assert load_settings({"IDEMPOTENCY_TTL_HOURS": "48"}).idempotency_ttl_hours == 48
+
+
+def test_overrides_win() -> None:
+    assert load_settings({"ENGINE_PORT": "9000"}, port=9100).port == 9100
+
+
+def test_data_path_is_absolute_and_created(tmp_path) -> None:
+    target = tmp_path / "nested" / "data"
+    path = data_path(Settings(data_dir=str(target)))
+    assert path.is_absolute() and path.is_dir()
