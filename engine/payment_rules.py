@@ -64,14 +64,21 @@ def _next_attempt(attempt: Attempt, status: AttemptStatus, result: ChargeResult)
         "gateway_order_id": attempt.gateway_order_id or result.gateway_order_id,
         "raw_status": result.raw_status or attempt.raw_status,
     }
-    if status is AttemptStatus.CAPTURED:
-        captured = result.amount_captured or attempt.amount_captured or attempt.amount
-        changes["amount_captured"] = max(attempt.amount_captured, min(captured, attempt.amount))
+    if status is AttemptStatus.CAPTURED and attempt.status != AttemptStatus.CAPTURED:
+        # The first answer that proves the capture fixes the amount: later news (a webhook
+        # carrying the authorized amount after a partial capture) must not inflate it.
+        captured = result.amount_captured or attempt.amount
+        changes["amount_captured"] = min(captured, attempt.amount)
     if status is AttemptStatus.REQUIRES_ACTION and result.redirect_url:
         changes["redirect_url"] = result.redirect_url
     if status is AttemptStatus.FAILED and attempt.status != AttemptStatus.FAILED:
-        changes["decline_code"] = result.decline_code
-        changes["error_code"] = result.error_code or _FAILURE_CODES.get(result.outcome, "payment_failed")
+        retryable = result.outcome is Outcome.RETRYABLE
+        # A gateway failure is not a decline: it keeps its own public code so the API can
+        # answer 502 instead of 402 (and failover can tell the two apart).
+        changes["decline_code"] = None if retryable else result.decline_code
+        changes["error_code"] = (
+            _FAILURE_CODES[result.outcome] if retryable else result.error_code or _FAILURE_CODES[Outcome.DECLINED]
+        )
         changes["error_message"] = result.error_message or "The payment was not completed."
     return msgspec.structs.replace(attempt, **changes)
 

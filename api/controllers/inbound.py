@@ -39,7 +39,7 @@ class CallbackController(Controller):
     tags = ["webhooks"]
 
     @route("/{gateway:str}/{merchant_id:str}/{payment_id:str}", http_method=["GET", "POST"],
-           summary="Browser return from the gateway")
+           status_code=200, summary="Browser return from the gateway")
     async def receive(self, request: Request, state: State, gateway: GatewayName, merchant_id: str,
                       payment_id: str) -> Response[str] | Redirect:
         """Verify the signed parameters, confirm by status sync, send the customer on."""

@@ -15,6 +15,7 @@ from sandbox.context import context_of
 from sandbox.faults import DROP_HEADER
 from sandbox.razorpay import validation as v
 from sandbox.razorpay.errors import auth_failed, input_error
+from sandbox.razorpay.refunds import create_refund
 from sandbox.razorpay.service import RazorpayService
 from sandbox.razorpay.wire import collection, key_secret_for, order_wire, payment_wire, refund_wire
 
@@ -112,7 +113,7 @@ async def capture_payment(request: AnyRequest, payment_id: PathId, key_id: KeyId
 async def refund_payment(request: AnyRequest, payment_id: PathId, key_id: KeyId, rzp: Rzp) -> dict[str, Any]:
     """Refund (part of) a captured payment; ``X-Refund-Idempotency`` makes retries safe."""
     idempotency = request.headers.get("x-refund-idempotency")
-    refund = rzp.refund(key_id, payment_id, await _body(request), idempotency, request.url.path)
+    refund = create_refund(rzp, key_id, payment_id, await _body(request), idempotency, request.url.path)
     return refund_wire(refund)
 
 

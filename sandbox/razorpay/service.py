@@ -4,9 +4,7 @@ Choices where the real gateway is stricter or undocumented:
 
 * Partial capture is accepted (``0 < amount <= payment amount``); the captured amount bounds
   refunds and ``refund_status``. The payment entity keeps showing the authorized ``amount``.
-* Refunds are ``processed`` at once (``refund.created`` then ``refund.processed``), unless a
-  ``refund_pending`` / ``refund_fail`` fault is active; then they stay ``pending`` and resolve
-  after ``SANDBOX_UPI_DELAY_S`` (``refund.processed`` or ``refund.failed``).
+* Refunds live in :mod:`sandbox.razorpay.refunds`.
 """
 
 from __future__ import annotations
@@ -16,7 +14,6 @@ import secrets
 from typing import Any
 
 from sandbox.context import SandboxContext
-from sandbox.faults import FaultKind
 from sandbox.instruments import (
     DeclineReason,
     Instrument,
@@ -29,7 +26,7 @@ from sandbox.instruments import (
 from sandbox.razorpay import validation as v
 from sandbox.razorpay.errors import RazorpayError, business_error, gateway_error, input_error
 from sandbox.razorpay.events import GATEWAY, event
-from sandbox.razorpay.store import Order, Payment, Refund, Store, new_id
+from sandbox.razorpay.store import Order, Payment, Store, new_id
 from sandbox.webhooks import Delivery
 
 DECLINE_REASONS = {
@@ -118,15 +115,15 @@ class RazorpayService:
         public = f"{self.ctx.settings.public_url}/{GATEWAY}"
         match instrument.outcome:
             case Outcome.SUCCESS:
-                self._emit(self._authorize(payment, order))
+                self.emit(self._authorize(payment, order))
             case Outcome.CHARGE_THEN_DROP:
-                payment.silent = True
+                # charged, but no webhooks and no complete response: the caller cannot know
                 self._authorize(payment, order)
                 return PaymentCreated(result, drop=True)
             case Outcome.DECLINE:
                 assert instrument.decline_reason is not None
                 reason = DECLINE_REASONS[instrument.decline_reason]
-                self._emit(
+                self.emit(
                     self._fail(payment, order, "bank", "payment_authorization", reason, DECLINE_DESCRIPTION)
                 )
                 raise RazorpayError(
@@ -179,19 +176,19 @@ class RazorpayService:
             return
         order = self.store.orders[payment.order_id]
         if approve:
-            self._emit(self._authorize(payment, order))
+            self.emit(self._authorize(payment, order))
         else:
-            self._emit(self._customer_fail(payment, order, "Payment was cancelled by the customer."))
+            self.emit(self._customer_fail(payment, order, "Payment was cancelled by the customer."))
 
     async def _resolve_later(self, payment: Payment, order: Order, outcome: Outcome) -> None:
         await asyncio.sleep(self.ctx.settings.upi_delay_s)
         if payment.status != "created":
             return
         if outcome is Outcome.PENDING_SUCCESS:
-            self._emit(self._authorize(payment, order))
+            self.emit(self._authorize(payment, order))
         else:
             description = "Payment failed because the customer declined the UPI collect request."
-            self._emit(self._customer_fail(payment, order, description))
+            self.emit(self._customer_fail(payment, order, description))
 
     def _authorize(self, payment: Payment, order: Order) -> list[Delivery]:
         payment.status = "authorized"
@@ -224,9 +221,6 @@ class RazorpayService:
     def _customer_fail(self, payment: Payment, order: Order, description: str) -> list[Delivery]:
         return self._fail(payment, order, "customer", "payment_authentication", "payment_failed", description)
 
-    def _emit(self, batch: list[Delivery]) -> None:
-        self.ctx.webhooks.emit(batch)
-
     # ---- capture and refunds ------------------------------------------------------------------
 
     def capture(self, key_id: str, payment_id: str, data: dict[str, Any]) -> Payment:
@@ -248,75 +242,12 @@ class RazorpayService:
             raise input_error(
                 "Capture amount must be greater than 0 and at most the authorized amount.", "amount"
             )
-        self._emit(self._capture(payment, self.store.orders[payment.order_id], amount))
+        self.emit(self._capture(payment, self.store.orders[payment.order_id], amount))
         return payment
 
-    def refund(
-        self, key_id: str, payment_id: str, data: dict[str, Any], idempotency: str | None, path: str
-    ) -> Refund:
-        """``POST /v1/payments/{id}/refund`` (``X-Refund-Idempotency`` replays the first refund)."""
-        payment = self.store.payment(key_id, payment_id)
-        key = v.idempotency_key(idempotency)
-        if key is not None and (key_id, key) in self.store.refund_keys:
-            existing = self.store.refunds[self.store.refund_keys[(key_id, key)]]
-            if existing.payment_id != payment.id:
-                raise business_error("The idempotency key was already used for another payment.")
-            return existing
-        if payment.status not in ("captured", "refunded"):
-            raise business_error("Only captured payments can be refunded.")
-        remaining = payment.amount_captured - payment.amount_refunded
-        if remaining <= 0:
-            raise business_error("The payment has been fully refunded already.")
-        amount = remaining if data.get("amount") is None else v.integer(data["amount"], "amount")
-        if amount < 1:
-            raise input_error("The amount must be at least 1.", "amount")
-        if amount > remaining:
-            raise business_error("The refund amount provided is greater than amount captured", "amount")
-        speed = data.get("speed") or "normal"
-        if speed not in ("normal", "optimum"):
-            raise input_error("The selected speed is invalid.", "speed")
-        refund = Refund(
-            id=new_id("rfnd"),
-            key_id=key_id,
-            payment_id=payment.id,
-            amount=amount,
-            currency=payment.currency,
-            notes=v.notes(data),
-            receipt=v.optional_str(data, "receipt", 40),
-            speed_requested=speed,
-            status="pending",
-        )
-        self.store.refunds[refund.id] = refund
-        if key is not None:
-            self.store.refund_keys[(key_id, key)] = refund.id
-        payment.refund_ids.append(refund.id)
-        payment.amount_refunded += amount
-        if payment.amount_refunded >= payment.amount_captured:
-            payment.status = "refunded"
-        order = self.store.orders[payment.order_id]
-        events = [event(self.ctx.settings, "refund.created", order, payment, refund)]
-        fault = self.ctx.faults.take(GATEWAY, path, [FaultKind.REFUND_PENDING, FaultKind.REFUND_FAIL])
-        if fault is None:
-            refund.status = "processed"
-            events.append(event(self.ctx.settings, "refund.processed", order, payment, refund))
-        else:
-            self.ctx.tasks.spawn(self._settle_refund_later(refund, fault.fault is FaultKind.REFUND_PENDING))
-        self._emit(events)
-        return refund
-
-    async def _settle_refund_later(self, refund: Refund, succeed: bool) -> None:
-        await asyncio.sleep(self.ctx.settings.upi_delay_s)
-        payment = self.store.payments[refund.payment_id]
-        order = self.store.orders[payment.order_id]
-        if succeed:
-            refund.status = "processed"
-            self._emit([event(self.ctx.settings, "refund.processed", order, payment, refund)])
-            return
-        refund.status = "failed"
-        payment.amount_refunded -= refund.amount
-        if payment.status == "refunded":
-            payment.status = "captured"
-        self._emit([event(self.ctx.settings, "refund.failed", order, payment, refund)])
+    def emit(self, batch: list[Delivery]) -> None:
+        """Hand the webhooks produced by one action to the dispatcher."""
+        self.ctx.webhooks.emit(batch)
 
 
 def _acquirer_data(payment: Payment) -> dict[str, Any]:

@@ -84,7 +84,6 @@ class Payment:
     acquirer_data: dict[str, Any] = field(default_factory=dict)
     created_at: int = field(default_factory=now)
     refund_ids: list[str] = field(default_factory=list)
-    silent: bool = False
 
     @property
     def refund_status(self) -> str | None:

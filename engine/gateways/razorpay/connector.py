@@ -129,7 +129,12 @@ class RazorpayConnector:
             )
         refused = tf.map_capture_refused(answer)
         if refused is None:
-            return tf.map_payment_answer(answer, ref)
+            result = tf.map_payment_answer(answer, ref)
+            if result.outcome is Outcome.CAPTURED and amount < result.amount_captured:
+                # Razorpay's entity has no captured amount (it documents full captures only); a
+                # peer that accepted a smaller capture captured what we asked for.
+                result = msgspec.structs.replace(result, amount_captured=amount)
+            return result
         # A capture can be refused because an earlier (timed-out) capture already succeeded.
         current = await self._fetch_payment(ref)
         if current.outcome in (Outcome.CAPTURED, Outcome.UNKNOWN):
