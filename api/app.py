@@ -21,6 +21,7 @@ from api.errors import (
     engine_error_handler,
     http_error_handler,
     internal_error_handler,
+    schema_error_handler,
     validation_handler,
 )
 from api.middleware import RequestIdMiddleware
@@ -52,8 +53,14 @@ def create_app(settings: Settings) -> Litestar:
     prometheus = PrometheusConfig(app_name="payment_engine", group_path=True, excluded_http_methods=[])
     return Litestar(
         route_handlers=[
-            PaymentController, RefundController, CustomerController, AdminController, HealthController,
-            WebhookController, CallbackController, MetricsController,
+            PaymentController,
+            RefundController,
+            CustomerController,
+            AdminController,
+            HealthController,
+            WebhookController,
+            CallbackController,
+            MetricsController,
         ],
         lifespan=[lifespan],
         middleware=[RequestIdMiddleware, prometheus.middleware],
@@ -62,7 +69,7 @@ def create_app(settings: Settings) -> Litestar:
             ValidationException: validation_handler,
             HTTPException: http_error_handler,
             msgspec.DecodeError: decode_error_handler,
-            msgspec.ValidationError: decode_error_handler,
+            msgspec.ValidationError: schema_error_handler,
             Exception: internal_error_handler,
         },
         request_max_body_size=settings.max_body_bytes,

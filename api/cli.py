@@ -84,9 +84,7 @@ def _run_migrations(settings: Settings, *, quiet: bool) -> list[str]:
 def _with_overrides(settings: Settings, args: argparse.Namespace) -> Settings:
     changes = {k: v for k in ("host", "port", "workers") if (v := getattr(args, k, None)) is not None}
     settings = msgspec.structs.replace(settings, **changes)
-    os.environ.update(
-        ENGINE_HOST=settings.host, ENGINE_PORT=str(settings.port), ENGINE_WORKERS=str(settings.workers)
-    )
+    os.environ.update(ENGINE_HOST=settings.host, ENGINE_PORT=str(settings.port), ENGINE_WORKERS=str(settings.workers))
     return settings
 
 
@@ -243,8 +241,7 @@ def dev_banner(settings: Settings, merchant: dict[str, Any], api_key: str, admin
         "-H 'Content-Type: application/json' -H \"Idempotency-Key: demo-$(date +%s%N)\" "
         f"-d '{body}'",
         "",
-        "Ctrl-C stops the engine, the sandbox and the embedded databases (data stays in "
-        f"{settings.data_dir}).",
+        f"Ctrl-C stops the engine, the sandbox and the embedded databases (data stays in {settings.data_dir}).",
         "",
     ]
     return "\n".join(lines)

@@ -35,15 +35,26 @@ def engine_error_handler(_: Request, exc: EngineError) -> Response[bytes]:
 
 def validation_handler(_: Request, exc: ValidationException) -> Response[bytes]:
     """Body or parameter decoding failed: name the parameter and the problem."""
-    message, param = "The request is invalid.", None
+    message, key = "The request is invalid.", None
     extra = exc.extra if isinstance(exc.extra, list) else []
     if extra and isinstance(extra[0], dict):
         first = extra[0]
         message = str(first.get("message") or message)
-        param = _param_from(message) or (str(first["key"]) if first.get("key") else None)
+        key = str(first["key"]) if first.get("key") else None
     elif exc.detail:
         message = str(exc.detail)
-    if "malformed" in message.lower() or "json is malformed" in message.lower():
+    return invalid_body(message, key)
+
+
+def schema_error_handler(_: Request, exc: msgspec.ValidationError) -> Response[bytes]:
+    """A body our own decoder rejected (optional bodies): same shape as Litestar's."""
+    return invalid_body(str(exc), None)
+
+
+def invalid_body(message: str, key: str | None) -> Response[bytes]:
+    """400 naming the offending parameter, derived from msgspec's message."""
+    param = _param_from(message) or key
+    if "malformed" in message.lower():
         message, param = "The request body is not valid JSON.", None
     body: dict[str, object] = {"type": "invalid_request_error", "code": "parameter_invalid", "message": _clean(message)}
     if param:
@@ -70,9 +81,12 @@ def _clean(message: str) -> str:
 def http_error_handler(_: Request, exc: HTTPException) -> Response[bytes]:
     """404 routes, 405 methods, 413 bodies and the like, in our shape."""
     status = exc.status_code
-    code = {404: "route_not_found", 405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type"}.get(
-        status, "invalid_request"
-    )
+    code = {
+        404: "route_not_found",
+        405: "method_not_allowed",
+        413: "body_too_large",
+        415: "unsupported_media_type",
+    }.get(status, "invalid_request")
     message = {413: "The request body is too large."}.get(status, str(exc.detail) if exc.detail else "Invalid request.")
     type_ = "invalid_request_error" if status < 500 else "api_error"
     return error_response(status, {"type": type_, "code": code, "message": message[:300]})
@@ -80,12 +94,24 @@ def http_error_handler(_: Request, exc: HTTPException) -> Response[bytes]:
 
 def decode_error_handler(_: Request, exc: msgspec.DecodeError) -> Response[bytes]:
     """Malformed JSON that reached our own decoders."""
-    return error_response(400, {"type": "invalid_request_error", "code": "parameter_invalid",
-                                "message": "The request body is not valid JSON."})
+    return error_response(
+        400,
+        {
+            "type": "invalid_request_error",
+            "code": "parameter_invalid",
+            "message": "The request body is not valid JSON.",
+        },
+    )
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response[bytes]:
     """Anything unexpected: log it (with the request id), answer a bland 500."""
     log.error("unhandled error on %s %s: %s", request.method, request.url.path, type(exc).__name__, exc_info=exc)
-    return error_response(500, {"type": "api_error", "code": "internal_error",
-                                "message": "An internal error occurred. The request id identifies it in our logs."})
+    return error_response(
+        500,
+        {
+            "type": "api_error",
+            "code": "internal_error",
+            "message": "An internal error occurred. The request id identifies it in our logs.",
+        },
+    )

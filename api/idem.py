@@ -30,7 +30,9 @@ def replay_response(replay: idempotency.Replay) -> Response[bytes]:
     return Response(replay.body, status_code=replay.status, media_type=JSON, headers={"Idempotent-Replayed": "true"})
 
 
-async def run(request: Request, engine: Engine, merchant_id: str, handler: Handler, *, pre_claim: bool = True) -> Response[bytes]:
+async def run(
+    request: Request, engine: Engine, merchant_id: str, handler: Handler, *, pre_claim: bool = True
+) -> Response[bytes]:
     """Claim the key (unless the handler claims it itself), run, and answer.
 
     ``InvalidRequest`` errors mean "rejected before any work": the claim is released so the

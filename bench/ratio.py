@@ -146,9 +146,7 @@ def drive(url: str, headers: dict[str, str], unique: bool, args: argparse.Namesp
 def bench_ceiling(env: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
     """Start the ceiling app, load it, stop it."""
     port = free_port()
-    child = start_child(
-        python_module("bench.ceiling.app", "--port", str(port), "--dsn", env["DATABASE_URL"]), env
-    )
+    child = start_child(python_module("bench.ceiling.app", "--port", str(port), "--dsn", env["DATABASE_URL"]), env)
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", 60, child, name="ceiling app")
         return drive(f"http://127.0.0.1:{port}/ceiling", {}, False, args)
@@ -166,9 +164,7 @@ def bench_engine(env: dict[str, str], args: argparse.Namespace) -> dict[str, Any
         raise RuntimeError(f"merchant create failed: {created.stderr.strip()[-2000:]}")
     api_key = json.loads(created.stdout)["api_key"]
     port = free_port()
-    child = start_child(
-        python_module("api.cli", "serve", "--port", str(port), "--workers", "1", "--no-migrate"), env
-    )
+    child = start_child(python_module("api.cli", "serve", "--port", str(port), "--workers", "1", "--no-migrate"), env)
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", 60, child, name="engine")
         auth = {"Authorization": f"Bearer {api_key}"}

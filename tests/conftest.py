@@ -50,13 +50,15 @@ async def stack(svc: Services) -> AsyncIterator[Stack]:
     """Engine + sandbox served on loopback ports; webhooks flow from the sandbox to the engine."""
     api_port, sandbox_port = free_port(), free_port()
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
-    sandbox = create_sandbox(SandboxSettings(
-        public_url=sandbox_url,
-        webhook_url=f"http://127.0.0.1:{api_port}/v1/webhooks/{{gateway}}/{{merchant_id}}",
-        upi_delay_s=0.3,
-        hang_s=6.0,
-        webhook_retry_delays_s=(0.2, 0.5),
-    ))
+    sandbox = create_sandbox(
+        SandboxSettings(
+            public_url=sandbox_url,
+            webhook_url=f"http://127.0.0.1:{api_port}/v1/webhooks/{{gateway}}/{{merchant_id}}",
+            upi_delay_s=0.3,
+            hang_s=6.0,
+            webhook_retry_delays_s=(0.2, 0.5),
+        )
+    )
     app = create_app(engine_settings(svc, port=api_port, sandbox_url=sandbox_url))
     async with serve_asgi(sandbox, sandbox_port), serve_asgi(app, api_port) as api_url:
         yield Stack(api_url=api_url, sandbox_url=sandbox_url, engine=app.state.engine)

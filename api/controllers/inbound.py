@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from litestar import Controller, Request, Response, get, post, route
+from litestar import Controller, Request, Response, post, route
 from litestar.datastructures import State
 from litestar.response import Redirect
 
@@ -38,10 +38,15 @@ class CallbackController(Controller):
     path = "/v1/callbacks"
     tags = ["webhooks"]
 
-    @route("/{gateway:str}/{merchant_id:str}/{payment_id:str}", http_method=["GET", "POST"],
-           status_code=200, summary="Browser return from the gateway")
-    async def receive(self, request: Request, state: State, gateway: GatewayName, merchant_id: str,
-                      payment_id: str) -> Response[str] | Redirect:
+    @route(
+        "/{gateway:str}/{merchant_id:str}/{payment_id:str}",
+        http_method=["GET", "POST"],
+        status_code=200,
+        summary="Browser return from the gateway",
+    )
+    async def receive(
+        self, request: Request, state: State, gateway: GatewayName, merchant_id: str, payment_id: str
+    ) -> Response[str] | Redirect:
         """Verify the signed parameters, confirm by status sync, send the customer on."""
         params = dict(request.query_params.items())
         if request.method == "POST":
@@ -51,6 +56,8 @@ class CallbackController(Controller):
         payment, target = await receive_callback(engine_of(state), gateway, merchant_id, payment_id, params)
         if target is not None:
             return Redirect(path=target, status_code=303)
-        page = (f"<!doctype html><title>Payment {escape(payment.status)}</title>"
-                f"<p>Payment <code>{escape(payment.id)}</code>: <strong>{escape(payment.status)}</strong></p>")
+        page = (
+            f"<!doctype html><title>Payment {escape(payment.status)}</title>"
+            f"<p>Payment <code>{escape(payment.id)}</code>: <strong>{escape(payment.status)}</strong></p>"
+        )
         return Response(page, media_type="text/html")

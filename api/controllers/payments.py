@@ -38,13 +38,16 @@ class PaymentController(Controller):
         payment = new_payment(merchant_id, data)
         if not data.confirm:
             if data.payment_method is not None:
-                raise ValidationError("payment_method needs confirm: true (card data is never stored for later).",
-                                      param="payment_method")
-            return await run(request, engine, merchant_id, lambda claim: create_payment(engine, payment, claim),
-                             pre_claim=False)
+                raise ValidationError(
+                    "payment_method needs confirm: true (card data is never stored for later).", param="payment_method"
+                )
+            return await run(
+                request, engine, merchant_id, lambda claim: create_payment(engine, payment, claim), pre_claim=False
+            )
         if data.payment_method is None:
-            raise ValidationError("payment_method is required with confirm: true.", code="parameter_missing",
-                                  param="payment_method")
+            raise ValidationError(
+                "payment_method is required with confirm: true.", code="parameter_missing", param="payment_method"
+            )
         prepare_method(data.payment_method)  # reject a bad card before anything is stored
         confirm = ConfirmPayment(payment_method=data.payment_method, return_url=data.return_url, gateway=data.gateway)
 
@@ -60,13 +63,17 @@ class PaymentController(Controller):
 
     @get("/", summary="List payments (newest first, cursor pagination)")
     async def list_(
-        self, state: State, merchant_id: str,
+        self,
+        state: State,
+        merchant_id: str,
         limit: int = Parameter(default=10, description="1 to 100"),
         starting_after: str | None = Parameter(default=None, max_length=64),
         status: str | None = Parameter(default=None, max_length=40),
     ) -> Response[bytes]:
         """A page of payments; pass the last id as ``starting_after`` for the next page."""
-        page = await list_payments(engine_of(state), merchant_id, limit=limit, starting_after=starting_after, status=status)
+        page = await list_payments(
+            engine_of(state), merchant_id, limit=limit, starting_after=starting_after, status=status
+        )
         return Response(encode(page), media_type=JSON)
 
     @get("/{payment_id:str}", summary="Retrieve a payment")
@@ -76,37 +83,48 @@ class PaymentController(Controller):
         return Response(encode(payment_view(payment)), media_type=JSON)
 
     @post("/{payment_id:str}/confirm", status_code=200, summary="Confirm a payment with a payment method")
-    async def confirm(self, request: Request, state: State, merchant_id: str, payment_id: str,
-                      data: ConfirmPayment) -> Response[bytes]:
+    async def confirm(
+        self, request: Request, state: State, merchant_id: str, payment_id: str, data: ConfirmPayment
+    ) -> Response[bytes]:
         """Charge the payment: 200 with the payment, 402 for a decline, 502 for a gateway failure."""
         engine = engine_of(state)
-        return await run(request, engine, merchant_id,
-                         lambda claim: charging.confirm(engine, merchant_id, payment_id, data, claim))
+        return await run(
+            request, engine, merchant_id, lambda claim: charging.confirm(engine, merchant_id, payment_id, data, claim)
+        )
 
     @post("/{payment_id:str}/capture", status_code=200, summary="Capture an authorized payment")
-    async def capture(self, request: Request, state: State, merchant_id: str, payment_id: str,
-                      data: CapturePayment | None = None) -> Response[bytes]:
+    async def capture(
+        self, request: Request, state: State, merchant_id: str, payment_id: str, data: CapturePayment | None = None
+    ) -> Response[bytes]:
         """Capture all (no body) or part (``amount``) of the authorized amount."""
         engine = engine_of(state)
         cmd = await optional_body(request, CapturePayment)
         assert isinstance(cmd, CapturePayment)
-        return await run(request, engine, merchant_id,
-                         lambda claim: charging.capture(engine, merchant_id, payment_id, cmd.amount, claim))
+        return await run(
+            request,
+            engine,
+            merchant_id,
+            lambda claim: charging.capture(engine, merchant_id, payment_id, cmd.amount, claim),
+        )
 
     @post("/{payment_id:str}/cancel", status_code=200, summary="Cancel a payment before capture")
-    async def cancel(self, request: Request, state: State, merchant_id: str, payment_id: str,
-                     data: CancelPayment | None = None) -> Response[bytes]:
+    async def cancel(
+        self, request: Request, state: State, merchant_id: str, payment_id: str, data: CancelPayment | None = None
+    ) -> Response[bytes]:
         """Cancel; an authorization is voided at the gateway first."""
         engine = engine_of(state)
         await optional_body(request, CancelPayment)
-        return await run(request, engine, merchant_id,
-                         lambda claim: charging.cancel(engine, merchant_id, payment_id, claim))
+        return await run(
+            request, engine, merchant_id, lambda claim: charging.cancel(engine, merchant_id, payment_id, claim)
+        )
 
     @post("/{payment_id:str}/sync", status_code=200, summary="Ask the gateway for the latest status")
-    async def sync(self, request: Request, state: State, merchant_id: str, payment_id: str,
-                   data: SyncPayment | None = None) -> Response[bytes]:
+    async def sync(
+        self, request: Request, state: State, merchant_id: str, payment_id: str, data: SyncPayment | None = None
+    ) -> Response[bytes]:
         """Resolve an unknown or pending attempt by asking the gateway now."""
         engine = engine_of(state)
         await optional_body(request, SyncPayment)
-        return await run(request, engine, merchant_id,
-                         lambda claim: charging.sync(engine, merchant_id, payment_id, claim))
+        return await run(
+            request, engine, merchant_id, lambda claim: charging.sync(engine, merchant_id, payment_id, claim)
+        )

@@ -49,8 +49,11 @@ def payment_response(payment: Payment) -> Response:
     error = payment.last_error
     if payment.status == PaymentStatus.REQUIRES_PAYMENT_METHOD and error:
         cls = GatewayFailure if error.get("code") == "gateway_unavailable" else CardDeclined
-        exc = cls(str(error.get("message") or "The payment failed."), code=error.get("code"),
-                  decline_code=error.get("decline_code"))
+        exc = cls(
+            str(error.get("message") or "The payment failed."),
+            code=error.get("code"),
+            decline_code=error.get("decline_code"),
+        )
         return exc.status, encode({"error": {**exc.to_dict(), "payment_id": payment.id}})
     return 200, encode(payment_view(payment))
 
@@ -61,7 +64,9 @@ async def confirm(
     """Attach a payment method and charge it through the routed gateway."""
     payment = await get_payment(engine, merchant_id, payment_id)
     if cmd.payment_method is None:
-        raise ValidationError("payment_method is required to confirm.", code="parameter_missing", param="payment_method")
+        raise ValidationError(
+            "payment_method is required to confirm.", code="parameter_missing", param="payment_method"
+        )
     method, masked = prepare_method(cmd.payment_method)
     _require(payment, CONFIRMABLE, "confirmed")
     account = await engine.gateways.route(merchant_id, payment.currency, method.type, cmd.gateway or payment.gateway)
@@ -70,12 +75,22 @@ async def confirm(
         assert locked is not None
         _require(locked, CONFIRMABLE, "confirmed")
         attempt = await store.insert_attempt(conn, locked, account.gateway, account.id, method.type)
-        payment = await store.update_payment(conn, msgspec.structs.replace(
-            locked, status=PaymentStatus.PROCESSING, gateway=account.gateway, payment_method=masked,
-            return_url=cmd.return_url or locked.return_url, last_error=None, next_action=None,
-        ))
+        payment = await store.update_payment(
+            conn,
+            msgspec.structs.replace(
+                locked,
+                status=PaymentStatus.PROCESSING,
+                gateway=account.gateway,
+                payment_method=masked,
+                return_url=cmd.return_url or locked.return_url,
+                last_error=None,
+                next_action=None,
+            ),
+        )
         await store.add_event(conn, merchant_id, "payment.processing", payment.id, payment_view(payment))
-    result = await _call(engine.gateways.connector(account).authorize, _charge_request(engine, payment, attempt, method))
+    result = await _call(
+        engine.gateways.connector(account).authorize, _charge_request(engine, payment, attempt, method)
+    )
     return await _finish(engine, account, payment, attempt.id, result, claim)
 
 
@@ -97,10 +112,14 @@ async def capture(
             result = msgspec.structs.replace(result, amount_captured=amount)
         payment = await settle(engine, merchant_id, attempt.id, result)
         if payment.status != PaymentStatus.SUCCEEDED:
-            return await record_error(engine, claim, GatewayFailure(
-                "The gateway did not confirm the capture; the payment is still capturable. Retry or sync.",
-                code="capture_failed",
-            ))
+            return await record_error(
+                engine,
+                claim,
+                GatewayFailure(
+                    "The gateway did not confirm the capture; the payment is still capturable. Retry or sync.",
+                    code="capture_failed",
+                ),
+            )
         return await _record(engine, claim, 200, encode(payment_view(payment)))
 
 
@@ -114,16 +133,25 @@ async def cancel(engine: Engine, merchant_id: str, payment_id: str, claim: idemp
             account = await engine.gateways.account(merchant_id, attempt.gateway_account_id, attempt.gateway)
             result = await _call(engine.gateways.connector(account).void, ref_of(attempt, payment.currency))
             if result.outcome is not Outcome.VOIDED:
-                return await record_error(engine, claim, GatewayFailure(
-                    "The gateway did not confirm the void; the payment was not canceled.", code="void_failed"))
+                return await record_error(
+                    engine,
+                    claim,
+                    GatewayFailure(
+                        "The gateway did not confirm the void; the payment was not canceled.", code="void_failed"
+                    ),
+                )
             payment = await settle(engine, merchant_id, attempt.id, result)
         else:
             async with engine.pool.acquire() as conn, conn.transaction():
                 locked = await store.lock_payment(conn, payment_id, merchant_id)
                 assert locked is not None
                 _require(locked, CANCELABLE, "canceled")
-                payment = await store.update_payment(conn, msgspec.structs.replace(
-                    locked, status=PaymentStatus.CANCELED, amount_capturable=0, next_action=None))
+                payment = await store.update_payment(
+                    conn,
+                    msgspec.structs.replace(
+                        locked, status=PaymentStatus.CANCELED, amount_capturable=0, next_action=None
+                    ),
+                )
                 await store.add_event(conn, merchant_id, "payment.canceled", payment.id, payment_view(payment))
         return await _record(engine, claim, 200, encode(payment_view(payment)))
 
@@ -153,8 +181,14 @@ async def settle(engine: Engine, merchant_id: str, attempt_id: str, result: Char
 
 
 async def _finish(
-    engine: Engine, account: GatewayAccount, payment: Payment, attempt_id: str, result: ChargeResult,
-    claim: idempotency.Claim | None, *, respond_errors: bool = True,
+    engine: Engine,
+    account: GatewayAccount,
+    payment: Payment,
+    attempt_id: str,
+    result: ChargeResult,
+    claim: idempotency.Claim | None,
+    *,
+    respond_errors: bool = True,
 ) -> Response:
     payment = await settle(engine, payment.merchant_id, attempt_id, result)
     if payment.status == PaymentStatus.REQUIRES_CAPTURE and payment.capture_method == "automatic":
@@ -183,9 +217,15 @@ async def _current(engine: Engine, payment: Payment) -> tuple[Attempt, GatewayAc
 def _charge_request(engine: Engine, payment: Payment, attempt: Attempt, method: PaymentMethod) -> ChargeRequest:
     callback = f"{engine.settings.base_url}/v1/callbacks/{attempt.gateway}/{payment.merchant_id}/{payment.id}"
     return ChargeRequest(
-        attempt_id=attempt.id, payment_id=payment.id, merchant_id=payment.merchant_id, amount=payment.amount,
-        currency=payment.currency, method=method, capture=payment.capture_method == "automatic",
-        callback_url=callback, description=payment.description,
+        attempt_id=attempt.id,
+        payment_id=payment.id,
+        merchant_id=payment.merchant_id,
+        amount=payment.amount,
+        currency=payment.currency,
+        method=method,
+        capture=payment.capture_method == "automatic",
+        callback_url=callback,
+        description=payment.description,
     )
 
 

@@ -42,7 +42,9 @@ class GatewayDirectory:
             raise InvalidRequest(f"Unsupported gateway {gateway!r}.", param="gateway")
         account_id = new_id("gwa")
         blob = self._sealer.seal(credentials, account_id.encode())
-        await conn.execute(Q.insert_gateway_account, account_id, merchant_id, gateway, blob, self._sealer.key_id, priority)
+        await conn.execute(
+            Q.insert_gateway_account, account_id, merchant_id, gateway, blob, self._sealer.key_id, priority
+        )
         self._accounts.pop(merchant_id, None)
         return account_id
 

@@ -65,14 +65,21 @@ async def claim(engine: Engine, new: Claim) -> Claim | Replay:
     async with engine.pool.acquire() as conn:
         for _ in range(2):
             if await conn.fetchval(
-                Q.claim, new.merchant_id, new.key, new.method, new.path, new.fingerprint,
+                Q.claim,
+                new.merchant_id,
+                new.key,
+                new.method,
+                new.path,
+                new.fingerprint,
                 engine.settings.idempotency_ttl_hours,
             ):
                 return new
             outcome = await _existing(conn, new)
             if outcome is not None:
                 return outcome
-        raise IdempotencyError("This Idempotency-Key is in use; retry shortly.", code="idempotency_key_in_use", status=409)
+        raise IdempotencyError(
+            "This Idempotency-Key is in use; retry shortly.", code="idempotency_key_in_use", status=409
+        )
 
 
 async def _existing(conn: asyncpg.Connection, new: Claim) -> Claim | Replay | None:
@@ -118,9 +125,7 @@ async def release(engine: Engine, claim_: Claim) -> None:
         await conn.execute(Q.release, claim_.merchant_id, claim_.key)
 
 
-async def claim_done_in(
-    conn: asyncpg.Connection, engine: Engine, claim_: Claim, status: int, body: bytes
-) -> bool:
+async def claim_done_in(conn: asyncpg.Connection, engine: Engine, claim_: Claim, status: int, body: bytes) -> bool:
     """Claim-and-complete inside the caller's transaction (one short transaction per create).
 
     Returns False when the key already exists; the caller must roll back and judge it with

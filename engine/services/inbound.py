@@ -120,8 +120,13 @@ async def receive_callback(
         raise SignatureInvalid("Callback signature verification failed.")
     # A callback is only a hint (and Razorpay does not sign failures): the gateway's status
     # API has the final word.
-    ref = AttemptRef(attempt.id, attempt.gateway_reference or verified.gateway_reference,
-                     attempt.gateway_order_id, attempt.amount, payment.currency)
+    ref = AttemptRef(
+        attempt.id,
+        attempt.gateway_reference or verified.gateway_reference,
+        attempt.gateway_order_id,
+        attempt.amount,
+        payment.currency,
+    )
     result = await connector.sync(ref)
     if result.outcome is Outcome.UNKNOWN and verified.outcome is not Outcome.UNKNOWN:
         result = verified

@@ -47,7 +47,9 @@ async def create_merchant(engine: Engine, name: str) -> tuple[dict[str, Any], st
         if engine.settings.sandbox:
             for priority, (gateway, credentials) in enumerate(SANDBOX_ACCOUNTS.items()):
                 base_url = f"{engine.settings.sandbox_url}/{gateway}"
-                await engine.gateways.add_account(conn, merchant_id, gateway, {**credentials, "base_url": base_url}, priority)
+                await engine.gateways.add_account(
+                    conn, merchant_id, gateway, {**credentials, "base_url": base_url}, priority
+                )
     merchant = {
         "id": row["id"],
         "object": "merchant",

@@ -15,9 +15,7 @@ from engine.errors import ValidationError
 from engine.gateways.base import CardDetails, PaymentMethod
 
 
-def prepare_method(
-    method: PaymentMethodInput, now: datetime | None = None
-) -> tuple[PaymentMethod, dict[str, Any]]:
+def prepare_method(method: PaymentMethodInput, now: datetime | None = None) -> tuple[PaymentMethod, dict[str, Any]]:
     """Validate ``method``; return the connector's view and the masked, storable view."""
     now = now or datetime.now(UTC)
     kind = method.type
@@ -25,8 +23,13 @@ def prepare_method(
         card = _required(method.card, "card")
         brand = validation.validate_card(card.number, card.exp_month, card.exp_year, card.cvc, now.year, now.month)
         details = CardDetails(card.number, card.exp_month, card.exp_year, card.cvc, card.holder_name)
-        masked = {"type": "card", "brand": brand, "last4": card.number[-4:], "exp_month": card.exp_month,
-                  "exp_year": card.exp_year}
+        masked = {
+            "type": "card",
+            "brand": brand,
+            "last4": card.number[-4:],
+            "exp_month": card.exp_month,
+            "exp_year": card.exp_year,
+        }
         return PaymentMethod(type="card", card=details), masked
     if kind == "upi":
         vpa = validation.validate_vpa(_required(method.upi, "upi").vpa)

@@ -45,8 +45,13 @@ async def create_refund(
     remaining = payment.amount_received - payment.amount_refunded
     amount = remaining if cmd.amount is None else cmd.amount
     if amount <= 0:
-        raise ValidationError("amount must be a positive integer." if cmd.amount is not None
-                              else "This payment is already fully refunded.", code="amount_too_small", param="amount")
+        raise ValidationError(
+            "amount must be a positive integer."
+            if cmd.amount is not None
+            else "This payment is already fully refunded.",
+            code="amount_too_small",
+            param="amount",
+        )
     if amount > remaining:
         raise _too_much(remaining)
     attempts = await payment_store.list_attempts(engine.pool, payment.id, merchant_id)
@@ -58,8 +63,13 @@ async def create_refund(
         refund = await store.insert(conn, merchant_id, payment, attempt.id, amount, cmd.reason)
         await payment_store.add_event(conn, merchant_id, "refund.created", refund.id, refund_view(refund))
     account = await engine.gateways.account(merchant_id, attempt.gateway_account_id, attempt.gateway)
-    request = RefundRequest(refund_id=refund.id, ref=ref_of(attempt, payment.currency), amount=amount,
-                            currency=payment.currency, reason=cmd.reason)
+    request = RefundRequest(
+        refund_id=refund.id,
+        ref=ref_of(attempt, payment.currency),
+        amount=amount,
+        currency=payment.currency,
+        reason=cmd.reason,
+    )
     try:
         result = await engine.gateways.connector(account).refund(request)
     except Exception:
@@ -80,7 +90,9 @@ async def settle_refund(engine: Engine, merchant_id: str, refund_id: str, result
         status = _STATUS[result.outcome]
         if status == refund.status or not can_move(REFUND_TRANSITIONS, RefundStatus(refund.status), status):
             return refund
-        refund = await store.update(conn, refund, status, result.gateway_refund_id, result.error_code, result.error_message)
+        refund = await store.update(
+            conn, refund, status, result.gateway_refund_id, result.error_code, result.error_message
+        )
         if status is RefundStatus.FAILED:
             await store.release(conn, refund.payment_id, merchant_id, refund.amount)
         await payment_store.add_event(conn, merchant_id, f"refund.{status}", refund.id, refund_view(refund))

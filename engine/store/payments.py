@@ -28,15 +28,25 @@ async def insert_payment(conn: asyncpg.Connection, p: Payment) -> None:
     """Insert a new payment; a reused ``merchant_order_id`` is a 409 conflict."""
     try:
         await conn.execute(
-            Q.insert_payment, p.id, p.merchant_id, p.amount, p.currency, p.status, p.capture_method,
-            p.customer_id, p.merchant_order_id, p.description, p.metadata, p.return_url, p.gateway,
-            p.payment_method, p.created_at,
+            Q.insert_payment,
+            p.id,
+            p.merchant_id,
+            p.amount,
+            p.currency,
+            p.status,
+            p.capture_method,
+            p.customer_id,
+            p.merchant_order_id,
+            p.description,
+            p.metadata,
+            p.return_url,
+            p.gateway,
+            p.payment_method,
+            p.created_at,
         )
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name == "order_id_unique":
-            raise Conflict(
-                "A payment with this merchant_order_id already exists.", param="merchant_order_id"
-            ) from None
+            raise Conflict("A payment with this merchant_order_id already exists.", param="merchant_order_id") from None
         raise
     except asyncpg.ForeignKeyViolationError as exc:
         if "customer" in (exc.constraint_name or ""):
@@ -59,8 +69,19 @@ async def lock_payment(conn: asyncpg.Connection, payment_id: str, merchant_id: s
 async def update_payment(conn: asyncpg.Connection, p: Payment) -> Payment:
     """Write the mutable fields; the version guard turns a lost update into an error."""
     row = await conn.fetchrow(
-        Q.update_payment, p.id, p.merchant_id, p.status, p.amount_capturable, p.amount_received, p.gateway,
-        p.gateway_reference, p.payment_method, p.next_action, p.last_error, p.return_url, p.version,
+        Q.update_payment,
+        p.id,
+        p.merchant_id,
+        p.status,
+        p.amount_capturable,
+        p.amount_received,
+        p.gateway,
+        p.gateway_reference,
+        p.payment_method,
+        p.next_action,
+        p.last_error,
+        p.return_url,
+        p.version,
     )
     if row is None:
         raise RuntimeError(f"payment {p.id} changed concurrently (version {p.version})")
@@ -83,13 +104,24 @@ async def cursor_of(db: Executor, payment_id: str, merchant_id: str) -> tuple[da
 
 
 async def insert_attempt(
-    conn: asyncpg.Connection, payment: Payment, gateway: str, account_id: str, method_type: str,
+    conn: asyncpg.Connection,
+    payment: Payment,
+    gateway: str,
+    account_id: str,
+    method_type: str,
     gateway_order_id: str | None = None,
 ) -> Attempt:
     """A new ``pending`` attempt, written before the gateway is called."""
     row = await conn.fetchrow(
-        Q.insert_attempt, new_id("att"), payment.id, payment.merchant_id, gateway, account_id,
-        payment.amount, method_type, gateway_order_id,
+        Q.insert_attempt,
+        new_id("att"),
+        payment.id,
+        payment.merchant_id,
+        gateway,
+        account_id,
+        payment.amount,
+        method_type,
+        gateway_order_id,
     )
     return _attempt(row)
 
@@ -124,9 +156,20 @@ async def list_attempts(db: Executor, payment_id: str, merchant_id: str) -> list
 async def update_attempt(conn: asyncpg.Connection, a: Attempt) -> Attempt:
     """Write an attempt's mutable fields (the status trigger rejects illegal moves)."""
     row = await conn.fetchrow(
-        Q.update_attempt, a.id, a.merchant_id, a.status, a.amount_captured, a.gateway_order_id,
-        a.gateway_reference, a.redirect_url, a.decline_code, a.error_code, a.error_message, a.raw_status,
-        a.sync_count, a.next_sync_at,
+        Q.update_attempt,
+        a.id,
+        a.merchant_id,
+        a.status,
+        a.amount_captured,
+        a.gateway_order_id,
+        a.gateway_reference,
+        a.redirect_url,
+        a.decline_code,
+        a.error_code,
+        a.error_message,
+        a.raw_status,
+        a.sync_count,
+        a.next_sync_at,
     )
     return _attempt(row)
 

@@ -51,8 +51,12 @@ async def lock(conn: asyncpg.Connection, refund_id: str, merchant_id: str) -> Re
 
 
 async def update(
-    conn: asyncpg.Connection, refund: Refund, status: str, gateway_refund_id: str | None,
-    error_code: str | None, error_message: str | None,
+    conn: asyncpg.Connection,
+    refund: Refund,
+    status: str,
+    gateway_refund_id: str | None,
+    error_code: str | None,
+    error_message: str | None,
 ) -> Refund:
     """Move a refund to ``status`` (the trigger rejects illegal moves)."""
     row = await conn.fetchrow(

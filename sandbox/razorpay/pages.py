@@ -84,9 +84,7 @@ def _challenge_page(payment: Payment) -> Response[str]:
 
 
 def _result_page(payment: Payment, fields: dict[str, str]) -> Response[str]:
-    rows = "".join(
-        f"<li><code>{html.escape(k)}</code> = {html.escape(val)}</li>" for k, val in fields.items()
-    )
+    rows = "".join(f"<li><code>{html.escape(k)}</code> = {html.escape(val)}</li>" for k, val in fields.items())
     return _page("Payment result", f"<h2>Payment {html.escape(payment.status)}</h2><ul>{rows}</ul>")
 
 

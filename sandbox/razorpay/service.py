@@ -123,9 +123,7 @@ class RazorpayService:
             case Outcome.DECLINE:
                 assert instrument.decline_reason is not None
                 reason = DECLINE_REASONS[instrument.decline_reason]
-                self.emit(
-                    self._fail(payment, order, "bank", "payment_authorization", reason, DECLINE_DESCRIPTION)
-                )
+                self.emit(self._fail(payment, order, "bank", "payment_authorization", reason, DECLINE_DESCRIPTION))
                 raise RazorpayError(
                     400,
                     DECLINE_DESCRIPTION,
@@ -235,13 +233,9 @@ class RazorpayService:
         if payment.status in ("captured", "refunded"):
             raise business_error("This payment has already been captured")
         if payment.status != "authorized":
-            raise business_error(
-                "Only payments which have been authorized and not yet captured can be captured"
-            )
+            raise business_error("Only payments which have been authorized and not yet captured can be captured")
         if not 0 < amount <= payment.amount:
-            raise input_error(
-                "Capture amount must be greater than 0 and at most the authorized amount.", "amount"
-            )
+            raise input_error("Capture amount must be greater than 0 and at most the authorized amount.", "amount")
         self.emit(self._capture(payment, self.store.orders[payment.order_id], amount))
         return payment
 

@@ -250,9 +250,7 @@ def contact_details(data: dict[str, Any]) -> tuple[str, str]:
         raise input_error("The contact field is required.", "contact")
     digits = re.sub(r"[\s()-]", "", contact).removeprefix("+")
     if not digits.isdigit() or not 8 <= len(digits) <= 15:
-        raise input_error(
-            "Contact number should be between 8 and 15 digits, including country code.", "contact"
-        )
+        raise input_error("Contact number should be between 8 and 15 digits, including country code.", "contact")
     return email, contact
 
 

@@ -128,19 +128,17 @@ def test_merchant_create_json(data_dir: Path) -> None:
 
 
 @pytest.fixture
-def server(data_dir: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def server(data_dir: Path, tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str], Path]]:
     port = free_port()
-    proc = subprocess.Popen(
-        cli("serve", "--port", str(port)),
-        env=clean_env(data_dir),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    log = tmp_path / "serve.log"
+    with log.open("w") as sink:
+        proc = subprocess.Popen(
+            cli("serve", "--port", str(port)), env=clean_env(data_dir), stdout=sink, stderr=sink, text=True
+        )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait(f"{base}/healthz", proc)
-        yield base, proc
+        _wait(f"{base}/healthz", proc, log)
+        yield base, proc, log
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
@@ -151,11 +149,11 @@ def server(data_dir: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
                 proc.wait()
 
 
-def _wait(url: str, proc: subprocess.Popen[str], timeout: float = 90) -> None:
+def _wait(url: str, proc: subprocess.Popen[str], log: Path, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"exited with {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}")
+            raise AssertionError(f"exited with {proc.returncode}: {log.read_text()}")
         try:
             if httpx.get(url, timeout=1).status_code == 200:
                 return
@@ -166,8 +164,8 @@ def _wait(url: str, proc: subprocess.Popen[str], timeout: float = 90) -> None:
 
 
 @needs_app
-def test_serve_answers_and_stops_cleanly(server: tuple[str, subprocess.Popen[str]], data_dir: Path) -> None:
-    base, proc = server
+def test_serve_answers_and_stops_cleanly(server: tuple[str, subprocess.Popen[str], Path], data_dir: Path) -> None:
+    base, proc, log = server
     response = httpx.get(f"{base}/healthz", headers={"X-Request-Id": "cli-test-1"})
     assert response.status_code == 200
     assert response.headers["x-request-id"] == "cli-test-1"
@@ -175,8 +173,8 @@ def test_serve_answers_and_stops_cleanly(server: tuple[str, subprocess.Popen[str
     assert (data_dir / "pg" / "postmaster.pid").exists()
     proc.send_signal(signal.SIGINT)
     assert proc.wait(30) == 0
-    stderr = proc.stderr.read() if proc.stderr else ""
-    assert "Traceback" not in stderr, stderr
+    output = log.read_text()
+    assert "Traceback" not in output, output
     assert not (data_dir / "pg" / "postmaster.pid").exists(), "embedded PostgreSQL left running"
 
 
@@ -185,7 +183,9 @@ def test_serve_answers_and_stops_cleanly(server: tuple[str, subprocess.Popen[str
 def test_dev_prints_a_key_and_a_working_curl_line(tmp_path: Path) -> None:
     engine_port, sandbox_port = free_port(), free_port()
     env = clean_env(tmp_path / "dev", ENGINE_PORT=str(engine_port), SANDBOX_URL=f"http://127.0.0.1:{sandbox_port}")
-    proc = subprocess.Popen(cli("dev"), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = tmp_path / "dev.log"
+    with log.open("w") as sink:
+        proc = subprocess.Popen(cli("dev"), env=env, stdout=subprocess.PIPE, stderr=sink, text=True)
     try:
         banner = ""
         deadline = time.monotonic() + 120
@@ -194,7 +194,7 @@ def test_dev_prints_a_key_and_a_working_curl_line(tmp_path: Path) -> None:
             if not line and proc.poll() is not None:
                 break
             banner += line
-        assert "curl " in banner, f"{banner}\n{proc.stderr.read() if proc.stderr else ''}"
+        assert "curl " in banner, f"{banner}\n{log.read_text()}"
         key = re.search(r"sk_test_\w+", banner)
         assert key and "Admin token" in banner and "Idempotency-Key" in banner
         body = json.loads(re.search(r"-d '(\{.*\})'", banner).group(1))  # type: ignore[union-attr]

@@ -70,7 +70,8 @@ async def test_services_start_survive_restart_and_export_urls(tmp_path: Path, cl
     assert "DATABASE_URL" not in os.environ and "REDIS_URL" not in os.environ
     assert not (data_dir / "pg" / "postmaster.pid").exists(), "PostgreSQL still running after stop"
     assert (data_dir / "redis.db").exists()
-    assert not Path(settings.redis_url.removeprefix("unix://")).exists(), "Redis still running after stop"
+    redis_socket = data_dir.parent / settings.redis_url.removeprefix("unix://")  # absolute: replaces parent
+    assert not redis_socket.exists(), "Redis still running after stop"
 
     settings = await _start(data_dir)
     try:

@@ -205,7 +205,8 @@ async def test_3ds_redirect_then_callback_and_sync(env: Env, decision: str) -> N
     assert checked is not None and checked.outcome is Outcome.UNKNOWN
     if decision == "approve":
         assert checked.gateway_reference == res.gateway_reference
-        tampered = {**params, "razorpay_signature": params["razorpay_signature"][:-1] + "0"}
+        sig = params["razorpay_signature"]
+        tampered = {**params, "razorpay_signature": sig[:-1] + ("1" if sig[-1] == "0" else "0")}
         assert env.rzp.verify_callback(tampered, ref) is None
         synced = await env.rzp.sync(ref_of(req, checked))
         assert synced.outcome is Outcome.CAPTURED

@@ -1,0 +1,130 @@
+"""The pure rules that fold gateway answers into attempts and payments (no IO)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from engine.gateways.base import ChargeResult, Outcome
+from engine.model import Attempt, Payment
+from engine.payment_rules import apply_charge_result
+from engine.states import (
+    ATTEMPT_TRANSITIONS,
+    PAYMENT_TRANSITIONS,
+    AttemptStatus,
+    PaymentStatus,
+    can_move,
+    payment_status_for,
+    sources_of,
+)
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def payment(status: str = "processing", **kw) -> Payment:
+    base = dict(id="pay_1", merchant_id="mer_1", amount=1000, currency="INR", status=status,
+                capture_method="automatic", created_at=NOW, updated_at=NOW)
+    return Payment(**{**base, **kw})
+
+
+def attempt(status: str = "pending", **kw) -> Attempt:
+    base = dict(id="att_1", payment_id="pay_1", merchant_id="mer_1", gateway="razorpay", gateway_account_id="gwa_1",
+                status=status, amount=1000, method_type="card", created_at=NOW, updated_at=NOW)
+    return Attempt(**{**base, **kw})
+
+
+def test_captured_result_succeeds_payment_with_received_amount():
+    change = apply_charge_result(payment(), attempt(), ChargeResult(Outcome.CAPTURED, "pay_gw", amount_captured=1000))
+    assert change is not None
+    assert change.attempt.status == "captured" and change.attempt.amount_captured == 1000
+    assert change.payment.status == "succeeded" and change.payment.amount_received == 1000
+    assert change.payment.gateway_reference == "pay_gw"
+    assert change.events == ("attempt.captured", "payment.succeeded")
+
+
+def test_authorized_result_makes_amount_capturable():
+    change = apply_charge_result(payment(), attempt(), ChargeResult(Outcome.AUTHORIZED, "pay_gw"))
+    assert change.payment.status == "requires_capture" and change.payment.amount_capturable == 1000
+
+
+def test_decline_returns_payment_to_requires_payment_method_with_last_error():
+    result = ChargeResult(Outcome.DECLINED, decline_code="insufficient_funds", error_message="Declined")
+    change = apply_charge_result(payment(), attempt(), result)
+    assert change.attempt.status == "failed"
+    assert change.payment.status == "requires_payment_method"
+    assert change.payment.last_error["decline_code"] == "insufficient_funds"
+    assert change.payment.last_error["code"] == "card_declined"
+
+
+def test_retryable_failure_is_a_gateway_error_not_a_decline():
+    change = apply_charge_result(payment(), attempt(), ChargeResult(Outcome.RETRYABLE, error_code="SERVER_ERROR"))
+    assert change.payment.last_error["code"] == "gateway_unavailable"
+    assert change.payment.last_error["decline_code"] is None
+
+
+def test_unknown_never_fails_the_payment():
+    change = apply_charge_result(payment(), attempt(), ChargeResult(Outcome.UNKNOWN))
+    assert change.attempt.status == "unknown"
+    assert change.payment.status == "processing" and change.payment.last_error is None
+
+
+def test_requires_action_sets_redirect_next_action():
+    change = apply_charge_result(payment(), attempt(), ChargeResult(Outcome.REQUIRES_ACTION, redirect_url="https://gw/3ds"))
+    assert change.payment.next_action == {"type": "redirect", "redirect_url": "https://gw/3ds"}
+
+
+@pytest.mark.parametrize("late", [Outcome.PROCESSING, Outcome.AUTHORIZED, Outcome.DECLINED, Outcome.UNKNOWN,
+                                  Outcome.REQUIRES_ACTION])
+def test_late_news_never_moves_a_captured_attempt_backwards(late):
+    done_payment = payment("succeeded", amount_received=1000, gateway_reference="pay_gw")
+    done_attempt = attempt("captured", amount_captured=1000, gateway_reference="pay_gw")
+    assert apply_charge_result(done_payment, done_attempt, ChargeResult(late, "pay_gw")) is None
+
+
+def test_duplicate_capture_news_is_a_no_op():
+    p = payment("succeeded", amount_received=1000, gateway_reference="g")
+    a = attempt("captured", amount_captured=1000, gateway_reference="g")
+    assert apply_charge_result(p, a, ChargeResult(Outcome.CAPTURED, "g", amount_captured=1000)) is None
+
+
+def test_first_capture_amount_wins_over_a_later_full_amount():
+    p = payment("requires_capture", amount_capturable=1000)
+    a = attempt("authorized", gateway_reference="g")
+    first = apply_charge_result(p, a, ChargeResult(Outcome.CAPTURED, "g", amount_captured=600))
+    assert first.payment.amount_received == 600 and first.payment.amount_capturable == 0
+    assert apply_charge_result(first.payment, first.attempt, ChargeResult(Outcome.CAPTURED, "g", amount_captured=1000)) is None
+
+
+def test_capture_cannot_exceed_the_attempt_amount():
+    change = apply_charge_result(payment(), attempt(), ChargeResult(Outcome.CAPTURED, "g", amount_captured=5000))
+    assert change.attempt.amount_captured == 1000 and change.payment.amount_received == 1000
+
+
+def test_capture_after_cancel_records_the_money_but_keeps_the_payment_canceled():
+    change = apply_charge_result(payment("canceled"), attempt("authorized"), ChargeResult(Outcome.CAPTURED, "g"))
+    assert change.attempt.status == "captured"
+    assert change.payment.status == "canceled"
+
+
+def test_void_cancels_an_authorized_payment():
+    change = apply_charge_result(payment("requires_capture", amount_capturable=1000), attempt("authorized"),
+                                 ChargeResult(Outcome.VOIDED))
+    assert change.payment.status == "canceled" and change.payment.amount_capturable == 0
+
+
+def test_transition_tables_never_leave_a_terminal_status():
+    for terminal in (PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED):
+        assert PAYMENT_TRANSITIONS[terminal] == frozenset()
+    for terminal in (AttemptStatus.CAPTURED, AttemptStatus.FAILED, AttemptStatus.VOIDED):
+        assert ATTEMPT_TRANSITIONS[terminal] == frozenset()
+    assert not can_move(ATTEMPT_TRANSITIONS, AttemptStatus.UNKNOWN, AttemptStatus.PENDING)
+    assert not can_move(PAYMENT_TRANSITIONS, PaymentStatus.SUCCEEDED, PaymentStatus.PROCESSING)
+    assert can_move(PAYMENT_TRANSITIONS, PaymentStatus.PROCESSING, PaymentStatus.PROCESSING)
+
+
+def test_every_attempt_status_maps_to_a_reachable_payment_status():
+    for status in AttemptStatus:
+        target = payment_status_for(status)
+        assert target in PaymentStatus
+    assert "processing" in sources_of(PAYMENT_TRANSITIONS, "succeeded")
