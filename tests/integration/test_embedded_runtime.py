@@ -34,6 +34,10 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("REDIS_URL", raising=False)
 
 
+def _socket_exists(unix_url: str) -> bool:
+    return Path(unix_url.removeprefix("unix://")).exists()
+
+
 async def _start(data_dir: Path) -> Settings:
     return await asyncio.to_thread(ensure_services, Settings(data_dir=str(data_dir)))
 
@@ -70,8 +74,7 @@ async def test_services_start_survive_restart_and_export_urls(tmp_path: Path, cl
     assert "DATABASE_URL" not in os.environ and "REDIS_URL" not in os.environ
     assert not (data_dir / "pg" / "postmaster.pid").exists(), "PostgreSQL still running after stop"
     assert (data_dir / "redis.db").exists()
-    redis_socket = data_dir.parent / settings.redis_url.removeprefix("unix://")  # absolute: replaces parent
-    assert not redis_socket.exists(), "Redis still running after stop"
+    assert not _socket_exists(settings.redis_url), "Redis still running after stop"
 
     settings = await _start(data_dir)
     try:
