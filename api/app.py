@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -28,6 +30,7 @@ from api.middleware import RequestIdMiddleware
 from engine.bootstrap import Engine
 from engine.config import Settings, load_settings
 from engine.errors import EngineError
+from engine.services import housekeeping
 from engine.logs import configure_logging
 
 
@@ -45,9 +48,13 @@ def create_app(settings: Settings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         engine = await Engine.start(settings)
         app.state.engine = engine
+        upkeep = asyncio.create_task(housekeeping.run_forever(engine))
         try:
             yield
         finally:
+            upkeep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await upkeep
             await engine.close()
 
     prometheus = PrometheusConfig(app_name="payment_engine", group_path=True, excluded_http_methods=[])

@@ -124,7 +124,7 @@ def ref_of(req: ChargeRequest, res: ChargeResult) -> AttemptRef:
     return AttemptRef(req.attempt_id, res.gateway_reference, res.gateway_order_id, req.amount, req.currency)
 
 
-async def eventually(check: Callable[[], Any], within: float = 5.0) -> Any:
+async def eventually(check: Callable[[], Any], within: float = 10.0) -> Any:
     """Poll ``check`` (sync or async) until it returns something truthy or ``within`` passes."""
     deadline = time.monotonic() + within
     while True:
@@ -139,9 +139,7 @@ async def eventually(check: Callable[[], Any], within: float = 5.0) -> Any:
 # --- cards -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "number", ["4111111111111111", "4242424242424242", "5555555555554444", "6521111111111110"]
-)
+@pytest.mark.parametrize("number", ["4111111111111111", "4242424242424242", "5555555555554444", "6521111111111110"])
 async def test_success_cards_capture(env: Env, number: str) -> None:
     req = request(card(number))
     res = await env.rzp.authorize(req)
@@ -234,9 +232,7 @@ async def test_netbanking_and_wallet_redirect(env: Env, method: PaymentMethod) -
 # --- UPI -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("vpa", "final"), [("success@upi", Outcome.CAPTURED), ("failure@upi", Outcome.DECLINED)]
-)
+@pytest.mark.parametrize(("vpa", "final"), [("success@upi", Outcome.CAPTURED), ("failure@upi", Outcome.DECLINED)])
 async def test_upi_collect(env: Env, vpa: str, final: Outcome) -> None:
     req = request(PaymentMethod(type="upi", vpa=vpa))
     res = await env.rzp.authorize(req)
@@ -429,6 +425,7 @@ async def test_refund_webhook_carries_our_refund_id(env: Env) -> None:
     deliveries = await eventually(
         lambda: [d for d in env.receiver.deliveries if rid.encode() in d[2] and b"refund.processed" in d[2]]
     )
+    assert out.outcome is RefundOutcome.SUCCEEDED and rid and deliveries, env.receiver.deliveries[-3:]
     event = env.rzp.parse_webhook(deliveries[0][1], deliveries[0][2])
     assert event.refund is not None and event.refund.outcome is RefundOutcome.SUCCEEDED
     assert event.refund_reference == "re_it_hook001" and event.refund.gateway_refund_id == rid
