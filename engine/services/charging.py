@@ -16,6 +16,7 @@ import msgspec
 
 from engine.commands import ConfirmPayment
 from engine.errors import CardDeclined, EngineError, GatewayFailure, IllegalTransition, ValidationError
+from engine.gateways import registry
 from engine.gateways.base import AttemptRef, ChargeRequest, ChargeResult, Outcome, PaymentMethod
 from engine.model import Attempt, GatewayAccount, Payment
 from engine.payment_rules import apply_charge_result
@@ -107,6 +108,12 @@ async def capture(
                 f"amount must be between 1 and {payment.amount_capturable}.", code="amount_too_large", param="amount"
             )
         attempt, account = await _current(engine, payment)
+        if amount != payment.amount_capturable and not registry.capabilities(account.gateway).partial_capture:
+            raise ValidationError(
+                f"{account.gateway} captures only the full authorized amount ({payment.amount_capturable}).",
+                code="partial_capture_unsupported",
+                param="amount",
+            )
         result = await _call(engine.gateways.connector(account).capture, ref_of(attempt, payment.currency), amount)
         if result.outcome is Outcome.CAPTURED and not result.amount_captured:
             result = msgspec.structs.replace(result, amount_captured=amount)

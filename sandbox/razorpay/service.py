@@ -2,8 +2,8 @@
 
 Choices where the real gateway is stricter or undocumented:
 
-* Partial capture is accepted (``0 < amount <= payment amount``); the captured amount bounds
-  refunds and ``refund_status``. The payment entity keeps showing the authorized ``amount``.
+* Capture must be for the full authorized amount, as Razorpay's capture API documents ("should
+  be equal to the order amount"); a partial capture answers 400 on the ``amount`` field.
 * Refunds live in :mod:`sandbox.razorpay.refunds`.
 """
 
@@ -234,8 +234,9 @@ class RazorpayService:
             raise business_error("This payment has already been captured")
         if payment.status != "authorized":
             raise business_error("Only payments which have been authorized and not yet captured can be captured")
-        if not 0 < amount <= payment.amount:
-            raise input_error("Capture amount must be greater than 0 and at most the authorized amount.", "amount")
+        if amount != payment.amount:
+            # Razorpay's capture API: "should be equal to the order amount" (no partial capture).
+            raise input_error("Capture amount must be equal to the amount authorized.", "amount")
         self.emit(self._capture(payment, self.store.orders[payment.order_id], amount))
         return payment
 

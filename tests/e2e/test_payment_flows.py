@@ -110,22 +110,26 @@ async def test_upi_collect_is_processing_then_webhook_decides(merchant):
     assert (await wait_status(merchant, bad["id"], "requires_payment_method"))["status"] == "requires_payment_method"
 
 
-async def test_manual_capture_partial_then_refunds(merchant):
+async def test_manual_capture_then_partial_and_multiple_refunds(merchant):
     created = await pay(merchant, card("4111111111111111"), capture_method="manual")
     body = created.json()
     assert body["status"] == "requires_capture" and body["amount_capturable"] == 50000
-    captured = await merchant.http.post(f"/v1/payments/{body['id']}/capture", json={"amount": 30000})
+    partial = await merchant.http.post(f"/v1/payments/{body['id']}/capture", json={"amount": 30000})
+    assert partial.status_code == 400, partial.text  # Razorpay captures only the full amount
+    assert partial.json()["error"]["code"] == "partial_capture_unsupported"
+    assert partial.json()["error"]["param"] == "amount"
+    captured = await merchant.http.post(f"/v1/payments/{body['id']}/capture", json={"amount": 50000})
     assert captured.status_code == 200, captured.text
-    assert captured.json()["status"] == "succeeded" and captured.json()["amount_received"] == 30000
+    assert captured.json()["status"] == "succeeded" and captured.json()["amount_received"] == 50000
     r1 = await merchant.http.post("/v1/refunds", json={"payment_id": body["id"], "amount": 10000})
     assert r1.status_code == 200, r1.text
     assert r1.json()["status"] == "succeeded"
-    too_much = await merchant.http.post("/v1/refunds", json={"payment_id": body["id"], "amount": 20001})
+    too_much = await merchant.http.post("/v1/refunds", json={"payment_id": body["id"], "amount": 40001})
     assert too_much.status_code == 400 and too_much.json()["error"]["param"] == "amount"
     r2 = await merchant.http.post("/v1/refunds", json={"payment_id": body["id"]})
-    assert r2.status_code == 200 and r2.json()["amount"] == 20000
+    assert r2.status_code == 200 and r2.json()["amount"] == 40000
     payment = (await merchant.http.get(f"/v1/payments/{body['id']}")).json()
-    assert payment["amount_refunded"] == 30000
+    assert payment["amount_refunded"] == 50000
     again = await merchant.http.post("/v1/refunds", json={"payment_id": body["id"], "amount": 1})
     assert again.status_code == 400
 

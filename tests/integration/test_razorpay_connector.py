@@ -261,13 +261,13 @@ async def test_manual_capture_and_idempotent_retry(env: Env) -> None:
     assert again.outcome is Outcome.CAPTURED
 
 
-async def test_partial_capture_reports_the_captured_amount(env: Env) -> None:
-    # Razorpay documents full-amount captures only (registry: partial_capture=False); the
-    # sandbox accepts smaller ones, and the connector then reports what it asked to capture.
+async def test_partial_capture_is_refused(env: Env) -> None:
+    # Razorpay documents full-amount captures only (registry: partial_capture=False).
     req = request(card("4111111111111111"), capture=False)
     ref = ref_of(req, await env.rzp.authorize(req))
     out = await env.rzp.capture(ref, 20000)
-    assert out.outcome is Outcome.CAPTURED and out.amount_captured == 20000
+    assert out.outcome is Outcome.DECLINED
+    assert (await env.rzp.sync(ref)).outcome is Outcome.AUTHORIZED
 
 
 async def test_capture_of_failed_payment_is_declined(env: Env) -> None:
