@@ -30,7 +30,7 @@ from api.middleware import RequestIdMiddleware
 from engine.bootstrap import Engine
 from engine.config import Settings, load_settings
 from engine.errors import EngineError
-from engine.services import housekeeping
+from engine.services import housekeeping, reconciler
 from engine.logs import configure_logging
 
 
@@ -48,13 +48,17 @@ def create_app(settings: Settings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         engine = await Engine.start(settings)
         app.state.engine = engine
-        upkeep = asyncio.create_task(housekeeping.run_forever(engine))
+        tasks = [asyncio.create_task(housekeeping.run_forever(engine))]
+        if settings.reconcile_interval > 0:
+            tasks.append(asyncio.create_task(reconciler.run_forever(engine, settings.reconcile_interval)))
         try:
             yield
         finally:
-            upkeep.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await upkeep
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await engine.close()
 
     prometheus = PrometheusConfig(app_name="payment_engine", group_path=True, excluded_http_methods=[])

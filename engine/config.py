@@ -55,6 +55,13 @@ def _positive_float(raw: str) -> float:
     return value
 
 
+def _nonnegative_float(raw: str) -> float:
+    value = float(raw)
+    if not value >= 0:
+        raise ValueError("must be zero or a positive number")
+    return value
+
+
 def _url(schemes: tuple[str, ...]) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         raw = raw.strip()
@@ -219,6 +226,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes: int = 65536
     idempotency_ttl_hours: int = 24
     api_key_cache_ttl: int = 60
+    reconcile_interval: float = 2.0
     log_level: str = "INFO"
 
     @property

@@ -55,6 +55,7 @@ class Payment(msgspec.Struct, kw_only=True):
     payment_method: dict[str, Any] | None = None
     next_action: dict[str, Any] | None = None
     last_error: dict[str, Any] | None = None
+    routing: dict[str, Any] | None = None
     version: int = 1
     created_at: datetime
     updated_at: datetime
@@ -81,6 +82,8 @@ class Attempt(msgspec.Struct, kw_only=True):
     raw_status: str | None = None
     sync_count: int = 0
     next_sync_at: datetime | None = None
+    failover_reason: str | None = None
+    last_synced_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -41,6 +41,7 @@ def payment_view(p: Payment) -> dict[str, Any]:
         "next_action": p.next_action,
         "last_error": p.last_error,
         "return_url": p.return_url,
+        "routing": p.routing,
         "metadata": p.metadata,
         "created_at": _ts(p.created_at),
         "updated_at": _ts(p.updated_at),

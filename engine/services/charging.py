@@ -10,6 +10,7 @@ a status sync settles; it never leaves a charge unrecorded as failed.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("engine.charging")
 Response = tuple[int, bytes]
+# How soon a freshly unknown attempt is first checked by the reconciler.
+FIRST_CHECK_UNKNOWN_S = 5.0
 
 
 def ref_of(attempt: Attempt, currency: str) -> AttemptRef:
@@ -89,7 +92,7 @@ async def confirm(
             ),
         )
         await store.add_event(conn, merchant_id, "payment.processing", payment.id, payment_view(payment))
-    result = await _call(
+    result = await call_connector(
         engine.gateways.connector(account).authorize, _charge_request(engine, payment, attempt, method)
     )
     return await _finish(engine, account, payment, attempt.id, result, claim)
@@ -114,7 +117,7 @@ async def capture(
                 code="partial_capture_unsupported",
                 param="amount",
             )
-        result = await _call(engine.gateways.connector(account).capture, ref_of(attempt, payment.currency), amount)
+        result = await call_connector(engine.gateways.connector(account).capture, ref_of(attempt, payment.currency), amount)
         if result.outcome is Outcome.CAPTURED and not result.amount_captured:
             result = msgspec.structs.replace(result, amount_captured=amount)
         payment = await settle(engine, merchant_id, attempt.id, result)
@@ -138,7 +141,7 @@ async def cancel(engine: Engine, merchant_id: str, payment_id: str, claim: idemp
         attempt = await store.latest_attempt(engine.pool, payment_id, merchant_id)
         if attempt is not None and attempt.status == AttemptStatus.AUTHORIZED:
             account = await engine.gateways.account(merchant_id, attempt.gateway_account_id, attempt.gateway)
-            result = await _call(engine.gateways.connector(account).void, ref_of(attempt, payment.currency))
+            result = await call_connector(engine.gateways.connector(account).void, ref_of(attempt, payment.currency))
             if result.outcome is not Outcome.VOIDED:
                 return await record_error(
                     engine,
@@ -169,7 +172,7 @@ async def sync(engine: Engine, merchant_id: str, payment_id: str, claim: idempot
     attempt = await store.latest_attempt(engine.pool, payment_id, merchant_id)
     if attempt is not None and (attempt.status in UNRESOLVED_ATTEMPTS or attempt.status == AttemptStatus.AUTHORIZED):
         account = await engine.gateways.account(merchant_id, attempt.gateway_account_id, attempt.gateway)
-        result = await _call(engine.gateways.connector(account).sync, ref_of(attempt, payment.currency))
+        result = await call_connector(engine.gateways.connector(account).sync, ref_of(attempt, payment.currency))
         return await _finish(engine, account, payment, attempt.id, result, claim, respond_errors=False)
     return await _record(engine, claim, 200, encode(payment_view(payment)))
 
@@ -184,6 +187,10 @@ async def settle(engine: Engine, merchant_id: str, attempt_id: str, result: Char
         change = apply_charge_result(payment, attempt, result)
         if change is None:
             return payment
+        if change.attempt.status == AttemptStatus.UNKNOWN and attempt.status != AttemptStatus.UNKNOWN:
+            # An unknown outcome is checked soon, whatever its original schedule said.
+            soon = datetime.now(UTC) + timedelta(seconds=FIRST_CHECK_UNKNOWN_S)
+            change = msgspec.structs.replace(change, attempt=msgspec.structs.replace(change.attempt, next_sync_at=soon))
         return await write_change(conn, change)
 
 
@@ -208,7 +215,7 @@ async def capture_authorized(engine: Engine, account: GatewayAccount, payment: P
     """Automatic capture of an authorization (gateways that do not capture by themselves)."""
     attempt = await store.latest_attempt(engine.pool, payment.id, payment.merchant_id)
     assert attempt is not None and attempt.id == attempt_id
-    result = await _call(engine.gateways.connector(account).capture, ref_of(attempt, payment.currency), attempt.amount)
+    result = await call_connector(engine.gateways.connector(account).capture, ref_of(attempt, payment.currency), attempt.amount)
     if result.outcome is Outcome.CAPTURED and not result.amount_captured:
         result = msgspec.structs.replace(result, amount_captured=attempt.amount)
     return await settle(engine, payment.merchant_id, attempt_id, result)
@@ -236,7 +243,7 @@ def _charge_request(engine: Engine, payment: Payment, attempt: Attempt, method: 
     )
 
 
-async def _call(fn, *args) -> ChargeResult:  # type: ignore[no-untyped-def]
+async def call_connector(fn, *args) -> ChargeResult:  # type: ignore[no-untyped-def]
     """Run a connector call; a bug inside it is an unknown outcome, never a failure."""
     try:
         return await fn(*args)

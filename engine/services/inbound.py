@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from engine.errors import InvalidRequest, NotFound
 from engine.gateways.base import AttemptRef, Outcome, WebhookEvent
 from engine.payment_rules import apply_charge_result
-from engine.services.charging import capture_authorized, ref_of, settle
+from engine.services.charging import call_connector, capture_authorized, ref_of, settle
 from engine.services.payments import get_payment, write_change
 from engine.services.refunds import settle_refund
 from engine.states import PaymentStatus
@@ -127,7 +127,7 @@ async def receive_callback(
         attempt.amount,
         payment.currency,
     )
-    result = await connector.sync(ref)
+    result = await call_connector(connector.sync, ref)
     if result.outcome is Outcome.UNKNOWN and verified.outcome is not Outcome.UNKNOWN:
         result = verified
     payment = await settle(engine, merchant_id, attempt.id, result)

@@ -82,6 +82,7 @@ async def update_payment(conn: asyncpg.Connection, p: Payment) -> Payment:
         p.last_error,
         p.return_url,
         p.version,
+        p.routing,
     )
     if row is None:
         raise RuntimeError(f"payment {p.id} changed concurrently (version {p.version})")
@@ -170,6 +171,8 @@ async def update_attempt(conn: asyncpg.Connection, a: Attempt) -> Attempt:
         a.raw_status,
         a.sync_count,
         a.next_sync_at,
+        a.failover_reason,
+        a.last_synced_at,
     )
     return _attempt(row)
 
@@ -182,3 +185,8 @@ async def add_event(conn: asyncpg.Connection, merchant_id: str, type_: str, obje
 async def list_events(db: Executor, merchant_id: str, object_id: str) -> list[dict[str, Any]]:
     """The outbox events of one object, in order."""
     return [dict(r) for r in await db.fetch(Q.list_events, merchant_id, object_id)]
+
+
+async def claim_due_attempts(conn: asyncpg.Connection, limit: int, backoff_s: list[float]) -> list[Attempt]:
+    """Claim up to ``limit`` due unresolved attempts for this reconciler (see the SQL)."""
+    return [_attempt(r) for r in await conn.fetch(Q.claim_due_attempts, limit, backoff_s)]

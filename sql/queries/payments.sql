@@ -15,7 +15,7 @@ SELECT * FROM payments WHERE id = $1 AND merchant_id = $2 FOR UPDATE;
 UPDATE payments
    SET status = $3, amount_capturable = $4, amount_received = $5, gateway = $6,
        gateway_reference = $7, payment_method = $8, next_action = $9, last_error = $10,
-       return_url = $11, version = version + 1, updated_at = now()
+       return_url = $11, routing = $13, version = version + 1, updated_at = now()
  WHERE id = $1 AND merchant_id = $2 AND version = $12
 RETURNING *;
 
@@ -31,10 +31,32 @@ SELECT * FROM payments
 SELECT created_at, id FROM payments WHERE id = $1 AND merchant_id = $2;
 
 -- name: insert_attempt
+-- A pending attempt is due for a status check after two minutes unless an answer comes first.
 INSERT INTO payment_attempts (id, payment_id, merchant_id, gateway, gateway_account_id, status,
                               amount, method_type, gateway_order_id, next_sync_at)
 VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, now() + interval '2 minutes')
 RETURNING *;
+
+-- name: claim_due_attempts
+-- One owner per attempt across processes: rows locked by another reconciler are skipped, and
+-- the claimed ones are pushed into the future (by the backoff step for their check count, $2)
+-- before the lock is released. Past the last step next_sync_at becomes NULL: the attempt stays
+-- unresolved and visible, never failed.
+WITH due AS (
+    SELECT id FROM payment_attempts
+     WHERE status IN ('pending', 'unknown', 'processing', 'requires_action')
+       AND next_sync_at IS NOT NULL AND next_sync_at <= now()
+     ORDER BY next_sync_at
+     LIMIT $1
+     FOR UPDATE SKIP LOCKED
+)
+UPDATE payment_attempts a
+   SET sync_count = a.sync_count + 1,
+       last_synced_at = now(),
+       next_sync_at = CASE WHEN a.sync_count + 1 > cardinality($2::float8[]) THEN NULL
+                           ELSE now() + make_interval(secs => ($2::float8[])[a.sync_count + 1]) END
+  FROM due WHERE a.id = due.id
+RETURNING a.*;
 
 -- name: lock_attempt
 SELECT * FROM payment_attempts WHERE id = $1 AND merchant_id = $2 FOR UPDATE;
@@ -56,7 +78,7 @@ SELECT * FROM payment_attempts
 UPDATE payment_attempts
    SET status = $3, amount_captured = $4, gateway_order_id = $5, gateway_reference = $6,
        redirect_url = $7, decline_code = $8, error_code = $9, error_message = $10, raw_status = $11,
-       sync_count = $12, next_sync_at = $13, updated_at = now()
+       sync_count = $12, next_sync_at = $13, failover_reason = $14, last_synced_at = $15, updated_at = now()
  WHERE id = $1 AND merchant_id = $2
 RETURNING *;
 

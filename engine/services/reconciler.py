@@ -1,0 +1,60 @@
+"""The reconciler: asks gateways about attempts whose outcome is still open, on a backoff.
+
+Every server process runs one; they never settle the same attempt at the same time because
+claiming is ``FOR UPDATE SKIP LOCKED`` plus a lease (``next_sync_at`` pushed forward), and
+settling is idempotent anyway. An attempt the gateway never resolves stays ``unknown`` (or
+pending) with ``next_sync_at`` NULL once the schedule is exhausted: unresolved, never failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from engine.model import Attempt
+from engine.services.charging import call_connector, capture_authorized, ref_of, settle
+from engine.states import PaymentStatus
+from engine.store import payments as store
+
+if TYPE_CHECKING:
+    from engine.bootstrap import Engine
+
+log = logging.getLogger("engine.reconciler")
+# Seconds until the next check after the n-th one (Kill Bill's janitor uses a similar ladder).
+BACKOFF_S: tuple[float, ...] = (10, 30, 120, 600, 3600, 6 * 3600, 86400, 86400, 86400)
+BATCH = 20
+
+
+async def reconcile_once(engine: Engine, limit: int = BATCH, backoff_s: tuple[float, ...] = BACKOFF_S) -> int:
+    """Claim the due attempts, sync and settle each; returns how many were checked."""
+    async with engine.pool.acquire() as conn, conn.transaction():
+        attempts = await store.claim_due_attempts(conn, limit, list(backoff_s))
+    for attempt in attempts:
+        try:
+            await _reconcile(engine, attempt)
+        except Exception:
+            log.exception("reconciling attempt %s failed; it stays due", attempt.id)
+    return len(attempts)
+
+
+async def _reconcile(engine: Engine, attempt: Attempt) -> None:
+    payment = await store.get_payment(engine.pool, attempt.payment_id, attempt.merchant_id)
+    assert payment is not None
+    account = await engine.gateways.account(attempt.merchant_id, attempt.gateway_account_id, attempt.gateway)
+    result = await call_connector(engine.gateways.connector(account).sync, ref_of(attempt, payment.currency))
+    payment = await settle(engine, attempt.merchant_id, attempt.id, result)
+    if payment.status == PaymentStatus.REQUIRES_CAPTURE and payment.capture_method == "automatic":
+        async with engine.cache.lock(f"payment:{payment.id}"):
+            await capture_authorized(engine, account, payment, attempt.id)
+
+
+async def run_forever(engine: Engine, interval_s: float) -> None:
+    """Reconcile every ``interval_s`` seconds (sooner while there is a backlog), until cancelled."""
+    while True:
+        try:
+            checked = await reconcile_once(engine)
+        except Exception:
+            log.exception("reconciler pass failed; retrying later")
+            checked = 0
+        await asyncio.sleep(0.05 if checked >= BATCH else interval_s)
