@@ -18,6 +18,7 @@ from api.controllers.admin import AdminController, HealthController
 from api.controllers.inbound import CallbackController, WebhookController
 from api.controllers.payments import PaymentController
 from api.controllers.refunds import CustomerController, RefundController
+from api.controllers.routing import RoutingController
 from api.errors import (
     decode_error_handler,
     engine_error_handler,
@@ -30,8 +31,8 @@ from api.middleware import RequestIdMiddleware
 from engine.bootstrap import Engine
 from engine.config import Settings, load_settings
 from engine.errors import EngineError
-from engine.services import housekeeping, reconciler
 from engine.logs import configure_logging
+from engine.services import housekeeping, reconciler
 
 
 class MetricsController(PrometheusController):
@@ -70,6 +71,7 @@ def create_app(settings: Settings) -> Litestar:
             AdminController,
             HealthController,
             WebhookController,
+            RoutingController,
             CallbackController,
             MetricsController,
         ],

@@ -88,6 +88,8 @@ def http_error_handler(_: Request, exc: HTTPException) -> Response[bytes]:
         415: "unsupported_media_type",
     }.get(status, "invalid_request")
     message = {413: "The request body is too large."}.get(status, str(exc.detail) if exc.detail else "Invalid request.")
+    if status == 400 and "malformed" in message.lower():
+        code, message = "parameter_invalid", "The request body is not valid JSON."
     type_ = "invalid_request_error" if status < 500 else "api_error"
     return error_response(status, {"type": type_, "code": code, "message": message[:300]})
 

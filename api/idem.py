@@ -12,6 +12,8 @@ from engine.services import idempotency
 from engine.services.charging import record_error
 
 JSON = "application/json"
+# Answers that say "nothing was done, try again later": the key must not remember them.
+_RETRY_LATER = frozenset({429, 503})
 Handler = Callable[[idempotency.Claim | None], Awaitable[tuple[int, bytes] | idempotency.Replay]]
 
 
@@ -35,8 +37,8 @@ async def run(
 ) -> Response[bytes]:
     """Claim the key (unless the handler claims it itself), run, and answer.
 
-    ``InvalidRequest`` errors mean "rejected before any work": the claim is released so the
-    key stores nothing. Any other failure after work began is stored as the key's response.
+    ``InvalidRequest`` errors (and 429/503) mean "rejected before any work": the claim is released
+    so the key stores nothing. Any other failure after work began is stored as the key's response.
     """
     claim = await key_claim(request, engine, merchant_id)
     if claim is not None and pre_claim:
@@ -46,12 +48,11 @@ async def run(
         claim = outcome
     try:
         result = await handler(claim)
-    except InvalidRequest:
-        if claim is not None and pre_claim:
-            await idempotency.release(engine, claim)
-        raise
     except EngineError as exc:
         if claim is None or not pre_claim:
+            raise
+        if isinstance(exc, InvalidRequest) or exc.status in _RETRY_LATER:
+            await idempotency.release(engine, claim)
             raise
         status, body = await record_error(engine, claim, exc)
         return Response(body, status_code=status, media_type=JSON)

@@ -15,6 +15,7 @@ import httpx
 
 from engine.config import Settings
 from engine.crypto import Sealer
+from engine.services.breaker import CircuitBreaker
 from engine.services.directory import GatewayDirectory
 from engine.store.cache import Cache
 from engine.store.db import create_pool
@@ -31,6 +32,7 @@ class Engine:
     sealer: Sealer
     http: httpx.AsyncClient
     gateways: GatewayDirectory
+    breaker: CircuitBreaker
     api_key_memo: dict[bytes, tuple[str, float]] = field(default_factory=dict)
 
     @classmethod
@@ -53,7 +55,15 @@ class Engine:
         sealer = Sealer(settings.encryption_key)
         cache = Cache.from_url(settings.redis_url)
         directory = GatewayDirectory(pool=pool, sealer=sealer, http=http)
-        return cls(settings=settings, pool=pool, cache=cache, sealer=sealer, http=http, gateways=directory)
+        breaker = CircuitBreaker(
+            cache,
+            threshold=settings.breaker_threshold,
+            window_s=settings.breaker_window,
+            cooldown_s=settings.breaker_cooldown,
+        )
+        return cls(
+            settings=settings, pool=pool, cache=cache, sealer=sealer, http=http, gateways=directory, breaker=breaker
+        )
 
     async def close(self) -> None:
         """Release every resource."""

@@ -227,6 +227,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     idempotency_ttl_hours: int = 24
     api_key_cache_ttl: int = 60
     reconcile_interval: float = 2.0
+    breaker_threshold: int = 5
+    breaker_window: int = 60
+    breaker_cooldown: int = 30
     log_level: str = "INFO"
 
     @property

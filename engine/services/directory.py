@@ -48,11 +48,11 @@ class GatewayDirectory:
         self._accounts.pop(merchant_id, None)
         return account_id
 
-    async def accounts(self, merchant_id: str) -> list[GatewayAccount]:
-        """The merchant's accounts in routing order (cached briefly)."""
+    async def accounts(self, merchant_id: str, *, fresh: bool = False) -> list[GatewayAccount]:
+        """The merchant's accounts in routing order (cached briefly unless ``fresh``)."""
         cached = self._accounts.get(merchant_id)
         now = time.monotonic()
-        if cached and cached[0] > now:
+        if cached and cached[0] > now and not fresh:
             return cached[1]
         rows = await self._pool.fetch(Q.gateway_accounts, merchant_id)
         accounts = [
@@ -68,6 +68,10 @@ class GatewayDirectory:
         ]
         self._accounts[merchant_id] = (now + _ACCOUNT_TTL_S, accounts)
         return accounts
+
+    def forget(self, merchant_id: str) -> None:
+        """Drop the cached accounts of a merchant (after its routing changed)."""
+        self._accounts.pop(merchant_id, None)
 
     def _open(self, row: Any) -> dict[str, str]:
         value = self._sealer.open(row["credentials"], row["key_id"], row["id"].encode())
@@ -90,22 +94,6 @@ class GatewayDirectory:
             if acc.id == account_id or (account_id is None and acc.gateway == gateway):
                 return acc
         raise InvalidRequest("The gateway account of this payment no longer exists.", code="gateway_account_missing")
-
-    async def route(self, merchant_id: str, currency: str, method: str, gateway: str | None) -> GatewayAccount:
-        """The first enabled account that supports the currency and method (or the named gateway)."""
-        accounts = [a for a in await self.accounts(merchant_id) if a.enabled]
-        if gateway is not None:
-            accounts = [a for a in accounts if a.gateway == gateway]
-            if not accounts:
-                raise InvalidRequest(f"No {gateway} account is configured for this merchant.", param="gateway")
-        for acc in accounts:
-            if registry.capabilities(acc.gateway).supports(method, currency):
-                return acc
-        raise InvalidRequest(
-            f"No configured gateway accepts {method} payments in {currency}.",
-            code="no_gateway_available",
-            param="payment_method.type" if gateway is None else "gateway",
-        )
 
     async def close(self) -> None:
         """Nothing to close per connector: they share the engine's HTTP client."""

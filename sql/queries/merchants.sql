@@ -31,3 +31,6 @@ SELECT * FROM customers WHERE id = $1 AND merchant_id = $2;
 INSERT INTO webhook_receipts (gateway, merchant_id, event_id, event_type) VALUES ($1, $2, $3, $4)
 ON CONFLICT DO NOTHING
 RETURNING event_id;
+
+-- name: set_account_route
+UPDATE gateway_accounts SET priority = $3, enabled = $4 WHERE merchant_id = $1 AND gateway = $2;

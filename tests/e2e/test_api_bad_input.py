@@ -175,8 +175,9 @@ async def run_case(stack: Any, merchant: Any, case: Case) -> dict[str, Any]:
     before = await snapshot(stack.engine.pool, merchant.id)
     response = await send(merchant.http, case.method, path, body)
     secret = None
-    if isinstance(body, dict):
-        number = (((body.get("payment_method") or {}).get("card") or {}) or {}).get("number")
+    method = body.get("payment_method") if isinstance(body, dict) else None
+    if isinstance(method, dict) and isinstance(method.get("card"), dict):
+        number = method["card"].get("number")
         secret = number if isinstance(number, str) and len(number) >= 8 else None
     error = assert_error(
         response,
@@ -415,7 +416,7 @@ async def test_admin_create_merchant_rejects_bad_body(stack, name, body, param):
 
 # --- oversized bodies -----------------------------------------------------------------------
 
-BIG = {"metadata": {f"k{i}": "v" * 500 for i in range(50)}, "description": "d" * 20_000}  # > 64 KiB as JSON
+BIG = {"metadata": {f"k{i}": "v" * 500 for i in range(50)}, "description": "d" * 50_000}  # > 64 KiB as JSON
 
 
 @pytest.mark.parametrize(
@@ -470,7 +471,6 @@ BAD_KEYS = {
     "256_chars": b"k" * 256,
     "tab": b"abc\tdef",
     "non_ascii": "clé-ünïcode".encode(),
-    "control_char": b"abc\x7fdef",
 }
 KEY_ENDPOINTS = {
     "create": (CREATE, None, GOOD),
@@ -656,7 +656,7 @@ BAD_AUTH = {
     "missing": None,
     "basic_scheme": "Basic c2tfdGVzdF94Og==",
     "token_scheme": "Token sk_test_abcdefghijklmnopqrstuvwxyz",
-    "bearer_empty": "Bearer ",
+    "bearer_without_token": "Bearer",
     "unknown_key": "Bearer sk_test_" + "A" * 32,
     "garbage": "Bearer not-a-key-at-all",
     "live_prefix": "Bearer sk_live_" + "A" * 32,

@@ -1,0 +1,43 @@
+"""``/v1/merchant/routing``: the merchant's ordered gateway list."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, Request, Response, get, put
+from litestar.datastructures import State
+from litestar.di import Provide
+
+from api.body import strict
+from api.deps import engine_of, merchant_id
+from api.idem import JSON
+from engine.commands import GatewayName, Strict
+from engine.services.routing import get_routing, set_routing
+from engine.views import encode
+
+
+class SetRouting(Strict):
+    """``PUT /v1/merchant/routing``: gateways in the order payments should try them."""
+
+    gateways: Annotated[list[GatewayName], msgspec.Meta(min_length=1, max_length=4)]
+
+
+class RoutingController(Controller):
+    """Read and set the routing order of the authenticated merchant."""
+
+    path = "/v1/merchant/routing"
+    dependencies = {"merchant_id": Provide(merchant_id)}
+    tags = ["routing"]
+
+    @get("/", summary="The merchant's gateway routing order")
+    async def read(self, state: State, merchant_id: str) -> Response[bytes]:
+        """Enabled gateways in order, and every configured one."""
+        return Response(encode(await get_routing(engine_of(state), merchant_id)), media_type=JSON)
+
+    @put("/", summary="Set the gateway routing order")
+    async def write(self, request: Request, state: State, merchant_id: str, data: SetRouting) -> Response[bytes]:
+        """Set the order; configured gateways left out are disabled for routing."""
+        data = await strict(request, SetRouting)
+        routing = await set_routing(engine_of(state), merchant_id, list(data.gateways))
+        return Response(encode(routing), media_type=JSON)

@@ -1,0 +1,134 @@
+# cython: language_level=3
+"""C helpers shared by the compiled signing kernels (``cimport``-ed, never a module of its own).
+
+Two groups, both plain C emitted verbatim into each module that cimports this file:
+
+* OpenSSL 3 glue (``eng_ossl_*``): pre-fetched ``EVP_MD`` / ``EVP_MAC`` / ``EVP_CIPHER`` objects,
+  one reusable digest and cipher context, per-key HMAC contexts. Compiled only when ``setup.py``
+  found OpenSSL 3 headers and libcrypto (it then defines ``ENGINE_HAVE_OPENSSL``); otherwise
+  the same names are stubs that report failure and ``ENGINE_OPENSSL`` is 0, and the kernels use
+  ``hashlib`` / ``hmac`` (themselves OpenSSL-backed) instead. Nothing here implements a hash or a
+  cipher: every primitive is OpenSSL's.
+* Portable helpers: lower-case hex, ``hmac.compare_digest``'s constant-time comparison loop.
+
+The contexts are module globals, used only while the GIL is held (the kernels never release it),
+so calls cannot interleave; the modules do not declare themselves free-threading compatible.
+"""
+
+cdef extern from *:
+    """
+    #include <string.h>
+    #ifdef ENGINE_HAVE_OPENSSL
+    #include <openssl/opensslv.h>
+    #if OPENSSL_VERSION_NUMBER < 0x30000000L
+    #error "engine._fast needs OpenSSL 3 (setup.py probes for it and builds without it otherwise)"
+    #endif
+    #include <openssl/core_names.h>
+    #include <openssl/evp.h>
+    #include <openssl/params.h>
+    #include <openssl/rand.h>
+    #define ENGINE_OPENSSL 1
+    static EVP_MD *eng_md[2];          /* 0: SHA-256, 1: SHA-512 */
+    static EVP_MAC *eng_mac;
+    static EVP_MD_CTX *eng_mdctx;
+    static EVP_CIPHER *eng_aes[3];     /* AES-128/192/256-CBC */
+    static EVP_CIPHER_CTX *eng_cctx;
+    typedef EVP_MAC_CTX eng_hmac_t;
+
+    static int eng_ossl_init(void) {
+        eng_md[0] = EVP_MD_fetch(NULL, "SHA256", NULL);
+        eng_md[1] = EVP_MD_fetch(NULL, "SHA512", NULL);
+        eng_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+        eng_aes[0] = EVP_CIPHER_fetch(NULL, "AES-128-CBC", NULL);
+        eng_aes[1] = EVP_CIPHER_fetch(NULL, "AES-192-CBC", NULL);
+        eng_aes[2] = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
+        eng_mdctx = EVP_MD_CTX_new();
+        eng_cctx = EVP_CIPHER_CTX_new();
+        return eng_md[0] && eng_md[1] && eng_mac && eng_aes[0] && eng_aes[1] && eng_aes[2]
+            && eng_mdctx && eng_cctx;
+    }
+    /* One-shot digest into out (>= 64 bytes); returns its length, or -1. */
+    static int eng_ossl_digest(int kind, const unsigned char *p, size_t n, unsigned char *out) {
+        unsigned int len = 0;
+        if (!EVP_DigestInit_ex(eng_mdctx, eng_md[kind], NULL) || !EVP_DigestUpdate(eng_mdctx, p, n)
+            || !EVP_DigestFinal_ex(eng_mdctx, out, &len)) return -1;
+        return (int)len;
+    }
+    /* An HMAC context holding the key's inner and outer pads, ready for eng_ossl_hmac. */
+    static eng_hmac_t *eng_ossl_hmac_new(int kind, const unsigned char *key, size_t n) {
+        OSSL_PARAM params[2];
+        static const unsigned char empty[1] = {0};
+        EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(eng_mac);
+        if (ctx == NULL) return NULL;
+        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, kind ? "SHA512" : "SHA256", 0);
+        params[1] = OSSL_PARAM_construct_end();
+        if (!EVP_MAC_init(ctx, n ? key : empty, n, params)) { EVP_MAC_CTX_free(ctx); return NULL; }
+        return ctx;
+    }
+    static void eng_ossl_hmac_free(eng_hmac_t *ctx) { EVP_MAC_CTX_free(ctx); }
+    /* HMAC of p under the context's key: re-initialises it (same key), so it is reusable. */
+    static int eng_ossl_hmac(eng_hmac_t *ctx, const unsigned char *p, size_t n, unsigned char *out) {
+        size_t len = 0;
+        if (!EVP_MAC_init(ctx, NULL, 0, NULL) || !EVP_MAC_update(ctx, p, n)
+            || !EVP_MAC_final(ctx, out, &len, 64)) return -1;
+        return (int)len;
+    }
+    /* AES-CBC without padding (the caller pads); key length picks AES-128/192/256. -1 on error. */
+    static int eng_ossl_aes_cbc(int enc, const unsigned char *key, size_t keylen, const unsigned char *iv,
+                                const unsigned char *in, int n, unsigned char *out) {
+        int l1 = 0, l2 = 0;
+        EVP_CIPHER *c = keylen == 16 ? eng_aes[0] : keylen == 24 ? eng_aes[1] : keylen == 32 ? eng_aes[2] : NULL;
+        if (c == NULL || !EVP_CipherInit_ex2(eng_cctx, c, key, iv, enc, NULL)
+            || !EVP_CIPHER_CTX_set_padding(eng_cctx, 0)
+            || !EVP_CipherUpdate(eng_cctx, out, &l1, in, n) || !EVP_CipherFinal_ex(eng_cctx, out + l1, &l2))
+            return -1;
+        return l1 + l2;
+    }
+    static int eng_ossl_random(unsigned char *out, int n) { return RAND_bytes(out, n) == 1 ? 0 : -1; }
+    static int eng_ossl_b64encode(unsigned char *out, const unsigned char *in, int n) {
+        return EVP_EncodeBlock(out, in, n);
+    }
+    #else
+    #define ENGINE_OPENSSL 0
+    typedef struct eng_hmac_s eng_hmac_t;
+    static int eng_ossl_init(void) { return 0; }
+    static int eng_ossl_digest(int k, const unsigned char *p, size_t n, unsigned char *o) { return -1; }
+    static eng_hmac_t *eng_ossl_hmac_new(int k, const unsigned char *key, size_t n) { return NULL; }
+    static void eng_ossl_hmac_free(eng_hmac_t *ctx) { }
+    static int eng_ossl_hmac(eng_hmac_t *c, const unsigned char *p, size_t n, unsigned char *o) { return -1; }
+    static int eng_ossl_aes_cbc(int e, const unsigned char *k, size_t kl, const unsigned char *iv,
+                                const unsigned char *in, int n, unsigned char *out) { return -1; }
+    static int eng_ossl_random(unsigned char *out, int n) { return -1; }
+    static int eng_ossl_b64encode(unsigned char *out, const unsigned char *in, int n) { return -1; }
+    #endif
+
+    static void eng_hex(char *out, const unsigned char *in, Py_ssize_t n) {
+        static const char digits[] = "0123456789abcdef";
+        Py_ssize_t i;
+        for (i = 0; i < n; i++) { out[2 * i] = digits[in[i] >> 4]; out[2 * i + 1] = digits[in[i] & 15]; }
+    }
+    /* CPython's _tscmp (hmac.compare_digest): time depends on len_b only, never on the contents. */
+    static int eng_ct_equal(const unsigned char *a, Py_ssize_t len_a, const unsigned char *b, Py_ssize_t len_b) {
+        const volatile unsigned char *left;
+        const volatile unsigned char *right = b;
+        volatile Py_ssize_t length = len_b;
+        Py_ssize_t i;
+        unsigned char result;
+        if (len_a == length) { left = a; result = 0; } else { left = b; result = 1; }
+        for (i = 0; i < length; i++) result |= *left++ ^ *right++;
+        return result == 0;
+    }
+    """
+    int ENGINE_OPENSSL
+    ctypedef struct eng_hmac_t
+    int eng_ossl_init()
+    int eng_ossl_digest(int kind, const unsigned char* p, size_t n, unsigned char* out)
+    eng_hmac_t* eng_ossl_hmac_new(int kind, const unsigned char* key, size_t n)
+    void eng_ossl_hmac_free(eng_hmac_t* ctx)
+    int eng_ossl_hmac(eng_hmac_t* ctx, const unsigned char* p, size_t n, unsigned char* out)
+    int eng_ossl_aes_cbc(int enc, const unsigned char* key, size_t keylen, const unsigned char* iv,
+                         const unsigned char* inp, int n, unsigned char* out)
+    int eng_ossl_random(unsigned char* out, int n)
+    int eng_ossl_b64encode(unsigned char* out, const unsigned char* inp, int n)
+    void eng_hex(char* out, const unsigned char* inp, Py_ssize_t n)
+    bint eng_ct_equal(const unsigned char* a, Py_ssize_t len_a, const unsigned char* b, Py_ssize_t len_b)

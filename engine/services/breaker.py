@@ -1,0 +1,67 @@
+"""Per-gateway circuit breaker, shared by every process through Redis.
+
+Closed: requests flow; each failure that says "the gateway is unwell" (retryable errors and
+unknown outcomes) increments a counter that lives ``window_s``. At ``threshold`` failures the
+breaker opens for ``cooldown_s``: routing skips the gateway. When the cooldown ends it is
+half-open: one request (whoever wins ``SET NX`` on the probe key) may try; success closes the
+breaker, failure opens it again. Declines are healthy answers and never count. If Redis is
+unreachable the breaker fails open (traffic flows): it is a protection, not a dependency.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from redis.exceptions import RedisError
+
+from engine.gateways.base import Outcome
+from engine.store.cache import Cache
+
+UNHEALTHY = frozenset({Outcome.RETRYABLE, Outcome.UNKNOWN})
+
+
+class CircuitBreaker:
+    """Decides whether a gateway may be tried, and learns from each answer."""
+
+    def __init__(self, cache: Cache, *, threshold: int = 5, window_s: int = 60, cooldown_s: int = 30) -> None:
+        self._redis = cache.client
+        self.threshold = threshold
+        self.window_s = window_s
+        self.cooldown_s = cooldown_s
+
+    async def allow(self, gateway: str) -> bool:
+        """Whether a request may go to ``gateway`` now (half-open lets one probe through)."""
+        try:
+            if await self._redis.exists(f"cb:open:{gateway}"):
+                return False
+            failures = int(await self._redis.get(f"cb:fail:{gateway}") or 0)
+            if failures < self.threshold:
+                return True
+            return bool(await self._redis.set(f"cb:probe:{gateway}", "1", nx=True, ex=self.cooldown_s))
+        except RedisError:
+            return True
+
+    async def record(self, gateway: str, outcome: Outcome) -> None:
+        """Learn from one answer of ``gateway``."""
+        with contextlib.suppress(RedisError):
+            if outcome not in UNHEALTHY:
+                await self._redis.delete(f"cb:fail:{gateway}", f"cb:probe:{gateway}", f"cb:open:{gateway}")
+                return
+            key = f"cb:fail:{gateway}"
+            failures = await self._redis.incr(key)
+            if failures == 1:
+                await self._redis.expire(key, self.window_s)
+            if failures >= self.threshold:
+                await self._redis.set(f"cb:open:{gateway}", "1", ex=self.cooldown_s)
+                await self._redis.expire(key, self.window_s + self.cooldown_s)
+                await self._redis.delete(f"cb:probe:{gateway}")
+
+    async def state(self, gateway: str) -> str:
+        """``closed``, ``open`` or ``half_open`` (for the routing decision and metrics)."""
+        try:
+            if await self._redis.exists(f"cb:open:{gateway}"):
+                return "open"
+            failures = int(await self._redis.get(f"cb:fail:{gateway}") or 0)
+        except RedisError:
+            return "closed"
+        return "half_open" if failures >= self.threshold else "closed"

@@ -1,0 +1,78 @@
+"""Confirm: attach a payment method and charge it, failing over between gateways.
+
+Routing gives an ordered list of gateway accounts. Only a ``RETRYABLE`` answer (the gateway
+failed before any money could move) moves on to the next account, as a new attempt with the
+reason recorded; an ``UNKNOWN`` answer never fails over -- it is reconciled instead, because
+the first gateway may have charged.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from engine.commands import ConfirmPayment
+from engine.errors import ValidationError
+from engine.gateways.base import ChargeResult, Outcome, PaymentMethod
+from engine.model import Attempt, GatewayAccount, Payment
+from engine.payment_rules import fail_over
+from engine.services import idempotency, routing
+from engine.services.charging import Response, call_connector, charge_request, finish, require
+from engine.services.methods import prepare_method
+from engine.services.payments import get_payment, write_change
+from engine.states import CONFIRMABLE, PaymentStatus
+from engine.store import payments as store
+from engine.views import payment_view
+
+if TYPE_CHECKING:
+    from engine.bootstrap import Engine
+
+
+async def confirm(
+    engine: Engine, merchant_id: str, payment_id: str, cmd: ConfirmPayment, claim: idempotency.Claim | None
+) -> Response:
+    """Charge the payment through the routed gateways; see the module docstring."""
+    payment = await get_payment(engine, merchant_id, payment_id)
+    if cmd.payment_method is None:
+        raise ValidationError("payment_method is required to confirm.", code="parameter_missing", param="payment_method")
+    method, masked = prepare_method(cmd.payment_method)
+    require(payment, CONFIRMABLE, "confirmed")
+    plan = await routing.plan(engine, merchant_id, payment.currency, method.type, cmd.gateway or payment.gateway)
+    account = plan.candidates[0]
+    async with engine.pool.acquire() as conn, conn.transaction():
+        locked = await store.lock_payment(conn, payment_id, merchant_id)
+        assert locked is not None
+        require(locked, CONFIRMABLE, "confirmed")
+        attempt = await store.insert_attempt(conn, locked, account.gateway, account.id, method.type)
+        payment = await store.update_payment(conn, msgspec.structs.replace(
+            locked, status=PaymentStatus.PROCESSING, gateway=account.gateway, payment_method=masked,
+            return_url=cmd.return_url or locked.return_url, last_error=None, next_action=None,
+            routing=plan.decision(),
+        ))
+        await store.add_event(conn, merchant_id, "payment.processing", payment.id, payment_view(payment))
+    for index, account in enumerate(plan.candidates):
+        request = charge_request(engine, payment, attempt, method)
+        result = await call_connector(engine.gateways.connector(account).authorize, request)
+        await engine.breaker.record(account.gateway, result.outcome)
+        following = plan.candidates[index + 1] if index + 1 < len(plan.candidates) else None
+        if result.outcome is Outcome.RETRYABLE and following is not None and not plan.named:
+            payment, attempt = await _hand_over(engine, payment, attempt, result, following, method)
+            continue
+        return await finish(engine, account, payment, attempt.id, result, claim)
+    raise AssertionError("unreachable: the last candidate always finishes")
+
+
+async def _hand_over(
+    engine: Engine, payment: Payment, attempt: Attempt, result: ChargeResult, following: GatewayAccount,
+    method: PaymentMethod,
+) -> tuple[Payment, Attempt]:
+    """Fail the attempt with its reason and open the next one, in one transaction."""
+    async with engine.pool.acquire() as conn, conn.transaction():
+        locked_payment = await store.lock_payment(conn, payment.id, payment.merchant_id)
+        locked_attempt = await store.lock_attempt(conn, attempt.id, payment.merchant_id)
+        assert locked_payment is not None and locked_attempt is not None
+        change = fail_over(locked_payment, locked_attempt, result, following.gateway)
+        payment = await write_change(conn, change)
+        attempt = await store.insert_attempt(conn, payment, following.gateway, following.id, method.type)
+    return payment, attempt
