@@ -12,7 +12,7 @@ from api.deps import engine_of, merchant_id
 from api.idem import JSON, run
 from engine.commands import CancelPayment, CapturePayment, ConfirmPayment, CreatePayment, SyncPayment
 from engine.errors import InvalidRequest, ValidationError
-from engine.services import charging
+from engine.services import charging, routing
 from engine.services import confirm as confirming
 from engine.services.methods import prepare_method
 from engine.services.payments import create_payment, get_payment, list_payments, new_payment

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from sandbox.paytm.store import Order, Txn
 
 MID = "SANDBOXMID0000000001"
-MERCHANT_KEY = "sandboxmerchkey1"  # noqa: S105 - the published sandbox test account
+MERCHANT_KEY = "sandboxmerchkey1"  # the published sandbox test account
 WEBSITE = "WEBSTAGING"
 KEYS = {MID: MERCHANT_KEY}
 
@@ -42,13 +42,21 @@ SYSTEM_ERROR = ("F", "501", "System Error")
 
 # (STATUS, RESPCODE, RESPMSG) of transactions.
 TXN_SUCCESS = ("TXN_SUCCESS", "01", "Txn Success")
-DECLINED = ("TXN_FAILURE", "227", "Your payment has been declined by your bank. Please try again or use a different method to complete the payment.")  # fmt: skip
+DECLINED = (
+    "TXN_FAILURE",
+    "227",
+    "Your payment has been declined by your bank. Please try again or use a different method to complete the payment.",
+)
 NO_FUNDS = ("TXN_FAILURE", "202", "User does not have enough credit limit. Bank has declined the transaction")
 EXPIRED = ("TXN_FAILURE", "207", "Card used by customer has expired")
 CANCELLED = ("TXN_FAILURE", "141", "User has not completed transaction.")
 INVALID_VPA = ("TXN_FAILURE", "295", "Invalid UPI ID")
 UPI_PENDING = ("PENDING", "400", "Transaction status not confirmed yet.")
-BANK_PENDING = ("PENDING", "402", "Looks like the payment is not complete. Please wait while we confirm the status with your bank.")  # fmt: skip
+BANK_PENDING = (
+    "PENDING",
+    "402",
+    "Looks like the payment is not complete. Please wait while we confirm the status with your bank.",
+)
 NO_ORDER = ("TXN_FAILURE", "334", "Invalid Order Id.")
 
 PAYMENT_MODES = {"CREDIT_CARD": "CC", "DEBIT_CARD": "DC", "NET_BANKING": "NB", "UPI": "UPI", "BALANCE": "PPI"}
