@@ -1,4 +1,4 @@
-"""``payment-engine``: serve, migrate, create merchants, run the sandbox, run everything for dev.
+"""payment-engine: serve, migrate, create merchants, run the sandbox, run everything for dev.
 
 Every subcommand reads the settings first; a bad value prints one line ``error: <message>`` on
 stderr and exits with status 2. Expected runtime failures (an embedded service that cannot
@@ -117,7 +117,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Apply pending migrations and say which."""
-    settings = ensure_services(_settings())
+    settings = ensure_services(_settings(), redis=False)
     _run_migrations(settings, quiet=False)
     return 0
 

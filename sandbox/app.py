@@ -13,12 +13,12 @@ from litestar import Litestar, Request, Response
 from litestar.datastructures import State
 from litestar.exceptions import MethodNotAllowedException, NotFoundException
 
-from sandbox import razorpay
+from sandbox import juspay, paytm, payu, razorpay
 from sandbox.config import SandboxSettings
 from sandbox.context import GatewaySpec, SandboxContext
 from sandbox.control import control_router
 
-GATEWAYS: tuple[GatewaySpec, ...] = (razorpay.GATEWAY,)
+GATEWAYS: tuple[GatewaySpec, ...] = (razorpay.GATEWAY, paytm.GATEWAY, payu.GATEWAY, juspay.GATEWAY)
 
 
 def create_app(settings: SandboxSettings | None = None) -> Litestar:

@@ -100,6 +100,9 @@ class RefundRequest(msgspec.Struct, frozen=True):
     amount: int
     currency: str
     reason: str | None = None
+    # The gateway's id of this refund, once known (from an earlier ``RefundResult``): PayU's
+    # refund status API is keyed by its own request id, not ours.
+    gateway_refund_id: str | None = None
 
 
 class RefundOutcome(enum.StrEnum):

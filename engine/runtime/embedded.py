@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 DATABASE_NAME = "engine"
 KEY_FILE = "encryption.key"
+_NOT_NEEDED = "redis://not-needed"
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
@@ -174,15 +175,17 @@ def start_redis(data_dir: Path) -> tuple[Any, str]:
     return client, f"unix://{socket_file}"
 
 
-def ensure_services(settings: Settings) -> Settings:
+def ensure_services(settings: Settings, *, redis: bool = True) -> Settings:
     """Return ``settings`` with ``database_url`` and ``redis_url`` filled in.
 
     Empty URLs are served by embedded servers under ``settings.data_dir``, started once per
     process and kept alive until it exits (or ``stop_services``). Their URLs are exported as
-    ``DATABASE_URL`` / ``REDIS_URL`` for child processes.
+    ``DATABASE_URL`` / ``REDIS_URL`` for child processes. ``redis=False``: PostgreSQL only.
     """
+    if not redis:
+        settings = msgspec.structs.replace(settings, redis_url=settings.redis_url or _NOT_NEEDED)
     if settings.database_url and settings.redis_url:
-        return settings
+        return _without_placeholder(settings)
     directory = data_path(settings)
     with _lock:
         running = _running.setdefault(directory, _Running())
@@ -201,7 +204,13 @@ def ensure_services(settings: Settings) -> Settings:
             updates["redis_url"] = running.redis_url
             running.exported["REDIS_URL"] = running.redis_url
             os.environ["REDIS_URL"] = running.redis_url
-    return msgspec.structs.replace(settings, **updates)
+    return _without_placeholder(msgspec.structs.replace(settings, **updates))
+
+
+def _without_placeholder(settings: Settings) -> Settings:
+    if settings.redis_url == _NOT_NEEDED:
+        return msgspec.structs.replace(settings, redis_url="")
+    return settings
 
 
 def stop_services(data_dir: str | Path | None = None) -> None:

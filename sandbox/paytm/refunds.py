@@ -146,4 +146,5 @@ def _tamper_json(delivery: Delivery) -> Delivery:
     text = delivery.body.decode()
     start = text.index('"signature":"') + len('"signature":"')
     end = text.index('"', start)
-    return replace(delivery, body=(text[:start] + w.flip(text[start:end]) + text[end:]).encode())
+    body_text = text[text.index(',"body":') + len(',"body":') : -1]
+    return replace(delivery, body=(text[:start] + w.forged(body_text) + text[end:]).encode())

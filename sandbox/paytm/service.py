@@ -305,6 +305,6 @@ def card_details(card_info: Any) -> str:
 
 
 def _tamper_form(delivery: Delivery) -> Delivery:
-    fields = dict(parse_qsl(delivery.body.decode()))
-    fields["CHECKSUMHASH"] = w.flip(fields["CHECKSUMHASH"])
+    fields = dict(parse_qsl(delivery.body.decode(), keep_blank_values=True))
+    fields["CHECKSUMHASH"] = w.forged({k: v for k, v in fields.items() if k != "CHECKSUMHASH"})
     return replace(delivery, body=urlencode(fields).encode())

@@ -128,11 +128,9 @@ def signed(body: dict[str, Any], key: str = MERCHANT_KEY) -> bytes:
     return b'{"head":' + msgspec.json.encode(head) + b',"body":' + text.encode() + b"}"
 
 
-def flip(signature: str) -> str:
-    """The same signature with one base64 character changed (tampered)."""
-    index = min(10, len(signature) - 1)
-    swapped = "B" if signature[index] == "A" else "A"
-    return signature[:index] + swapped + signature[index + 1 :]
+def forged(params: checksum.Params, key: str = MERCHANT_KEY) -> str:
+    """A well-formed checksum that does not match ``params`` (a tampered signature)."""
+    return checksum.generate(checksum.canonical(params) + "|tampered", key)
 
 
 def callback_fields(order: Order, txn: Txn) -> dict[str, str]:

@@ -38,9 +38,9 @@ def initiate_body(request: ChargeRequest, *, mid: str, website: str) -> Initiate
     """The initiate-transaction body for an attempt: ``orderId`` = our attempt id.
 
     ``custId`` is mandatory and we have no customer here, so the engine payment id stands in
-    (stable across the payment's attempts). ``extendInfo.udf1`` carries the engine merchant id
-    (the sandbox routes webhooks by it, as a per-account webhook URL would), ``udf2`` the
-    payment id and ``mercUnqRef`` the attempt id, all echoed back by Paytm.
+    (stable across the payment's attempts). ``extendInfo.mercUnqRef`` carries the engine merchant
+    id: the sandbox routes webhooks by it, as a per-account webhook URL would (Paytm echoes it
+    back as ``MERC_UNQ_REF``); ``udf1`` / ``udf2`` carry the payment and attempt ids.
     """
     return InitiateBody(
         mid=mid,
@@ -52,7 +52,7 @@ def initiate_body(request: ChargeRequest, *, mid: str, website: str) -> Initiate
         ),
         callback_url=request.callback_url,
         extend_info=ExtendInfo(
-            udf1=request.merchant_id, udf2=request.payment_id, merc_unq_ref=request.attempt_id
+            udf1=request.payment_id, udf2=request.attempt_id, merc_unq_ref=request.merchant_id
         ),
     )
 
