@@ -86,28 +86,26 @@ class OptionalBuildExt(build_ext):
                     self.compiler.link_executable(
                         objects, "probe", output_dir=tmp, libraries=["crypto"], library_dirs=self.library_dirs
                     )
-            except Exception:  # noqa: BLE001 - any failure means "no usable OpenSSL"
+            except Exception:  # any failure means "no usable OpenSSL"
                 return False
         return True
 
     def run(self) -> None:
         try:
             super().run()
-        except Exception as exc:  # noqa: BLE001 - e.g. no compiler at all: pure mode
+        except Exception as exc:  # e.g. no compiler at all: pure mode
             for ext in self.extensions:
                 self.failed.setdefault(ext.name, _reason(exc))
         self.report()
 
     def build_extension(self, ext) -> None:  # type: ignore[no-untyped-def]
         if ext.name in OPENSSL_KERNELS and self.openssl_available():
-            try:
+            with contextlib.suppress(Exception):  # else retried without OpenSSL just below
                 self._build(ext, with_openssl=True)
                 return
-            except Exception:  # noqa: BLE001 - retried without OpenSSL just below
-                pass
         try:
             self._build(ext, with_openssl=False)
-        except Exception as exc:  # noqa: BLE001 - any compiler failure means this kernel stays pure
+        except Exception as exc:  # any compiler failure means this kernel stays pure
             self.failed[ext.name] = _reason(exc)
         else:
             if ext.name in OPENSSL_KERNELS:

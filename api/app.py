@@ -76,7 +76,7 @@ def create_app(settings: Settings) -> Litestar:
             MetricsController,
         ],
         lifespan=[lifespan],
-        middleware=[RequestIdMiddleware, prometheus.middleware],
+        middleware=[prometheus.middleware],
         exception_handlers={
             EngineError: engine_error_handler,
             ValidationException: validation_handler,
@@ -90,11 +90,12 @@ def create_app(settings: Settings) -> Litestar:
             title="Payment Engine API", version="1.0.0", path="/schema", render_plugins=[SwaggerRenderPlugin()]
         ),
         debug=False,
+        logging_config=None,  # engine.logs configures JSON logging; Litestar must not replace it
     )
 
 
-def app_from_env() -> Litestar:
+def app_from_env() -> RequestIdMiddleware:
     """Uvicorn factory: settings from the environment (the CLI resolved every URL and key)."""
     settings = load_settings()
     configure_logging(settings.log_level)
-    return create_app(settings)
+    return RequestIdMiddleware(create_app(settings))

@@ -36,6 +36,7 @@ def create_app(settings: SandboxSettings | None = None) -> Litestar:
 
     return Litestar(
         route_handlers=[control_router(), *(spec.router() for spec in GATEWAYS)],
+        logging_config=None,  # keep the process's own logging setup
         state=State({"sandbox": ctx}),
         on_startup=[ctx.startup],
         on_shutdown=[ctx.shutdown],

@@ -15,6 +15,8 @@ Outcome faults, consulted by the gateways themselves:
 
 * ``refund_pending``: refunds are accepted as pending and processed after ``SANDBOX_UPI_DELAY_S``.
 * ``refund_fail``: refunds are accepted as pending and fail after ``SANDBOX_UPI_DELAY_S``.
+* ``refund_review``: refunds are accepted as pending and go to manual review (Juspay's
+  ``MANUAL_REVIEW``; only Juspay has that state, other gateways ignore this fault).
 
 A fault applies to one gateway, optionally only to paths containing ``path_contains``, for ``count``
 requests (unlimited when omitted) until cleared. A route handler can also ask for its own response
@@ -53,6 +55,7 @@ class FaultKind(enum.StrEnum):
     LATENCY = "latency"
     REFUND_PENDING = "refund_pending"
     REFUND_FAIL = "refund_fail"
+    REFUND_REVIEW = "refund_review"
 
 
 TRANSPORT_FAULTS = frozenset(

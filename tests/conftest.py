@@ -9,6 +9,7 @@ import httpx
 import pytest_asyncio
 
 from api.app import create_app
+from api.middleware import RequestIdMiddleware
 from engine.bootstrap import Engine
 from sandbox.app import create_app as create_sandbox
 from sandbox.config import SandboxSettings
@@ -60,7 +61,7 @@ async def stack(svc: Services) -> AsyncIterator[Stack]:
         )
     )
     app = create_app(engine_settings(svc, port=api_port, sandbox_url=sandbox_url))
-    async with serve_asgi(sandbox, sandbox_port), serve_asgi(app, api_port) as api_url:
+    async with serve_asgi(sandbox, sandbox_port), serve_asgi(RequestIdMiddleware(app), api_port) as api_url:
         yield Stack(api_url=api_url, sandbox_url=sandbox_url, engine=app.state.engine)
 
 

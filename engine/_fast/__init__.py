@@ -1,5 +1,28 @@
-"""Compiled (Cython) twins of ``engine._pyref``.
+"""Compiled (Cython) twins of ``engine._pyref``: the validation and signing hot path.
 
-Empty until the compiled hot path lands; the facades in ``engine.validation`` and
-``engine.signing`` fall back to the pure-Python implementations when a kernel is absent.
+``validation`` and ``signing`` (with ``_paytm``, which it re-exports) are built by ``setup.py``
+when a C compiler is present; ``_native.pxd`` holds the C they share (OpenSSL glue, hex,
+constant-time comparison). The facades ``engine.validation`` and ``engine.signing`` load them
+through ``engine._select`` and fall back to the pure twins when they are absent or when
+``ENGINE_NO_EXTENSIONS=1``. ``python -m engine._fast`` prints, in one line, which are in use.
 """
+
+from __future__ import annotations
+
+import importlib
+
+KERNELS = ("validation", "signing")
+"""The kernels the facades load, by module name under this package."""
+
+
+def compiled_kernels() -> dict[str, bool]:
+    """``{kernel: importable}`` for each of :data:`KERNELS` (ignores ``ENGINE_NO_EXTENSIONS``)."""
+    found = {}
+    for name in KERNELS:
+        try:
+            importlib.import_module(f"{__name__}.{name}")
+        except ImportError:
+            found[name] = False
+        else:
+            found[name] = True
+    return found

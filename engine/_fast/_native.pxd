@@ -227,7 +227,7 @@ cdef inline const unsigned char* data_view(object o, Py_ssize_t* n) noexcept:
 
 cdef inline bint buf_text(Buf* b, object o) except -1:
     """Append the UTF-8 of an exact ``str``; False (nothing appended) for anything else."""
-    cdef Py_ssize_t n
+    cdef Py_ssize_t n = 0
     cdef const unsigned char* p = text_view(o, &n)
     if p == NULL:
         return False

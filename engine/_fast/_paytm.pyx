@@ -71,10 +71,11 @@ cdef bint _canonical(object params, Buf* b, bint skip_checksum) except -1:
     if type(params) is not dict:
         return False
     d = <dict>params
-    for name in d:
+    names = list(d)
+    for name in names:
         if not PyUnicode_CheckExact(name):
             return False
-    names = sorted(d)
+    names.sort()  # code-point order, as sorted() in the SDK
     for name in names:
         if skip_checksum and name == "CHECKSUMHASH":
             continue
@@ -111,7 +112,7 @@ cdef object _generate(object params, object key, object salt, Buf* b):
     cdef unsigned char encoded[CHECKSUM_LEN + 1]
     cdef const unsigned char* p
     cdef const unsigned char* key_p
-    cdef Py_ssize_t n, key_len
+    cdef Py_ssize_t n = 0, key_len = 0
     cdef int i, count = 0
     if salt is None:
         while count < SALT_LEN:  # rejection sampling: bytes below 248 = 4 * 62 map uniformly
@@ -152,11 +153,11 @@ def paytm_generate_checksum(params, key, salt=None):
 
 cdef int _verify(object params, object key, object checksum, Buf* b) except -2:
     """1/0 for a checksum that does/does not sign ``params``; -1 when the pure twin must decide."""
-    cdef Py_ssize_t key_len, n, pad, i
+    cdef Py_ssize_t key_len = 0, n, pad, i
     cdef const unsigned char* key_p = text_view(key, &key_len)
     cdef unsigned char expected[64 + 4 * SALT_LEN]
     cdef const unsigned char* data
-    cdef Py_ssize_t salt_n
+    cdef Py_ssize_t salt_n = 0
     cdef const unsigned char* salt_p
     cdef int m
     if key_p == NULL or key_len not in (16, 24, 32) or not PyUnicode_CheckExact(checksum):

@@ -120,7 +120,7 @@ cdef _HmacKey _hmac_key(int kind, object key):
     cdef bint is_bytes = PyBytes_CheckExact(key)
     cdef dict cache
     cdef _HmacKey entry
-    cdef Py_ssize_t n
+    cdef Py_ssize_t n = 0
     cdef const unsigned char* p
     if not is_bytes and not PyUnicode_CheckExact(key):
         return None
@@ -163,7 +163,7 @@ cdef int _hmac(_HmacKey k, const unsigned char* p1, Py_ssize_t n1, const unsigne
 cdef object _hmac_hex(int kind, object key, object message):
     """Hex HMAC of an exact str/bytes ``message``; ``None`` when the pure twin must decide."""
     cdef unsigned char out[64]
-    cdef Py_ssize_t n
+    cdef Py_ssize_t n = 0
     cdef const unsigned char* p = data_view(message, &n)
     cdef _HmacKey k
     if p == NULL:
@@ -176,7 +176,7 @@ cdef object _hmac_hex(int kind, object key, object message):
 
 cdef object _digest_hex(int kind, object data):
     cdef unsigned char out[64]
-    cdef Py_ssize_t n
+    cdef Py_ssize_t n = 0
     cdef const unsigned char* p = data_view(data, &n)
     if p == NULL:
         return None
@@ -185,7 +185,7 @@ cdef object _digest_hex(int kind, object data):
 
 cdef int _matches(const unsigned char* expected, Py_ssize_t n, object received) except -2:
     """Constant-time ``expected == received``: 1/0, or -1 when the pure twin must decide."""
-    cdef Py_ssize_t m
+    cdef Py_ssize_t m = 0
     cdef const unsigned char* p = data_view(received, &m)
     if p != NULL:
         return eng_ct_equal(expected, n, p, m)
@@ -223,7 +223,7 @@ def sha512_hex(data):
 
 def constant_time_equal(a, b):
     """Compare two secrets (``str`` as UTF-8) in time independent of where they differ."""
-    cdef Py_ssize_t na, nb
+    cdef Py_ssize_t na = 0, nb = 0
     cdef const unsigned char* pa = data_view(a, &na)
     cdef const unsigned char* pb = data_view(b, &nb)
     if pa == NULL or pb == NULL:
@@ -282,7 +282,7 @@ def verify_razorpay_webhook_signature(body, signature, webhook_secret):
     """True when ``signature`` signs the raw ``body`` (verify before parsing it) (§2.5)."""
     cdef unsigned char out[64]
     cdef char hexed[128]
-    cdef Py_ssize_t n
+    cdef Py_ssize_t n = 0
     cdef const unsigned char* p = data_view(body, &n)
     cdef _HmacKey k = _hmac_key(SHA256, webhook_secret) if p != NULL else None
     cdef int m, r = -1
@@ -303,7 +303,7 @@ cdef int _engine_signature(object secret, object timestamp, object body, char* h
     cdef unsigned char out[64]
     cdef int overflow = 0, stamp_len, m
     cdef long long ts
-    cdef Py_ssize_t n
+    cdef Py_ssize_t n = 0
     cdef const unsigned char* p
     cdef _HmacKey k
     if not PyLong_CheckExact(timestamp):  # bool and other ints: the pure twin raises or decides

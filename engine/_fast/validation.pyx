@@ -151,7 +151,7 @@ cdef int _brand(const unsigned char* p, Py_ssize_t n) noexcept:
 
 cdef int _pan_brand(object number) noexcept:
     """Brand index of a valid PAN (12-19 digits, issued length, Luhn); -1 when it is not one."""
-    cdef Py_ssize_t n
+    cdef Py_ssize_t n = 0
     cdef const unsigned char* p = _ascii(number, &n)
     cdef int b
     if p == NULL or not 12 <= n <= 19 or not _all(p, n, DIGIT):
@@ -172,7 +172,7 @@ cdef inline bint _small_int(object o, long long* out) noexcept:
 
 
 cdef bint _expiry_ok(object exp_month, object exp_year, object today_year, object today_month) noexcept:
-    cdef long long m, y, ty, tm
+    cdef long long m = 0, y = 0, ty = 0, tm = 0
     if not (_small_int(exp_month, &m) and _small_int(exp_year, &y) and _small_int(today_year, &ty)
             and _small_int(today_month, &tm)):
         return False
@@ -180,7 +180,7 @@ cdef bint _expiry_ok(object exp_month, object exp_year, object today_year, objec
 
 
 cdef bint _cvc_ok(object cvc, bint amex) noexcept:
-    cdef Py_ssize_t n
+    cdef Py_ssize_t n = 0
     cdef const unsigned char* p = _ascii(cvc, &n)
     return p != NULL and n == (4 if amex else 3) and _all(p, n, DIGIT)
 
@@ -190,7 +190,7 @@ cdef bint _cvc_ok(object cvc, bint amex) noexcept:
 
 def luhn_valid(number):
     """True when ``number`` is a non-empty string of ASCII digits whose Luhn (mod 10) check passes."""
-    cdef Py_ssize_t n
+    cdef Py_ssize_t n = 0
     cdef const unsigned char* p = _ascii(number, &n)
     if p == NULL:
         return _py.luhn_valid(number)
@@ -199,7 +199,7 @@ def luhn_valid(number):
 
 def card_brand(number):
     """Brand of a card number by its IIN prefix (length-aware on overlaps), or ``None`` if unknown."""
-    cdef Py_ssize_t n
+    cdef Py_ssize_t n = 0
     cdef const unsigned char* p = _ascii(number, &n)
     cdef int b
     if p == NULL:
@@ -244,7 +244,7 @@ def validate_card(number, exp_month, exp_year, cvc, today_year, today_month):
 cdef object _vpa_lower(object vpa):
     """``vpa.lower()`` when ``vpa`` is a valid UPI VPA (``[a-zA-Z0-9._-]{2,256}@[a-zA-Z][a-zA-Z0-9]{1,64}``,
     at most 255 characters); ``None`` otherwise."""
-    cdef Py_ssize_t n, i = 0, at
+    cdef Py_ssize_t n = 0, i = 0, at
     cdef const unsigned char* p = _ascii(vpa, &n)
     cdef unsigned char* out
     if p == NULL or n > 255:
@@ -270,7 +270,7 @@ def validate_vpa(vpa):
 
 def validate_bank_code(code):
     """Check a netbanking bank code: 2-20 of ``A-Z``, ``0-9``, ``_``."""
-    cdef Py_ssize_t n
+    cdef Py_ssize_t n = 0
     cdef const unsigned char* p = _ascii(code, &n)
     if p == NULL or not 2 <= n <= 20 or not _all(p, n, UPPER | DIGIT | UNDERSCORE):
         return _py.validate_bank_code(code)
@@ -278,7 +278,7 @@ def validate_bank_code(code):
 
 def validate_ifsc(code, param="ifsc"):
     """Check an Indian IFSC: 4 letters, a ``0``, then 6 letters or digits (e.g. ``HDFC0001234``)."""
-    cdef Py_ssize_t n
+    cdef Py_ssize_t n = 0
     cdef const unsigned char* p = _ascii(code, &n)
     if p == NULL or n != 11 or not _all(p, 4, UPPER) or p[4] != c"0" or not _all(p + 5, 6, UPPER | DIGIT):
         return _py.validate_ifsc(code, param)
@@ -286,7 +286,7 @@ def validate_ifsc(code, param="ifsc"):
 
 def validate_wallet_provider(name):
     """Check a wallet provider name: 2-32 lower-case letters or digits."""
-    cdef Py_ssize_t n
+    cdef Py_ssize_t n = 0
     cdef const unsigned char* p = _ascii(name, &n)
     if p == NULL or not 2 <= n <= 32 or not _all(p, n, LOWER | DIGIT):
         return _py.validate_wallet_provider(name)
@@ -294,7 +294,7 @@ def validate_wallet_provider(name):
 
 def validate_amount(amount, currency):
     """Check a charge amount in minor units (1..MAX_AMOUNT_MINOR) and its currency."""
-    cdef long long value
+    cdef long long value = 0
     if not (_small_int(amount, &value) and 1 <= value <= _max_amount and PyUnicode_CheckExact(currency)
             and currency in _CURRENCIES):
         return _py.validate_amount(amount, currency)

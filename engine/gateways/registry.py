@@ -22,6 +22,11 @@ class GatewayCapabilities:
     partial_capture: bool = False
     partial_refund: bool = True
     void: bool = True
+    # Authorize now, capture later (``capture_method: manual``). A gateway without it answers
+    # ``RETRYABLE`` (``manual_capture_unsupported``) to a ``capture=False`` charge.
+    manual_capture: bool = True
+    # The connector has ``create_customer`` (the "create user" contract: Juspay).
+    customers: bool = False
 
     @property
     def methods(self) -> frozenset[str]:
@@ -76,8 +81,73 @@ _RAZORPAY = GatewayCapabilities(
     void=True,
 )
 
+
+def _build_paytm(credentials: Mapping[str, str], base_url: str, client: httpx.AsyncClient) -> GatewayConnector:
+    from engine.gateways.paytm import PaytmConnector, PaytmCredentials
+
+    creds = PaytmCredentials(
+        mid=_required(credentials, "paytm", "mid"),
+        merchant_key=_required(credentials, "paytm", "merchant_key"),
+        website=credentials.get("website") or "DEFAULT",
+    )
+    return PaytmConnector(creds, base_url=base_url, client=client)
+
+
+def _build_payu(credentials: Mapping[str, str], base_url: str, client: httpx.AsyncClient) -> GatewayConnector:
+    from engine.gateways.payu import PayuConnector, PayuCredentials
+
+    creds = PayuCredentials(key=_required(credentials, "payu", "key"), salt=_required(credentials, "payu", "salt"))
+    return PayuConnector(creds, base_url=base_url, client=client)
+
+
+def _build_juspay(credentials: Mapping[str, str], base_url: str, client: httpx.AsyncClient) -> GatewayConnector:
+    from engine.gateways.juspay import JuspayConnector, JuspayCredentials
+
+    creds = JuspayCredentials(
+        merchant_id=_required(credentials, "juspay", "merchant_id"),
+        api_key=_required(credentials, "juspay", "api_key"),
+        response_key=_required(credentials, "juspay", "response_key"),
+        webhook_username=_required(credentials, "juspay", "webhook_username"),
+        webhook_password=_required(credentials, "juspay", "webhook_password"),
+    )
+    return JuspayConnector(creds, base_url=base_url, client=client)
+
+
+_INR_ONLY = {method: frozenset({"INR"}) for method in ("card", "upi", "netbanking", "wallet")}
+
+# Paytm PG: INR only (reference §1.7). Its plain payments are captured at once; the separate
+# pre-auth product is not implemented, so no manual capture, no partial capture and nothing to
+# void. Partial refunds: the Refund API takes any refundAmount up to the balance.
+_PAYTM = GatewayCapabilities(
+    currencies_by_method=_INR_ONLY, partial_capture=False, partial_refund=True, void=False, manual_capture=False
+)
+
+# PayU India: INR (international currencies need account enablement). Auth-only is a PayU account
+# setting this connector does not rely on, so captured at once like Paytm. Partial refunds:
+# cancel_refund_transaction takes an amount.
+_PAYU = GatewayCapabilities(
+    currencies_by_method=_INR_ONLY, partial_capture=False, partial_refund=True, void=False, manual_capture=False
+)
+
+# Juspay (India): INR. Pre-auth + capture + void exist (order metadata txns.auto_capture=false;
+# /v2/txns/{id}/capture|void); partial capture only through one PG (Cybersource), so declared
+# unsupported. Partial refunds by amount. Customers: POST /customers.
+_JUSPAY = GatewayCapabilities(
+    currencies_by_method=_INR_ONLY,
+    partial_capture=False,
+    partial_refund=True,
+    void=True,
+    manual_capture=True,
+    customers=True,
+)
+
 _GATEWAYS: dict[str, _Gateway] = {
     "razorpay": _Gateway("https://api.razorpay.com", _RAZORPAY, _build_razorpay),
+    # Paytm's SDK moved production to the PPSL host in Jan 2025 (reference §1.1).
+    "paytm": _Gateway("https://secure.paytmpayments.com", _PAYTM, _build_paytm),
+    # PayU: _payment on secure.payu.in; the connector sends commands to info.payu.in from there.
+    "payu": _Gateway("https://secure.payu.in", _PAYU, _build_payu),
+    "juspay": _Gateway("https://api.juspay.in", _JUSPAY, _build_juspay),
 }
 
 SUPPORTED_GATEWAYS: tuple[str, ...] = tuple(_GATEWAYS)

@@ -13,7 +13,8 @@ Choices where Juspay's documentation is silent (gateways.md §7), kept lenient:
 * Duplicate ``object_reference_id`` on create customer: 400 ``ALREADY_EXISTS``.
 * Refunds: ``unique_request_id`` of 1-20 characters ``[A-Za-z0-9_-]``; repeating one returns the order
   unchanged. Refunds are ``PENDING`` then ``SUCCESS`` (``ORDER_REFUNDED``) after
-  ``SANDBOX_UPI_DELAY_S``, or ``FAILURE`` (``ORDER_REFUND_FAILED``) under a ``refund_fail`` fault.
+  ``SANDBOX_UPI_DELAY_S``, or ``FAILURE`` (``ORDER_REFUND_FAILED``) under a ``refund_fail`` fault, or
+  ``MANUAL_REVIEW`` (``REFUND_MANUAL_REVIEW_NEEDED``, the amount stays counted) under ``refund_review``.
 """
 
 from __future__ import annotations
@@ -254,18 +255,21 @@ class JuspayService:
         refund = Refund(new_id("rfd_", 14), request_id, amount)
         order.refunds.append(refund)
         order.refunded += amount
-        fault = self.ctx.faults.take(GATEWAY, path, [FaultKind.REFUND_PENDING, FaultKind.REFUND_FAIL])
+        kinds = [FaultKind.REFUND_PENDING, FaultKind.REFUND_FAIL, FaultKind.REFUND_REVIEW]
+        fault = self.ctx.faults.take(GATEWAY, path, kinds)
+        final = {FaultKind.REFUND_FAIL: "FAILURE", FaultKind.REFUND_REVIEW: "MANUAL_REVIEW"}
         self.ctx.tasks.spawn(
-            self._settle_refund(order, refund, fault is None or fault.fault is FaultKind.REFUND_PENDING)
+            self._settle_refund(order, refund, final.get(fault.fault, "SUCCESS") if fault else "SUCCESS")
         )
         return w.order_wire(order)
 
-    async def _settle_refund(self, order: Order, refund: Refund, succeed: bool) -> None:
+    async def _settle_refund(self, order: Order, refund: Refund, status: str) -> None:
         await asyncio.sleep(self.ctx.settings.upi_delay_s)
-        refund.status, refund.ref = ("SUCCESS" if succeed else "FAILURE"), str(int(time.time() * 1000))
-        if not succeed:
+        refund.status, refund.ref = status, str(int(time.time() * 1000))
+        if status == "FAILURE":
             order.refunded -= refund.amount
-        self.emit([self.webhook(order, "ORDER_REFUNDED" if succeed else "ORDER_REFUND_FAILED")])
+        events = {"SUCCESS": "ORDER_REFUNDED", "FAILURE": "ORDER_REFUND_FAILED"}
+        self.emit([self.webhook(order, events.get(status, "REFUND_MANUAL_REVIEW_NEEDED"))])
 
     # ---- webhooks -----------------------------------------------------------------------------
 

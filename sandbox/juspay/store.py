@@ -50,7 +50,7 @@ class Customer:
 
 @dataclass
 class Refund:
-    """A refund; ``status`` is PENDING, SUCCESS or FAILURE."""
+    """A refund; ``status`` is PENDING, SUCCESS, FAILURE or MANUAL_REVIEW."""
 
     id: str
     unique_request_id: str

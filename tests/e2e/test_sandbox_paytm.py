@@ -96,7 +96,9 @@ async def post(sandbox: Sandbox, path: str, body: dict[str, Any], head: dict[str
     if sign:
         head["signature"] = PaytmChecksum.generateSignature(text, key)
     raw = '{"body": ' + text + ', "head": ' + json.dumps(head) + "}"
-    response = await sandbox.http.post(f"/paytm{path}", params=query, content=raw, headers={"Content-Type": "application/json"})
+    response = await sandbox.http.post(
+        f"/paytm{path}", params=query, content=raw, headers={"Content-Type": "application/json"}
+    )
     return verified(response)
 
 
@@ -157,7 +159,9 @@ async def payment_hooks(sandbox: Sandbox, merchant: str, count: int) -> list[dic
 
 def test_sandbox_checksum_matches_paytm_library_and_vectors() -> None:
     vector_key = "abcdefghijklmnop"
-    expected = "svZ/zwB6WVVB7XHNgdOG6mqQePIYeEdsMMNw/vuneTzQdZrWE1XeVhEnfDSNwq6o9pf2K/2qLBFeFGqepCWEKeH5/ftmezUpl+7evnoPNrA="
+    expected = (
+        "svZ/zwB6WVVB7XHNgdOG6mqQePIYeEdsMMNw/vuneTzQdZrWE1XeVhEnfDSNwq6o9pf2K/2qLBFeFGqepCWEKeH5/ftmezUpl+7evnoPNrA="
+    )
     params = {"MID": "TESTMID0001", "ORDERID": "ORD_1001"}
     assert sandbox_checksum.generate(params, vector_key, salt="AbC1") == expected
     assert sandbox_checksum.verify(params, vector_key, PaytmChecksum.generateSignature(dict(params), vector_key))
@@ -203,7 +207,9 @@ async def test_initiate_failures(sandbox: Sandbox, merchant: str, change: dict[s
                                  key: str, code: str) -> None:  # fmt: skip
     order_id = f"ORD_{uuid.uuid4().hex[:12]}"
     body = {**order_body(order_id, merchant), **change}
-    answer = await post(sandbox, "/theia/api/v1/initiateTransaction", body, query={"orderId": order_id, **query}, key=key)
+    answer = await post(
+        sandbox, "/theia/api/v1/initiateTransaction", body, query={"orderId": order_id, **query}, key=key
+    )
     assert answer.status == 200 and answer.result == ("F", code)
 
 
@@ -234,12 +240,21 @@ async def test_success_cards(sandbox: Sandbox, merchant: str, number: str) -> No
     answer = await process(sandbox, order_id, token, "CREDIT_CARD", **card(number))
     assert answer.result == ("S", "0000") and answer.body["callBackUrl"] == CALLBACK
     info = check_fields(answer.body["txnInfo"])
-    assert (info["STATUS"], info["RESPCODE"], info["TXNAMOUNT"], info["PAYMENTMODE"]) == ("TXN_SUCCESS", "01", "250.50", "CC")
+    assert (info["STATUS"], info["RESPCODE"], info["TXNAMOUNT"], info["PAYMENTMODE"]) == (
+        "TXN_SUCCESS",
+        "01",
+        "250.50",
+        "CC",
+    )
     assert (info["ORDERID"], info["MID"], info["MERC_UNQ_REF"], info["CURRENCY"]) == (order_id, MID, merchant, "INR")
     assert number not in json.dumps(answer.body)
     sync = await status(sandbox, order_id)
     assert sync.result == ("TXN_SUCCESS", "01")
-    assert (sync.body["txnId"], sync.body["txnAmount"], sync.body["merchantUniqueReference"]) == (info["TXNID"], "250.50", merchant)
+    assert (sync.body["txnId"], sync.body["txnAmount"], sync.body["merchantUniqueReference"]) == (
+        info["TXNID"],
+        "250.50",
+        merchant,
+    )
     assert sync.body["maskedCardNo"].endswith(number[-4:]) and sync.body["paymentMode"] == "CC"
     [hook] = await payment_hooks(sandbox, merchant, 1)
     assert (hook["STATUS"], hook["TXNID"]) == ("TXN_SUCCESS", info["TXNID"])
@@ -327,15 +342,21 @@ async def test_otp_card_reject_via_form_post(sandbox: Sandbox, merchant: str) ->
     answer = await process(sandbox, order_id, token, "CREDIT_CARD", **card("4000000000003220"))
     page = await sandbox.http.post(answer.body["bankForm"]["redirectForm"]["actionUrl"], data={"decision": "reject"})
     assert f"action='{CALLBACK}'" in page.text
-    fields = check_fields({k: v.replace("&#x27;", "'") for k, v in re.findall(r"name='([^']+)' value='([^']*)'", page.text)})
+    fields = check_fields(
+        {k: v.replace("&#x27;", "'") for k, v in re.findall(r"name='([^']+)' value='([^']*)'", page.text)}
+    )
     assert (fields["STATUS"], fields["RESPCODE"]) == ("TXN_FAILURE", "141")
     assert (await status(sandbox, order_id)).result == ("TXN_FAILURE", "141")
     [hook] = await payment_hooks(sandbox, merchant, 1)
     assert hook["RESPCODE"] == "141"
 
 
-@pytest.mark.parametrize(("mode", "extra", "paymode"), [("NET_BANKING", {"channelCode": "HDFC"}, "NB"), ("BALANCE", {}, "PPI")])
-async def test_netbanking_and_wallet(sandbox: Sandbox, merchant: str, mode: str, extra: dict[str, str], paymode: str) -> None:
+@pytest.mark.parametrize(
+    ("mode", "extra", "paymode"), [("NET_BANKING", {"channelCode": "HDFC"}, "NB"), ("BALANCE", {}, "PPI")]
+)
+async def test_netbanking_and_wallet(
+    sandbox: Sandbox, merchant: str, mode: str, extra: dict[str, str], paymode: str
+) -> None:
     order_id, token = await initiate(sandbox, merchant)
     answer = await process(sandbox, order_id, token, mode, **extra)
     url = answer.body["bankForm"]["redirectForm"]["actionUrl"]
@@ -346,7 +367,9 @@ async def test_netbanking_and_wallet(sandbox: Sandbox, merchant: str, mode: str,
     assert hook["PAYMENTMODE"] == paymode
 
 
-@pytest.mark.parametrize(("vpa", "final"), [("success@upi", ("TXN_SUCCESS", "01")), ("failure@upi", ("TXN_FAILURE", "227"))])
+@pytest.mark.parametrize(
+    ("vpa", "final"), [("success@upi", ("TXN_SUCCESS", "01")), ("failure@upi", ("TXN_FAILURE", "227"))]
+)
 async def test_upi_collect(sandbox: Sandbox, merchant: str, vpa: str, final: tuple[str, str]) -> None:
     order_id, token = await initiate(sandbox, merchant)
     answer = await process(sandbox, order_id, token, "UPI", payerAccount=vpa)
@@ -368,7 +391,14 @@ async def paid(sandbox: Sandbox, merchant: str, amount: str = "100.00") -> tuple
 
 
 def refund_body(order_id: str, txn_id: str, ref_id: str, amount: str) -> dict[str, Any]:
-    return {"mid": MID, "txnType": "REFUND", "orderId": order_id, "txnId": txn_id, "refId": ref_id, "refundAmount": amount}
+    return {
+        "mid": MID,
+        "txnType": "REFUND",
+        "orderId": order_id,
+        "txnId": txn_id,
+        "refId": ref_id,
+        "refundAmount": amount,
+    }
 
 
 def refund_hook(hook: ReceivedWebhook) -> dict[str, Any]:
@@ -387,13 +417,24 @@ async def test_refund_async_then_success(sandbox: Sandbox, merchant: str) -> Non
     assert (await post(sandbox, "/refund/apply", refund_body(order_id, txn_id, ref, "40.00"))).result == ("F", "617")
     too_much = refund_body(order_id, txn_id, ref + "b", "60.01")
     assert (await post(sandbox, "/refund/apply", too_much)).result == ("F", "620")
-    assert (await post(sandbox, "/refund/apply", refund_body(order_id, txn_id, ref + "c", "abc"))).result == ("F", "619")
-    assert (await post(sandbox, "/refund/apply", refund_body(order_id, "999", ref + "d", "1.00"))).result == ("F", "631")
+    assert (await post(sandbox, "/refund/apply", refund_body(order_id, txn_id, ref + "c", "abc"))).result == (
+        "F",
+        "619",
+    )
+    assert (await post(sandbox, "/refund/apply", refund_body(order_id, "999", ref + "d", "1.00"))).result == (
+        "F",
+        "631",
+    )
     pending = await post(sandbox, "/v2/refund/status", {"mid": MID, "orderId": order_id, "refId": ref})
     assert pending.result == ("PENDING", "601")
     hooks = await sandbox.receiver.wait_for(merchant, 2)
     event = refund_hook(hooks[1])
-    assert (event["status"], event["refId"], event["refundAmount"], event["orderId"]) == ("SUCCESS", ref, "40.00", order_id)
+    assert (event["status"], event["refId"], event["refundAmount"], event["orderId"]) == (
+        "SUCCESS",
+        ref,
+        "40.00",
+        order_id,
+    )
     done = await post(sandbox, "/v2/refund/status", {"mid": MID, "orderId": order_id, "refId": ref})
     assert done.result == ("TXN_SUCCESS", "10") and done.body["userCreditInitiateStatus"] == "SUCCESS"
     assert (await status(sandbox, order_id)).body["refundAmt"] == "40.00"
@@ -426,11 +467,17 @@ async def test_transport_faults(sandbox: Sandbox, merchant: str) -> None:
     await sandbox.http.post("/_sandbox/faults", json={"gateway": "paytm", "fault": "http_500", "count": 1})
     response = await sandbox.http.post("/paytm/v3/order/status", content=b"{}")
     assert response.status_code == 500 and verified(response).result == ("F", "501")
-    await sandbox.http.post("/_sandbox/faults", json={"gateway": "paytm", "fault": "garbled", "path_contains": "initiate", "count": 1})
+    await sandbox.http.post(
+        "/_sandbox/faults", json={"gateway": "paytm", "fault": "garbled", "path_contains": "initiate", "count": 1}
+    )
     order_id = f"ORD_{uuid.uuid4().hex[:12]}"
     with pytest.raises(ValueError):
-        await post(sandbox, "/theia/api/v1/initiateTransaction", order_body(order_id, merchant), query={"orderId": order_id})
-    again = await post(sandbox, "/theia/api/v1/initiateTransaction", order_body(order_id, merchant), query={"orderId": order_id})
+        await post(
+            sandbox, "/theia/api/v1/initiateTransaction", order_body(order_id, merchant), query={"orderId": order_id}
+        )
+    again = await post(
+        sandbox, "/theia/api/v1/initiateTransaction", order_body(order_id, merchant), query={"orderId": order_id}
+    )
     assert again.result == ("S", "0002")
 
 
@@ -445,3 +492,43 @@ async def test_webhook_tamper_and_duplicate(sandbox: Sandbox, merchant: str) -> 
     await paid(sandbox, other)
     hooks = await payment_hooks(sandbox, other, 2)
     assert hooks[0] == hooks[1]
+
+
+# ---- Paytm's official PG SDK against the sandbox ---------------------------------------------------
+
+
+async def test_official_paytm_pg_sdk_accepts_the_sandbox(sandbox: Sandbox, merchant: str) -> None:
+    """``paytm-pg`` signs requests its own way and verifies every S / TXN_SUCCESS / PENDING response."""
+    import asyncio
+
+    paytmpg = pytest.importorskip("paytmpg")
+    prop = paytmpg.MerchantProperty
+    prop.initialize(paytmpg.LibraryConstants.STAGING_ENVIRONMENT, MID, KEY, "C11", "WEBSTAGING")
+    prop.initiate_txn_url = f"{sandbox.base}/paytm/order/initiate"
+    prop.payment_status_url = f"{sandbox.base}/paytm/v3/order/status"
+    prop.refund_url = f"{sandbox.base}/paytm/refund/apply"
+    prop.refund_status_url = f"{sandbox.base}/paytm/v2/refund/status"
+    order_id = f"ORD{uuid.uuid4().hex[:12]}"
+    user = paytmpg.UserInfo()
+    user.set_cust_id("CUST_001")
+    money = paytmpg.Money(paytmpg.EnumCurrency.INR, "10.00")
+    details = paytmpg.PaymentDetailsBuilder(paytmpg.EChannelId.WEB, order_id, money, user).build()
+    created = await asyncio.to_thread(paytmpg.Payment.createTxnToken, details)
+    body = created.get_response_object().get_body()
+    assert body.get_result_info().get_result_status() == "S"
+    answer = await process(sandbox, order_id, body.get_txn_token(), "CREDIT_CARD", **card("4111111111111111"))
+    txn_id = answer.body["txnInfo"]["TXNID"]
+    synced = await asyncio.to_thread(
+        paytmpg.Payment.getPaymentStatus, paytmpg.PaymentStatusDetailBuilder(order_id).build()
+    )
+    assert synced.get_response_object().get_body().get_result_info().get_result_status() == "TXN_SUCCESS"
+    assert synced.get_response_object().get_body().get_txn_id() == txn_id
+    refund = paytmpg.RefundDetailBuilder(order_id, f"REF{order_id}", txn_id, "REFUND", "5.00").build()
+    refunded = await asyncio.to_thread(paytmpg.Refund.doRefund, refund)
+    assert refunded.get_response_object().get_body().get_result_info().get_result_status() == "PENDING"
+    status_detail = paytmpg.RefundStatusDetailBuilder().set_order_id(order_id).set_ref_id(f"REF{order_id}").build()
+    refund_status = await asyncio.to_thread(paytmpg.Refund.getRefundStatus, status_detail)
+    assert refund_status.get_response_object().get_body().get_result_info().get_result_status() in (
+        "PENDING",
+        "TXN_SUCCESS",
+    )

@@ -43,17 +43,14 @@ def initiate_body(request: ChargeRequest, *, mid: str, website: str) -> Initiate
     back as ``MERC_UNQ_REF``); ``udf1`` / ``udf2`` carry the payment and attempt ids.
     """
     return InitiateBody(
+        request_type="Payment",
         mid=mid,
         website_name=website,
         order_id=request.attempt_id,
         txn_amount=Money(to_decimal_string(request.amount, request.currency), request.currency),
-        user_info=UserInfo(
-            cust_id=request.payment_id, email=request.customer_email, mobile=request.customer_phone
-        ),
+        user_info=UserInfo(cust_id=request.payment_id, email=request.customer_email, mobile=request.customer_phone),
         callback_url=request.callback_url,
-        extend_info=ExtendInfo(
-            udf1=request.payment_id, udf2=request.attempt_id, merc_unq_ref=request.merchant_id
-        ),
+        extend_info=ExtendInfo(udf1=request.payment_id, udf2=request.attempt_id, merc_unq_ref=request.merchant_id),
     )
 
 
@@ -72,13 +69,13 @@ def process_body(request: ChargeRequest, *, mid: str) -> ProcessBody:
     if method.type == "card" and method.card is not None:
         card = method.card
         info = f"|{card.number}|{card.cvc}|{card.exp_month:02d}{card.exp_year:04d}"
-        return ProcessBody(mid, order_id, "CREDIT_CARD", card_info=info, auth_mode="otp")
+        return ProcessBody("NATIVE", mid, order_id, "CREDIT_CARD", card_info=info, auth_mode="otp")
     if method.type == "upi" and method.vpa:
-        return ProcessBody(mid, order_id, "UPI", payer_account=method.vpa)
+        return ProcessBody("NATIVE", mid, order_id, "UPI", payer_account=method.vpa)
     if method.type == "netbanking" and method.bank_code:
-        return ProcessBody(mid, order_id, "NET_BANKING", channel_code=method.bank_code)
+        return ProcessBody("NATIVE", mid, order_id, "NET_BANKING", channel_code=method.bank_code)
     if method.type == "wallet" and method.wallet_provider:
-        return ProcessBody(mid, order_id, "BALANCE", channel_code=method.wallet_provider.upper())
+        return ProcessBody("NATIVE", mid, order_id, "BALANCE", channel_code=method.wallet_provider.upper())
     raise UnsupportedMethod(f"payment method {method.type!r} is not supported or incomplete")
 
 
@@ -90,6 +87,7 @@ def status_body(order_id: str, *, mid: str) -> StatusBody:
 def refund_body(request: RefundRequest, *, mid: str, order_id: str, txn_id: str) -> RefundBody:
     """The refund body: ``refId`` = our refund id (Paytm rejects a repeated refId)."""
     return RefundBody(
+        txn_type="REFUND",
         mid=mid,
         order_id=order_id,
         txn_id=txn_id,

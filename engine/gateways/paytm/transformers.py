@@ -134,9 +134,7 @@ def map_process(
         url = redirect_url(form)
         if url is None or not safe_redirect_url(url, trusted_hosts):
             return _unknown("invalid_redirect_url", order_id, body.trans_id)
-        return ChargeResult(
-            Outcome.REQUIRES_ACTION, body.trans_id, order_id, redirect_url=url, raw_status="bank_form"
-        )
+        return ChargeResult(Outcome.REQUIRES_ACTION, body.trans_id, order_id, redirect_url=url, raw_status="bank_form")
     return ChargeResult(Outcome.PROCESSING, body.trans_id, order_id, raw_status=info.result_code or "S")
 
 

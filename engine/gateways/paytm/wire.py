@@ -45,8 +45,12 @@ class ExtendInfo(msgspec.Struct, frozen=True, omit_defaults=True, rename="camel"
 
 
 class InitiateBody(msgspec.Struct, frozen=True, omit_defaults=True, rename="camel"):
-    """``POST /theia/api/v1/initiateTransaction`` body (its JSON text is what gets signed)."""
+    """``POST /theia/api/v1/initiateTransaction`` body (its JSON text is what gets signed).
 
+    Constant fields (``requestType``) have no default: ``omit_defaults`` would drop them.
+    """
+
+    request_type: str  # "Payment"
     mid: str
     website_name: str
     order_id: str
@@ -54,7 +58,6 @@ class InitiateBody(msgspec.Struct, frozen=True, omit_defaults=True, rename="came
     user_info: UserInfo
     callback_url: str
     extend_info: ExtendInfo | None = None
-    request_type: str = "Payment"
 
 
 class ProcessBody(msgspec.Struct, frozen=True, omit_defaults=True, rename="camel"):
@@ -64,10 +67,10 @@ class ProcessBody(msgspec.Struct, frozen=True, omit_defaults=True, rename="camel
     cardNo | cvv | expDate"), so ``repr`` never shows it.
     """
 
+    request_type: str  # "NATIVE"
     mid: str
     order_id: str
     payment_mode: str  # CREDIT_CARD | DEBIT_CARD | UPI | NET_BANKING | BALANCE
-    request_type: str = "NATIVE"
     card_info: str | None = None
     auth_mode: str | None = None
     payer_account: str | None = None  # UPI collect: the customer's VPA
@@ -87,12 +90,12 @@ class StatusBody(msgspec.Struct, frozen=True, rename="camel"):
 class RefundBody(msgspec.Struct, frozen=True, omit_defaults=True, rename="camel"):
     """``POST /refund/apply`` body. ``ref_id`` is the merchant's unique refund id (≤ 50)."""
 
+    txn_type: str  # "REFUND"
     mid: str
     order_id: str
     txn_id: str
     ref_id: str
     refund_amount: str
-    txn_type: str = "REFUND"
     comments: str | None = None
 
 
