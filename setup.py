@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -159,7 +160,11 @@ class OptionalBuildExt(build_ext):
 
 
 def _reason(exc: BaseException) -> str:
+    """A short reason: ``false returned non-zero exit status 1`` rather than the whole command line."""
     text = " ".join(str(exc).split()) or type(exc).__name__
+    failed = re.match(r"Command '\['([^']+)'.*'? (returned non-zero exit status -?\d+)", text)
+    if failed:
+        text = f"{os.path.basename(failed[1])} {failed[2]}"
     return text if len(text) <= 120 else text[:117] + "..."
 
 

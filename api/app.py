@@ -27,6 +27,7 @@ from api.errors import (
     schema_error_handler,
     validation_handler,
 )
+from api.hooks import gate
 from api.middleware import RequestIdMiddleware
 from engine.bootstrap import Engine
 from engine.config import Settings, load_settings
@@ -76,6 +77,7 @@ def create_app(settings: Settings) -> Litestar:
             MetricsController,
         ],
         lifespan=[lifespan],
+        before_request=gate,
         middleware=[prometheus.middleware],
         exception_handlers={
             EngineError: engine_error_handler,

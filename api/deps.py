@@ -7,7 +7,7 @@ from litestar.datastructures import State
 
 from engine.bootstrap import Engine
 from engine.errors import AuthenticationFailed, PermissionDenied
-from engine.services.merchants import authenticate
+from engine.services.merchants import KEY_PREFIX
 from engine.signing import constant_time_equal
 
 
@@ -25,16 +25,18 @@ def bearer(request: Request) -> str:
     return token.strip()
 
 
-async def merchant_id(request: Request, state: State) -> str:
-    """The merchant the API key belongs to (401 otherwise)."""
-    return await authenticate(engine_of(state), bearer(request))
+async def merchant_id(request: Request) -> str:
+    """The merchant authenticated by the request gate (``api.hooks.gate``)."""
+    return request.state.merchant_id  # type: ignore[no-any-return]
 
 
-async def admin(request: Request, state: State) -> None:
+def check_admin(engine: Engine, request: Request) -> None:
     """Admin calls need ``ENGINE_ADMIN_TOKEN``; an unset token disables the admin API."""
-    expected = engine_of(state).settings.admin_token
+    expected = engine.settings.admin_token
     token = bearer(request)
     if not expected:
         raise PermissionDenied("The admin API is disabled: ENGINE_ADMIN_TOKEN is not set.")
     if not constant_time_equal(token, expected):
+        if token.startswith(KEY_PREFIX):
+            raise PermissionDenied("A merchant API key cannot call the admin API.")
         raise AuthenticationFailed("Invalid admin token.")

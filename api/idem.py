@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import msgspec
 from litestar import Request, Response
 
 from engine.bootstrap import Engine
@@ -23,7 +24,10 @@ async def key_claim(request: Request, engine: Engine, merchant_id: str) -> idemp
     if key is None:
         return None
     idempotency.check_key(key)
-    body = await request.body()
+    # The fingerprint is taken over the decoded parameters in a canonical order, so the same
+    # request with its JSON keys reordered or reformatted is recognised as the same request.
+    decoded = getattr(request.state, "body", None)
+    body = msgspec.json.encode(decoded, order="sorted") if decoded is not None else await request.body()
     return idempotency.new_claim(engine, merchant_id, key, request.method, request.url.path, body)
 
 

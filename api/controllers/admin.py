@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.datastructures import State
-from litestar.di import Provide
 
-from api.body import strict
-from api.deps import admin, engine_of
+from api.deps import engine_of
 from api.idem import JSON
 from engine.commands import CreateMerchant
 from engine.services.merchants import create_merchant
@@ -18,13 +16,12 @@ class AdminController(Controller):
     """``/v1/admin``: needs ``Authorization: Bearer $ENGINE_ADMIN_TOKEN``."""
 
     path = "/v1/admin"
-    dependencies = {"_admin": Provide(admin)}
+    opt = {"auth": "admin"}
     tags = ["admin"]
 
     @post("/merchants", status_code=201, summary="Create a merchant and its secret API key")
-    async def create_merchant(self, request: Request, state: State, _admin: None, data: CreateMerchant) -> Response[bytes]:
+    async def create_merchant(self, state: State, data: CreateMerchant) -> Response[bytes]:
         """Returns ``{merchant, api_key}``; the key is shown only here, stored only hashed."""
-        data = await strict(request, CreateMerchant)
         merchant, api_key = await create_merchant(engine_of(state), data.name)
         return Response(encode({"merchant": merchant, "api_key": api_key}), status_code=201, media_type=JSON)
 

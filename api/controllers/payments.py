@@ -7,7 +7,6 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import Parameter
 
-from api.body import strict
 from api.deps import engine_of, merchant_id
 from api.idem import JSON, run
 from engine.commands import CancelPayment, CapturePayment, ConfirmPayment, CreatePayment, SyncPayment
@@ -24,12 +23,12 @@ class PaymentController(Controller):
 
     path = "/v1/payments"
     dependencies = {"merchant_id": Provide(merchant_id)}
+    opt = {"auth": "merchant"}
     tags = ["payments"]
 
     @post("/", status_code=201, summary="Create a payment (optionally confirm it at once)")
     async def create(self, request: Request, state: State, merchant_id: str, data: CreatePayment) -> Response[bytes]:
         """Create a payment in ``requires_payment_method``; with ``confirm: true`` charge it now."""
-        data = await strict(request, CreatePayment)
         engine = engine_of(state)
         payment = new_payment(merchant_id, data)
         if not data.confirm:
@@ -52,10 +51,9 @@ class PaymentController(Controller):
         async def create_and_confirm(claim):  # type: ignore[no-untyped-def]
             await create_payment(engine, payment, None)
             try:
-                status, body = await confirming.confirm(engine, merchant_id, payment.id, confirm, claim)
+                return await confirming.confirm(engine, merchant_id, payment.id, confirm, claim, ok_status=201)
             except InvalidRequest as exc:  # the payment exists now: this answer is final for the key
                 return await charging.record_error(engine, claim, exc)
-            return (201 if status == 200 else status), body
 
         return await run(request, engine, merchant_id, create_and_confirm)
 
@@ -85,7 +83,6 @@ class PaymentController(Controller):
         self, request: Request, state: State, merchant_id: str, payment_id: str, data: ConfirmPayment
     ) -> Response[bytes]:
         """Charge the payment: 200 with the payment, 402 for a decline, 502 for a gateway failure."""
-        data = await strict(request, ConfirmPayment)
         engine = engine_of(state)
         return await run(
             request, engine, merchant_id, lambda claim: confirming.confirm(engine, merchant_id, payment_id, data, claim)
@@ -97,12 +94,11 @@ class PaymentController(Controller):
     ) -> Response[bytes]:
         """Capture all (no body) or part (``amount``) of the authorized amount."""
         engine = engine_of(state)
-        cmd = await strict(request, CapturePayment)
         return await run(
             request,
             engine,
             merchant_id,
-            lambda claim: charging.capture(engine, merchant_id, payment_id, cmd.amount, claim),
+            lambda claim: charging.capture(engine, merchant_id, payment_id, data.amount if data else None, claim),
         )
 
     @post("/{payment_id:str}/cancel", status_code=200, summary="Cancel a payment before capture")
@@ -111,7 +107,6 @@ class PaymentController(Controller):
     ) -> Response[bytes]:
         """Cancel; an authorization is voided at the gateway first."""
         engine = engine_of(state)
-        await strict(request, CancelPayment)
         return await run(
             request, engine, merchant_id, lambda claim: charging.cancel(engine, merchant_id, payment_id, claim)
         )
@@ -122,7 +117,6 @@ class PaymentController(Controller):
     ) -> Response[bytes]:
         """Resolve an unknown or pending attempt by asking the gateway now."""
         engine = engine_of(state)
-        await strict(request, SyncPayment)
         return await run(
             request, engine, merchant_id, lambda claim: charging.sync(engine, merchant_id, payment_id, claim)
         )

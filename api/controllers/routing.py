@@ -9,7 +9,6 @@ from litestar import Controller, Request, Response, get, put
 from litestar.datastructures import State
 from litestar.di import Provide
 
-from api.body import strict
 from api.deps import engine_of, merchant_id
 from api.idem import JSON
 from engine.commands import GatewayName, Strict
@@ -28,6 +27,7 @@ class RoutingController(Controller):
 
     path = "/v1/merchant/routing"
     dependencies = {"merchant_id": Provide(merchant_id)}
+    opt = {"auth": "merchant"}
     tags = ["routing"]
 
     @get("/", summary="The merchant's gateway routing order")
@@ -38,6 +38,5 @@ class RoutingController(Controller):
     @put("/", summary="Set the gateway routing order")
     async def write(self, request: Request, state: State, merchant_id: str, data: SetRouting) -> Response[bytes]:
         """Set the order; configured gateways left out are disabled for routing."""
-        data = await strict(request, SetRouting)
         routing = await set_routing(engine_of(state), merchant_id, list(data.gateways))
         return Response(encode(routing), media_type=JSON)

@@ -15,16 +15,14 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from engine.commands import ConfirmPayment
 from engine.errors import CardDeclined, EngineError, GatewayFailure, IllegalTransition, ValidationError
 from engine.gateways import registry
 from engine.gateways.base import AttemptRef, ChargeRequest, ChargeResult, Outcome, PaymentMethod
 from engine.model import Attempt, GatewayAccount, Payment
 from engine.payment_rules import apply_charge_result
 from engine.services import idempotency
-from engine.services.methods import prepare_method
 from engine.services.payments import get_payment, write_change
-from engine.states import CANCELABLE, CONFIRMABLE, UNRESOLVED_ATTEMPTS, AttemptStatus, PaymentStatus
+from engine.states import CANCELABLE, UNRESOLVED_ATTEMPTS, AttemptStatus, PaymentStatus
 from engine.store import payments as store
 from engine.views import encode, payment_view
 
@@ -48,8 +46,8 @@ def ref_of(attempt: Attempt, currency: str) -> AttemptRef:
     )
 
 
-def payment_response(payment: Payment) -> Response:
-    """200 with the payment, or the error a failed attempt deserves (402 decline, 502 gateway)."""
+def payment_response(payment: Payment, ok_status: int = 200) -> Response:
+    """``ok_status`` with the payment, or the error a failed attempt deserves (402 decline, 502 gateway)."""
     error = payment.last_error
     if payment.status == PaymentStatus.REQUIRES_PAYMENT_METHOD and error:
         cls = GatewayFailure if error.get("code") == "gateway_unavailable" else CardDeclined
@@ -59,7 +57,7 @@ def payment_response(payment: Payment) -> Response:
             decline_code=error.get("decline_code"),
         )
         return exc.status, encode({"error": {**exc.to_dict(), "payment_id": payment.id}})
-    return 200, encode(payment_view(payment))
+    return ok_status, encode(payment_view(payment))
 
 
 async def capture(
@@ -81,7 +79,9 @@ async def capture(
                 code="partial_capture_unsupported",
                 param="amount",
             )
-        result = await call_connector(engine.gateways.connector(account).capture, ref_of(attempt, payment.currency), amount)
+        result = await call_connector(
+            engine.gateways.connector(account).capture, ref_of(attempt, payment.currency), amount
+        )
         if result.outcome is Outcome.CAPTURED and not result.amount_captured:
             result = msgspec.structs.replace(result, amount_captured=amount)
         payment = await settle(engine, merchant_id, attempt.id, result)
@@ -167,11 +167,13 @@ async def finish(
     claim: idempotency.Claim | None,
     *,
     respond_errors: bool = True,
+    ok_status: int = 200,
 ) -> Response:
+    """Settle an answer, capture an automatic payment's authorization, respond and record."""
     payment = await settle(engine, payment.merchant_id, attempt_id, result)
     if payment.status == PaymentStatus.REQUIRES_CAPTURE and payment.capture_method == "automatic":
         payment = await capture_authorized(engine, account, payment, attempt_id)
-    status, body = payment_response(payment) if respond_errors else (200, encode(payment_view(payment)))
+    status, body = payment_response(payment, ok_status) if respond_errors else (200, encode(payment_view(payment)))
     return await _record(engine, claim, status, body)
 
 
@@ -179,7 +181,9 @@ async def capture_authorized(engine: Engine, account: GatewayAccount, payment: P
     """Automatic capture of an authorization (gateways that do not capture by themselves)."""
     attempt = await store.latest_attempt(engine.pool, payment.id, payment.merchant_id)
     assert attempt is not None and attempt.id == attempt_id
-    result = await call_connector(engine.gateways.connector(account).capture, ref_of(attempt, payment.currency), attempt.amount)
+    result = await call_connector(
+        engine.gateways.connector(account).capture, ref_of(attempt, payment.currency), attempt.amount
+    )
     if result.outcome is Outcome.CAPTURED and not result.amount_captured:
         result = msgspec.structs.replace(result, amount_captured=attempt.amount)
     return await settle(engine, payment.merchant_id, attempt_id, result)

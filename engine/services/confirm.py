@@ -30,12 +30,23 @@ if TYPE_CHECKING:
 
 
 async def confirm(
-    engine: Engine, merchant_id: str, payment_id: str, cmd: ConfirmPayment, claim: idempotency.Claim | None
+    engine: Engine,
+    merchant_id: str,
+    payment_id: str,
+    cmd: ConfirmPayment,
+    claim: idempotency.Claim | None,
+    *,
+    ok_status: int = 200,
 ) -> Response:
-    """Charge the payment through the routed gateways; see the module docstring."""
+    """Charge the payment through the routed gateways; see the module docstring.
+
+    ``ok_status`` is the success status (201 when the payment was created by this request).
+    """
     payment = await get_payment(engine, merchant_id, payment_id)
     if cmd.payment_method is None:
-        raise ValidationError("payment_method is required to confirm.", code="parameter_missing", param="payment_method")
+        raise ValidationError(
+            "payment_method is required to confirm.", code="parameter_missing", param="payment_method"
+        )
     method, masked = prepare_method(cmd.payment_method)
     require(payment, CONFIRMABLE, "confirmed")
     plan = await routing.plan(engine, merchant_id, payment.currency, method.type, cmd.gateway or payment.gateway)
@@ -45,11 +56,19 @@ async def confirm(
         assert locked is not None
         require(locked, CONFIRMABLE, "confirmed")
         attempt = await store.insert_attempt(conn, locked, account.gateway, account.id, method.type)
-        payment = await store.update_payment(conn, msgspec.structs.replace(
-            locked, status=PaymentStatus.PROCESSING, gateway=account.gateway, payment_method=masked,
-            return_url=cmd.return_url or locked.return_url, last_error=None, next_action=None,
-            routing=plan.decision(),
-        ))
+        payment = await store.update_payment(
+            conn,
+            msgspec.structs.replace(
+                locked,
+                status=PaymentStatus.PROCESSING,
+                gateway=account.gateway,
+                payment_method=masked,
+                return_url=cmd.return_url or locked.return_url,
+                last_error=None,
+                next_action=None,
+                routing=plan.decision(),
+            ),
+        )
         await store.add_event(conn, merchant_id, "payment.processing", payment.id, payment_view(payment))
     for index, account in enumerate(plan.candidates):
         request = charge_request(engine, payment, attempt, method)
@@ -59,12 +78,16 @@ async def confirm(
         if result.outcome is Outcome.RETRYABLE and following is not None and not plan.named:
             payment, attempt = await _hand_over(engine, payment, attempt, result, following, method)
             continue
-        return await finish(engine, account, payment, attempt.id, result, claim)
+        return await finish(engine, account, payment, attempt.id, result, claim, ok_status=ok_status)
     raise AssertionError("unreachable: the last candidate always finishes")
 
 
 async def _hand_over(
-    engine: Engine, payment: Payment, attempt: Attempt, result: ChargeResult, following: GatewayAccount,
+    engine: Engine,
+    payment: Payment,
+    attempt: Attempt,
+    result: ChargeResult,
+    following: GatewayAccount,
     method: PaymentMethod,
 ) -> tuple[Payment, Attempt]:
     """Fail the attempt with its reason and open the next one, in one transaction."""

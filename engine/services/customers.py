@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from engine.commands import CreateCustomer
 from engine.errors import NotFound
-from engine.ids import new_id
+from engine.ids import new_id, plausible
 from engine.model import Customer
 from engine.services import idempotency
 from engine.store.sqlfile import load_queries
@@ -39,7 +39,7 @@ async def create_customer(
 
 async def get_customer(engine: Engine, merchant_id: str, customer_id: str) -> Customer:
     """The merchant's customer or a 404."""
-    row = await engine.pool.fetchrow(Q.get_customer, customer_id, merchant_id)
+    row = await engine.pool.fetchrow(Q.get_customer, customer_id, merchant_id) if plausible(customer_id) else None
     if row is None:
         raise NotFound(f"No such customer: {customer_id[:64]!r}.", param="id")
     return Customer(**dict(row))

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from engine.errors import InvalidRequest, NotFound
 from engine.gateways.base import AttemptRef, Outcome, WebhookEvent
+from engine.ids import plausible
 from engine.payment_rules import apply_charge_result
 from engine.services.charging import call_connector, capture_authorized, ref_of, settle
 from engine.services.payments import get_payment, write_change
@@ -39,6 +40,8 @@ async def receive_webhook(
     engine: Engine, gateway: str, merchant_id: str, headers: dict[str, str], body: bytes
 ) -> dict[str, object]:
     """Verify, dedupe and apply one webhook; returns a small acknowledgement."""
+    if not plausible(merchant_id):
+        raise SignatureInvalid("Webhook signature verification failed.")
     accounts = [a for a in await engine.gateways.accounts(merchant_id) if a.gateway == gateway]
     connector = next(
         (c for c in (engine.gateways.connector(a) for a in accounts) if c.verify_webhook(headers, body)), None
@@ -109,6 +112,8 @@ async def receive_callback(
     Returns the settled payment and the merchant's ``return_url`` with ``payment_id`` and
     ``status`` appended (``None`` when the payment has no return URL).
     """
+    if not plausible(merchant_id):
+        raise NotFound("No such payment.", param="payment_id")
     payment = await get_payment(engine, merchant_id, payment_id)
     attempt = await store.latest_attempt(engine.pool, payment_id, merchant_id)
     if attempt is None or attempt.gateway != gateway:

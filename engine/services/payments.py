@@ -10,7 +10,7 @@ import asyncpg
 from engine import validation
 from engine.commands import CreatePayment
 from engine.errors import NotFound, ValidationError
-from engine.ids import new_id
+from engine.ids import new_id, plausible
 from engine.model import Payment
 from engine.payment_rules import Change
 from engine.services import idempotency
@@ -83,7 +83,7 @@ class _KeyTaken(Exception):
 
 async def get_payment(engine: Engine, merchant_id: str, payment_id: str) -> Payment:
     """The merchant's payment or a 404."""
-    payment = await store.get_payment(engine.pool, payment_id, merchant_id)
+    payment = await store.get_payment(engine.pool, payment_id, merchant_id) if plausible(payment_id) else None
     if payment is None:
         raise NotFound(f"No such payment: {payment_id[:64]!r}.", param="id")
     return payment
@@ -99,7 +99,7 @@ async def list_payments(
         raise ValidationError(f"Unknown status {status[:40]!r}.", param="status")
     after = None
     if starting_after is not None:
-        after = await store.cursor_of(engine.pool, starting_after, merchant_id)
+        after = await store.cursor_of(engine.pool, starting_after, merchant_id) if plausible(starting_after) else None
         if after is None:
             raise NotFound(f"No such payment: {starting_after[:64]!r}.", param="starting_after")
     rows = await store.list_payments(engine.pool, merchant_id, status, after, limit + 1)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from engine.commands import CreateRefund
 from engine.errors import IllegalTransition, NotFound, ValidationError
 from engine.gateways.base import RefundOutcome, RefundRequest, RefundResult
+from engine.ids import plausible
 from engine.model import Refund
 from engine.services import idempotency
 from engine.services.charging import ref_of
@@ -101,7 +102,7 @@ async def settle_refund(engine: Engine, merchant_id: str, refund_id: str, result
 
 async def get_refund(engine: Engine, merchant_id: str, refund_id: str) -> Refund:
     """The merchant's refund or a 404."""
-    refund = await store.get(engine.pool, refund_id, merchant_id)
+    refund = await store.get(engine.pool, refund_id, merchant_id) if plausible(refund_id) else None
     if refund is None:
         raise NotFound(f"No such refund: {refund_id[:64]!r}.", param="id")
     return refund

@@ -56,10 +56,16 @@ async def plan(engine: Engine, merchant_id: str, currency: str, method: str, gat
     if not candidates:
         reasons = {s["reason"] for s in skipped}
         if reasons and reasons <= {"circuit_open"}:
-            raise GatewayFailure("Every gateway able to take this payment is unavailable; retry shortly.",
-                                 code="gateways_unavailable", status=503)
-        raise InvalidRequest(f"No configured gateway accepts {method} payments in {currency}.",
-                             code="no_gateway_available", param="gateway" if gateway else "payment_method.type")
+            raise GatewayFailure(
+                "Every gateway able to take this payment is unavailable; retry shortly.",
+                code="gateways_unavailable",
+                status=503,
+            )
+        raise InvalidRequest(
+            f"No configured gateway accepts {method} payments in {currency}.",
+            code="no_gateway_available",
+            param="gateway" if gateway else "payment_method.type",
+        )
     return Plan(candidates=tuple(candidates), skipped=tuple(skipped), named=gateway is not None)
 
 

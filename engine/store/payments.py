@@ -49,7 +49,7 @@ async def insert_payment(conn: asyncpg.Connection, p: Payment) -> None:
             raise Conflict("A payment with this merchant_order_id already exists.", param="merchant_order_id") from None
         raise
     except asyncpg.ForeignKeyViolationError as exc:
-        if "customer" in (exc.constraint_name or ""):
+        if exc.constraint_name == "payments_customer_same_merchant":
             raise NotFound("No such customer.", param="customer_id") from None
         raise
 

@@ -145,7 +145,10 @@ async def test_same_key_and_body_replays_first_response_byte_for_byte(stack, mer
 async def test_replayed_decline_is_the_same_402(stack, merchant, via):
     key = new_key()
     if via == "confirm":
-        path, body = f"/v1/payments/{await make_payment(merchant, 'open')}/confirm", {"payment_method": card("4000000000000002")}
+        path, body = (
+            f"/v1/payments/{await make_payment(merchant, 'open')}/confirm",
+            {"payment_method": card("4000000000000002")},
+        )
     else:
         path, body = "/v1/payments", {**GOOD, "confirm": True, "payment_method": card("4000000000000002")}
     first = await post(merchant.http, path, body, key)
@@ -197,7 +200,9 @@ async def test_same_key_with_a_different_body_on_confirm_is_422(stack, merchant)
     first = await post(merchant.http, f"/v1/payments/{payment_id}/confirm", {"payment_method": card()}, key)
     assert first.status_code == 200, first.text
     before = await counts(stack.engine.pool, merchant.id)
-    other = await post(merchant.http, f"/v1/payments/{payment_id}/confirm", {"payment_method": card("4242424242424242")}, key)
+    other = await post(
+        merchant.http, f"/v1/payments/{payment_id}/confirm", {"payment_method": card("4242424242424242")}, key
+    )
     assert_idempotency_error(other, 422)
     assert await counts(stack.engine.pool, merchant.id) == before
 
@@ -210,7 +215,9 @@ async def test_same_key_on_a_different_endpoint_is_422(stack, merchant):
 
     as_customer = await post(merchant.http, "/v1/customers", {"name": "Asha"}, key)
     assert_idempotency_error(as_customer, 422)
-    as_confirm = await post(merchant.http, f"/v1/payments/{first.json()['id']}/confirm", {"payment_method": card()}, key)
+    as_confirm = await post(
+        merchant.http, f"/v1/payments/{first.json()['id']}/confirm", {"payment_method": card()}, key
+    )
     assert_idempotency_error(as_confirm, 422)
     assert await counts(stack.engine.pool, merchant.id) == before
     assert (await merchant.http.get(f"/v1/payments/{first.json()['id']}")).json()["status"] == "requires_payment_method"
@@ -392,9 +399,9 @@ async def test_fifty_concurrent_confirms_of_one_payment_charge_once(stack, merch
                 assert_idempotency_error(response, 409)
             else:
                 assert response.content == originals[0].content and replayed(response)
-    assert await stack.engine.pool.fetchval(
-        "SELECT count(*) FROM payment_attempts WHERE payment_id = $1", payment_id
-    ) == 1
+    assert (
+        await stack.engine.pool.fetchval("SELECT count(*) FROM payment_attempts WHERE payment_id = $1", payment_id) == 1
+    )
     assert len(await sandbox_orders(stack, merchant.id)) == 1
 
 
@@ -419,7 +426,10 @@ async def _wait_in_flight(pool: Any, merchant_id: str, key: str, within: float =
 @pytest.mark.parametrize("via", ["create_and_confirm", "confirm"])
 async def test_request_while_the_first_is_in_flight_is_409_then_replays(stack, merchant, via):
     if via == "confirm":
-        path, body = f"/v1/payments/{await make_payment(merchant, 'open')}/confirm", {"payment_method": card(), "gateway": "razorpay"}
+        path, body = (
+            f"/v1/payments/{await make_payment(merchant, 'open')}/confirm",
+            {"payment_method": card(), "gateway": "razorpay"},
+        )
         status = 200
     else:
         path, body = "/v1/payments", {**GOOD, "confirm": True, "gateway": "razorpay", "payment_method": card()}
@@ -455,10 +465,15 @@ async def test_idempotency_records_hold_no_card_number_or_cvc(stack, merchant):
     created = await post(merchant.http, "/v1/payments", {**GOOD, "confirm": True, "payment_method": card()}, key_create)
     assert created.status_code == 201, created.text
     open_id = await make_payment(merchant, "open")
-    confirmed = await post(merchant.http, f"/v1/payments/{open_id}/confirm", {"payment_method": card("5555555555554444")}, key_confirm)
+    confirmed = await post(
+        merchant.http, f"/v1/payments/{open_id}/confirm", {"payment_method": card("5555555555554444")}, key_confirm
+    )
     assert confirmed.status_code == 200, confirmed.text
     declined = await post(
-        merchant.http, "/v1/payments", {**GOOD, "confirm": True, "payment_method": card("4000000000000002")}, key_decline
+        merchant.http,
+        "/v1/payments",
+        {**GOOD, "confirm": True, "payment_method": card("4000000000000002")},
+        key_decline,
     )
     assert declined.status_code == 402, declined.text
 

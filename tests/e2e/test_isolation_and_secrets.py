@@ -338,7 +338,9 @@ BAD_REQUESTS = [
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "body", "content_type"), BAD_REQUESTS, ids=[f"{i}-{m} {p[:30]}" for i, (m, p, _, _) in enumerate(BAD_REQUESTS)]
+    ("method", "path", "body", "content_type"),
+    BAD_REQUESTS,
+    ids=[f"{i}-{m} {p[:30]}" for i, (m, p, _, _) in enumerate(BAD_REQUESTS)],
 )
 async def test_errors_never_leak_internals(merchant, method, path, body, content_type):
     headers = {"Content-Type": content_type or "application/json"}

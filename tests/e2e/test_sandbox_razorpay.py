@@ -152,7 +152,7 @@ def assert_error(response: httpx.Response, status: int, field: str | None, reaso
 
 async def test_healthz(sandbox: Sandbox) -> None:
     response = await sandbox.http.get("/healthz")
-    assert response.json() == {"status": "ok", "gateways": ["razorpay"]}
+    assert response.json() == {"status": "ok", "gateways": ["juspay", "paytm", "payu", "razorpay"]}
 
 
 async def test_auth_failure_is_401_with_razorpay_body(sandbox: Sandbox, acct: Account) -> None:

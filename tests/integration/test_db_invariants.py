@@ -177,7 +177,7 @@ async def test_amount_refunded_cannot_exceed_amount_received(pool):
 
 
 async def test_amount_received_never_decreases(pool):
-    merchant_id, payment_id, _ = await captured_payment(pool)
+    _, payment_id, _ = await captured_payment(pool)
     with pytest.raises(asyncpg.CheckViolationError) as error:
         await pool.execute("UPDATE payments SET amount_received = 9999 WHERE id = $1", payment_id)
     assert error.value.constraint_name == "monotonic_received"
@@ -235,7 +235,10 @@ async def test_merchant_order_id_is_unique_per_merchant_only(pool):
     await new_payment(pool, merchant_b, order_id="ORD-1")
     await new_payment(pool, merchant_a, order_id=None)
     await new_payment(pool, merchant_a, order_id=None)  # no order id is not a duplicate
-    count = await pool.fetchval("SELECT count(*) FROM payments WHERE merchant_order_id = 'ORD-1' AND merchant_id = ANY($1)", [merchant_a, merchant_b])
+    count = await pool.fetchval(
+        "SELECT count(*) FROM payments WHERE merchant_order_id = 'ORD-1' AND merchant_id = ANY($1)",
+        [merchant_a, merchant_b],
+    )
     assert count == 2
 
 
@@ -330,9 +333,7 @@ async def test_legal_transitions_and_same_status_updates_are_allowed(pool):
     await pool.execute("UPDATE payments SET description = 'same status, new field' WHERE id = $1", payment_id)
     for status in ("requires_action", "unknown", "authorized", "captured"):
         await pool.execute("UPDATE payment_attempts SET status = $2 WHERE id = $1", attempt_id, status)
-    await pool.execute(
-        "UPDATE payments SET status = 'succeeded', amount_received = 10000 WHERE id = $1", payment_id
-    )
+    await pool.execute("UPDATE payments SET status = 'succeeded', amount_received = 10000 WHERE id = $1", payment_id)
     refund_id = await new_refund(pool, merchant_id, payment_id, attempt_id)
     for status in ("unknown", "pending", "succeeded"):
         await pool.execute("UPDATE refunds SET status = $2 WHERE id = $1", refund_id, status)

@@ -26,8 +26,18 @@ from engine._pyref import validation as pure_validation
 from engine._pyref.currency import CURRENCY_EXPONENTS, MAX_AMOUNT_MINOR
 from engine.errors import EngineError
 from tests.unit.test_signing import (
-    PAYTM_BODY, PAYTM_BODY_CHECKSUM, PAYTM_DICT, PAYTM_DICT_CHECKSUM, PAYTM_KEY, PAYU_PARAMS, PAYU_REQUEST_HASH,
-    PAYU_REVERSE_HASH, PAYU_REVERSE_HASH_CHARGES, PAYU_SALT, RAZORPAY_WEBHOOK_BODY, RAZORPAY_WEBHOOK_SIGNATURE,
+    PAYTM_BODY,
+    PAYTM_BODY_CHECKSUM,
+    PAYTM_DICT,
+    PAYTM_DICT_CHECKSUM,
+    PAYTM_KEY,
+    PAYU_PARAMS,
+    PAYU_REQUEST_HASH,
+    PAYU_REVERSE_HASH,
+    PAYU_REVERSE_HASH_CHARGES,
+    PAYU_SALT,
+    RAZORPAY_WEBHOOK_BODY,
+    RAZORPAY_WEBHOOK_SIGNATURE,
 )  # fmt: skip
 
 try:
@@ -136,7 +146,9 @@ surrogate_text = st.lists(
     st.one_of(st.text(max_size=3), st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)), min_size=1, max_size=4
 ).map("".join)
 huge = st.builds(
-    lambda ch, n: ch * n, st.sampled_from(["4", "0", "a", "A", "ü", "@", "|", "₹"]), st.sampled_from([300, 5000, 100_000])
+    lambda ch, n: ch * n,
+    st.sampled_from(["4", "0", "a", "A", "ü", "@", "|", "₹"]),
+    st.sampled_from([300, 5000, 100_000]),
 )
 junk = opaque(st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(), st.binary(max_size=20), st.builds(bytearray, st.binary(max_size=8)),
@@ -169,7 +181,14 @@ def test_compiled_module_has_every_public_function_with_the_same_signature(pure:
 
 
 def test_compiled_validation_reexports_the_constants() -> None:
-    for name in ("BRAND_LENGTHS", "CARD_BRANDS", "PAN_MIN_LENGTH", "PAN_MAX_LENGTH", "MAX_EXPIRY_YEARS_AHEAD", "VPA_MAX_LENGTH"):
+    for name in (
+        "BRAND_LENGTHS",
+        "CARD_BRANDS",
+        "PAN_MIN_LENGTH",
+        "PAN_MAX_LENGTH",
+        "MAX_EXPIRY_YEARS_AHEAD",
+        "VPA_MAX_LENGTH",
+    ):
         assert getattr(fast_validation, name) == getattr(pure_validation, name), name
 
 
@@ -190,7 +209,10 @@ def test_validate_expiry(month: object, year: object, today_year: object, today_
 
 
 @PROPERTY
-@given(st.one_of(st.text("0123456789", max_size=6), anything), st.one_of(st.sampled_from(sorted(pure_validation.CARD_BRANDS)), anything))
+@given(
+    st.one_of(st.text("0123456789", max_size=6), anything),
+    st.one_of(st.sampled_from(sorted(pure_validation.CARD_BRANDS)), anything),
+)
 def test_validate_cvc(cvc: object, brand: object) -> None:
     same_validation("validate_cvc", cvc, brand)
 
@@ -213,7 +235,13 @@ def test_validate_vpa(vpa: object) -> None:
 
 
 @PROPERTY
-@given(st.one_of(st.from_regex(r"[A-Za-z0-9_ \-]{0,24}", fullmatch=True), st.from_regex(r"[A-Z]{4}0[A-Z0-9]{6}", fullmatch=True), anything))
+@given(
+    st.one_of(
+        st.from_regex(r"[A-Za-z0-9_ \-]{0,24}", fullmatch=True),
+        st.from_regex(r"[A-Z]{4}0[A-Z0-9]{6}", fullmatch=True),
+        anything,
+    )
+)
 def test_bank_ifsc_wallet(code: object) -> None:
     same_validation("validate_bank_code", code)
     same_validation("validate_ifsc", code)
@@ -233,7 +261,9 @@ def test_validate_amount(amount: object, currency: object) -> None:
 
 # ------------------------------------------------------------------------------ signing
 
-keys = st.one_of(st.text(max_size=30), st.binary(max_size=200), st.sampled_from(["sandbox_secret", b"k" * 64, "k" * 200]), anything)
+keys = st.one_of(
+    st.text(max_size=30), st.binary(max_size=200), st.sampled_from(["sandbox_secret", b"k" * 64, "k" * 200]), anything
+)
 messages = st.one_of(st.text(), st.binary(), huge, anything)
 
 
@@ -247,14 +277,23 @@ def test_digests_and_hmacs(key: object, message: object) -> None:
 
 
 @PROPERTY
-@given(st.one_of(st.text(max_size=70), st.binary(max_size=70), anything), st.one_of(st.text(max_size=70), st.binary(max_size=70), anything))
+@given(
+    st.one_of(st.text(max_size=70), st.binary(max_size=70), anything),
+    st.one_of(st.text(max_size=70), st.binary(max_size=70), anything),
+)
 def test_constant_time_equal(a: object, b: object) -> None:
     same_signing("constant_time_equal", a, b)
     same_signing("constant_time_equal", a, a)
 
 
 @PROPERTY
-@given(st.one_of(st.text(max_size=30), anything), st.one_of(st.text(max_size=30), anything), keys, st.integers(0, 3), anything)
+@given(
+    st.one_of(st.text(max_size=30), anything),
+    st.one_of(st.text(max_size=30), anything),
+    keys,
+    st.integers(0, 3),
+    anything,
+)
 def test_razorpay(order_id: object, payment_id: object, secret: object, tamper: int, other: object) -> None:
     signature = same_signing("razorpay_payment_signature", order_id, payment_id, secret)
     good = signature[2] if signature[0] == "returned" else ""
@@ -275,7 +314,9 @@ def test_engine_webhook_signature(secret: object, timestamp: object, body: objec
 
 
 payu_value = st.one_of(st.text(max_size=12), st.just(""), st.none(), st.just(0), surrogate_text, anything)
-payu_text = st.one_of(st.text(min_size=1, max_size=12), st.text(st.characters(min_codepoint=32, max_codepoint=126), min_size=1))
+payu_text = st.one_of(
+    st.text(min_size=1, max_size=12), st.text(st.characters(min_codepoint=32, max_codepoint=126), min_size=1)
+)
 payu_optional = st.one_of(payu_text, st.just(""), st.none())
 payu_fields = ["udf1", "udf2", "udf3", "udf4", "udf5", "status", "hash", "surl"]
 payu_params = st.one_of(
@@ -289,8 +330,11 @@ payu_params = st.one_of(
 
 
 @PROPERTY
-@given(payu_params, st.one_of(*often(st.text(max_size=10)), anything),
-       st.one_of(st.none(), st.just(""), st.just("2.00"), payu_text, anything))
+@given(
+    payu_params,
+    st.one_of(*often(st.text(max_size=10)), anything),
+    st.one_of(st.none(), st.just(""), st.just("2.00"), payu_text, anything),
+)
 def test_payu(params: object, salt: object, charges: object) -> None:
     same_signing("payu_request_hash", params, salt)
     same_signing("payu_reverse_hash", params, salt)
@@ -298,18 +342,28 @@ def test_payu(params: object, salt: object, charges: object) -> None:
 
 
 @PROPERTY
-@given(st.one_of(st.text(max_size=12), anything), st.one_of(st.sampled_from(["verify_payment", "cancel_refund_transaction"]), anything), st.one_of(st.text(max_size=40), anything), st.one_of(st.text(max_size=10), anything))
+@given(
+    st.one_of(st.text(max_size=12), anything),
+    st.one_of(st.sampled_from(["verify_payment", "cancel_refund_transaction"]), anything),
+    st.one_of(st.text(max_size=40), anything),
+    st.one_of(st.text(max_size=10), anything),
+)
 def test_payu_command(key: object, command: object, var1: object, salt: object) -> None:
     same_signing("payu_command_hash", key, command, var1, salt)
 
 
-paytm_value = st.one_of(st.text(max_size=12), st.sampled_from(["null", "NULL", "Null", "nuLL", "nul", "null ", ""]), st.none())
+paytm_value = st.one_of(
+    st.text(max_size=12), st.sampled_from(["null", "NULL", "Null", "nuLL", "nul", "null ", ""]), st.none()
+)
 paytm_params = st.one_of(
     *often(st.dictionaries(st.text(max_size=8), paytm_value, max_size=6)), *often(st.text(max_size=200), 2),
     st.dictionaries(st.text(max_size=8), st.one_of(paytm_value, anything), max_size=4),
     st.dictionaries(st.one_of(st.text(max_size=4), st.integers()), st.text(max_size=4), max_size=3), huge, anything,
 )  # fmt: skip
-paytm_good_key = st.one_of(st.sampled_from([PAYTM_KEY, "k" * 24, "k" * 32, "ü" * 8]), st.text(st.characters(max_codepoint=127), min_size=16, max_size=16))
+paytm_good_key = st.one_of(
+    st.sampled_from([PAYTM_KEY, "k" * 24, "k" * 32, "ü" * 8]),
+    st.text(st.characters(max_codepoint=127), min_size=16, max_size=16),
+)
 paytm_keys = st.one_of(*often(paytm_good_key), st.sampled_from(["short", "", "ü" * 16]), anything)
 paytm_good_salt = st.text(st.characters(min_codepoint=0, max_codepoint=127), min_size=4, max_size=4)
 paytm_salts = st.one_of(*often(paytm_good_salt), st.text(max_size=5), anything)
@@ -335,7 +389,12 @@ def test_paytm_verify(params: object, key: object, salt: object, tamper: int, ot
 
 
 @PROPERTY
-@given(st.one_of(st.dictionaries(st.text(max_size=8), st.one_of(st.text(max_size=12), st.none()), max_size=6), st.text(max_size=200)))
+@given(
+    st.one_of(
+        st.dictionaries(st.text(max_size=8), st.one_of(st.text(max_size=12), st.none()), max_size=6),
+        st.text(max_size=200),
+    )
+)
 def test_paytm_random_salt_cross_verifies(params: dict[str, str | None] | str) -> None:
     for _ in backends():
         by_fast = fast_signing.paytm_generate_checksum(params, PAYTM_KEY)
@@ -373,9 +432,9 @@ def test_published_vectors(kernel: object, backend: str) -> None:
         assert k.hmac_sha256_hex("EnLs21M47BllR3X8PSFtjtbd", "pay_IDZNwZZFtnjyym|sub_ID6MOhgkcoHj9I") == (
             "601f383334975c714c91a7d97dd723eb56520318355863dcf3821c0d07a17693"
         )
-        assert k.hmac_sha256_hex("EnLs21M47BllR3X8PSFtjtbd", "plink_IH3cNucfVEgV68|TSsd1989|paid|pay_IH3d0ara9bSsjQ") == (
-            "07ae18789e35093e51d0a491eb9922646f3f82773547e5b0f67ee3f2d3bf7d5b"
-        )
+        assert k.hmac_sha256_hex(
+            "EnLs21M47BllR3X8PSFtjtbd", "plink_IH3cNucfVEgV68|TSsd1989|paid|pay_IH3d0ara9bSsjQ"
+        ) == ("07ae18789e35093e51d0a491eb9922646f3f82773547e5b0f67ee3f2d3bf7d5b")
         assert k.razorpay_webhook_signature(RAZORPAY_WEBHOOK_BODY, "key_secret") == RAZORPAY_WEBHOOK_SIGNATURE
         assert k.verify_razorpay_webhook_signature(RAZORPAY_WEBHOOK_BODY, RAZORPAY_WEBHOOK_SIGNATURE, "key_secret")
         # §3.2-3.4 PayU request (published), reverse and command (derived) hashes.

@@ -330,7 +330,7 @@ def test_unknown_order_is_no_payment() -> None:
 @pytest.mark.parametrize(
     "result",
     [NOT_SENT, LOST, answer(500, error("internal_error")), answer(404, b"<html/>"), answer(200, order(amount=5.0)),
-     answer(200, order(amount="500")), answer(200, order(currency="USD")), answer(200, order(order_id="other")),
+     answer(200, order(amount="500.001")), answer(200, order(currency="USD")), answer(200, order(order_id="other")),
      answer(401, error("access_denied"))] + [answer(200, g) for g in GARBAGE],
 )  # fmt: skip
 def test_unproven_status_is_unknown(result: HttpResult) -> None:
@@ -460,3 +460,66 @@ async def test_guards_before_any_io() -> None:
     assert (await juspay.authorize(charge(currency="USD"))).error_code == "currency_unsupported"
     bad = await juspay.authorize(charge(PaymentMethod(type="emi")))
     assert bad.outcome is Outcome.DECLINED and bad.decline_code == "invalid_request"
+
+
+# --- pre-auth, capture and void (Juspay's documented flow; the sandbox has no pre-auth) -------------------
+
+
+class FakeJuspay:
+    """A scripted Juspay for the pre-auth flow, recording every request it sees."""
+
+    def __init__(self) -> None:
+        self.status = "NEW"
+        self.seen: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(request)
+        path = request.url.path
+        if path == "/orders" and request.method == "POST":
+            return httpx.Response(200, json={**order("CREATED"), "status_id": 1})
+        if path == "/txns":
+            self.status = "AUTHORIZED"
+            return httpx.Response(200, json=txn_body("AUTHORIZED"))
+        if path.endswith("/capture"):
+            self.status = "CHARGED"
+            return httpx.Response(200, json={"txn_uuid": "eul9", "status": "CHARGED"})
+        if path.endswith("/void"):
+            self.status = "VOIDED"
+            return httpx.Response(200, json={"txn_uuid": "eul9", "status": "VOIDED"})
+        if path == f"/orders/{ORDER}":
+            return httpx.Response(200, json=order(self.status, txn_uuid="eul9"))
+        return httpx.Response(404, json=error("not_found"))
+
+
+@pytest.mark.parametrize("action", ["capture", "void"])
+async def test_preauth_then_capture_or_void(action: str) -> None:
+    fake = FakeJuspay()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(fake)) as client:
+        juspay = JuspayConnector(CREDS, base_url="https://api.juspay.in", client=client)
+        req = charge(capture=False)
+        held = await juspay.authorize(req)
+        assert held.outcome is Outcome.AUTHORIZED and held.amount_captured == 0 and held.gateway_reference == "eul9"
+        ref = AttemptRef(req.attempt_id, None, held.gateway_order_id, req.amount, req.currency)  # txn_uuid looked up
+        if action == "capture":
+            done = await juspay.capture(ref, req.amount)
+            assert done.outcome is Outcome.CAPTURED and done.amount_captured == req.amount
+        else:
+            done = await juspay.void(ref)
+            assert done.outcome is Outcome.VOIDED
+    created = fake.seen[0]
+    assert b"metadata.txns.auto_capture=false" in created.content
+    assert created.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert created.headers["authorization"] == "Basic " + base64.b64encode(b"unit_api_key:").decode()
+    assert created.headers["x-merchantid"] == "unit_merchant" and created.headers["x-routing-id"] == ORDER
+    assert any(r.url.path == f"/v2/txns/eul9/{action}" and r.method == "POST" for r in fake.seen)
+    assert all("content-type" not in r.headers for r in fake.seen if r.method == "GET")
+
+
+async def test_capture_not_sent_is_retryable() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as client:
+        juspay = JuspayConnector(CREDS, base_url="https://api.juspay.in", client=client)
+        assert (await juspay.capture(REF, 50000)).outcome is Outcome.RETRYABLE
+        assert (await juspay.void(AttemptRef("att_1", None, ORDER))).outcome is Outcome.UNKNOWN  # no txn_uuid learnt

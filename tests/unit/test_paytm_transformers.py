@@ -41,9 +41,13 @@ GARBAGE = [b"", b"<html>502 Bad Gateway</html>", b'{"head":{},"body":{"resultInf
 
 # reference/gateways.md §1.2 vectors (key abcdefghijklmnop, salt AbC1).
 VEC_KEY = "abcdefghijklmnop"
-VEC_DICT_CHECKSUM = "svZ/zwB6WVVB7XHNgdOG6mqQePIYeEdsMMNw/vuneTzQdZrWE1XeVhEnfDSNwq6o9pf2K/2qLBFeFGqepCWEKeH5/ftmezUpl+7evnoPNrA="
+VEC_DICT_CHECKSUM = (
+    "svZ/zwB6WVVB7XHNgdOG6mqQePIYeEdsMMNw/vuneTzQdZrWE1XeVhEnfDSNwq6o9pf2K/2qLBFeFGqepCWEKeH5/ftmezUpl+7evnoPNrA="
+)
 VEC_STRING = '{"mid":"TESTMID0001","orderId":"ORD_1001"}'
-VEC_STRING_CHECKSUM = "O5w8YSPb4D6PsERWLRjdz90VgORx0VwT4Hz+g13almy3hlHhZN6qEtv+MFcbav3IQ6/ZkQRv9ORQKEOGiVInJS5Gx3n3/sVOnZiieG7ovZ4="
+VEC_STRING_CHECKSUM = (
+    "O5w8YSPb4D6PsERWLRjdz90VgORx0VwT4Hz+g13almy3hlHhZN6qEtv+MFcbav3IQ6/ZkQRv9ORQKEOGiVInJS5Gx3n3/sVOnZiieG7ovZ4="
+)
 
 
 def charge(method: PaymentMethod | None = None, **kw: object) -> ChargeRequest:
@@ -64,7 +68,9 @@ def flip(signature: str) -> str:
     return signature[:10] + ("B" if signature[10] == "A" else "A") + signature[11:]
 
 
-def signed(body: dict[str, object], *, key: str = KEY, sign: bool = True, tamper: bool = False, status: int = 200) -> HttpResult:
+def signed(
+    body: dict[str, object], *, key: str = KEY, sign: bool = True, tamper: bool = False, status: int = 200
+) -> HttpResult:
     """A Paytm answer: head first, ``head.signature`` over the exact body text (official lib)."""
     text = json.dumps(body, separators=(",", ":"))
     head: dict[str, str] = {"responseTimestamp": "1700000000000", "version": "v1"}
@@ -388,7 +394,9 @@ def test_payment_webhook(encoding: str) -> None:
     paytm = connector()
     assert paytm.verify_webhook({}, body)
     event = paytm.parse_webhook({}, body)
-    assert event.attempt_id == "att_1" and event.gateway_reference == "TXN1" and event.event_type == "payment.txn_success"
+    assert (
+        event.attempt_id == "att_1" and event.gateway_reference == "TXN1" and event.event_type == "payment.txn_success"
+    )
     assert event.charge is not None and event.charge.outcome is Outcome.CAPTURED
     again = paytm.parse_webhook({}, body)
     assert again.event_id == event.event_id  # a redelivery dedupes
@@ -396,9 +404,18 @@ def test_payment_webhook(encoding: str) -> None:
     assert not paytm.verify_webhook({}, tampered)
 
 
-@pytest.mark.parametrize(("status", "outcome"), [("SUCCESS", RefundOutcome.SUCCEEDED), ("FAILED", RefundOutcome.FAILED)])
+@pytest.mark.parametrize(
+    ("status", "outcome"), [("SUCCESS", RefundOutcome.SUCCEEDED), ("FAILED", RefundOutcome.FAILED)]
+)
 def test_refund_webhook(status: str, outcome: RefundOutcome) -> None:
-    body = {"orderId": "att_1", "refundId": "PRF1", "refId": "re_1", "txnId": "TXN1", "refundAmount": "10.00", "status": status}
+    body = {
+        "orderId": "att_1",
+        "refundId": "PRF1",
+        "refId": "re_1",
+        "txnId": "TXN1",
+        "refundAmount": "10.00",
+        "status": status,
+    }
     if status == "FAILED":
         body.update(rejectRefundReasonCode="602", rejectRefundReasonMessage="Refund failed at bank.")
     raw = signed(body).body
@@ -410,7 +427,9 @@ def test_refund_webhook(status: str, outcome: RefundOutcome) -> None:
     assert not paytm.verify_webhook({}, signed(body, tamper=True).body)
 
 
-@pytest.mark.parametrize("body", [b"", b"garbage", b"{}", b"[1]", b"MID=x&ORDERID=y", b'{"head":{},"body":{}}', b"%ff=\xff"])
+@pytest.mark.parametrize(
+    "body", [b"", b"garbage", b"{}", b"[1]", b"MID=x&ORDERID=y", b'{"head":{},"body":{}}', b"%ff=\xff"]
+)
 def test_garbage_webhooks(body: bytes) -> None:
     paytm = connector()
     assert not paytm.verify_webhook({}, body)

@@ -140,7 +140,9 @@ def test_card_payment_form() -> None:
      (PaymentMethod(type="wallet", wallet_provider="phonepe"), {"pg": "CASH", "bankcode": "PHONEPE", "txn_s2s_flow": "4"})],
 )  # fmt: skip
 def test_other_method_forms(method: PaymentMethod, expected: dict[str, str]) -> None:
-    form = builders.payment_form(charge(method, customer_email="a@b.co", customer_phone="9876543210"), key=KEY, salt=SALT)
+    form = builders.payment_form(
+        charge(method, customer_email="a@b.co", customer_phone="9876543210"), key=KEY, salt=SALT
+    )
     assert {k: form[k] for k in expected} == expected
     assert form["email"] == "a@b.co" and form["phone"] == "9876543210" and "ccnum" not in form
 
@@ -197,7 +199,9 @@ def test_signed_failure_is_declined(error: str, message: str, decline: str) -> N
 
 def test_pending_with_issuer_url_requires_action() -> None:
     url = "https://test.payu.in/pages/pay/1"
-    res = pay(answer(200, {"metaData": meta("pending"), "result": {"issuerUrl": url, "acsTemplate": "", "enrolled": "1"}}))
+    res = pay(
+        answer(200, {"metaData": meta("pending"), "result": {"issuerUrl": url, "acsTemplate": "", "enrolled": "1"}})
+    )
     assert res.outcome is Outcome.REQUIRES_ACTION and res.redirect_url == url  # type: ignore[attr-defined]
     unsafe = {"issuerUrl": "javascript:alert(1)"}
     assert pay(answer(200, {"metaData": meta("pending"), "result": unsafe})).outcome is Outcome.UNKNOWN  # type: ignore[attr-defined]
@@ -264,14 +268,20 @@ def details(**kw: object) -> dict[str, object]:
 
 def test_verify_payment() -> None:
     assert tf.map_verify(answer(200, details()), "att_1", REF).outcome is Outcome.CAPTURED
-    declined = tf.map_verify(answer(200, details(status="failure", error_code="E217", error_Message="Card expired")), "att_1", REF)
+    declined = tf.map_verify(
+        answer(200, details(status="failure", error_code="E217", error_Message="Card expired")), "att_1", REF
+    )
     assert declined.outcome is Outcome.DECLINED and declined.decline_code == "expired_card"
     pending = tf.map_verify(answer(200, details(status="pending", unmappedstatus="pending")), "att_1", REF)
     assert pending.outcome is Outcome.PROCESSING
 
 
 def test_verify_payment_not_found_is_no_payment() -> None:
-    body = {"status": 0, "msg": "0 out of 1", "transaction_details": {"att_1": {"mihpayid": "Not Found", "status": "Not Found"}}}
+    body = {
+        "status": 0,
+        "msg": "0 out of 1",
+        "transaction_details": {"att_1": {"mihpayid": "Not Found", "status": "Not Found"}},
+    }
     res = tf.map_verify(answer(200, body), "att_1", REF)
     assert res.outcome is Outcome.UNKNOWN and res.raw_status == "no_payment"
 
@@ -306,7 +316,9 @@ def test_refund_answers(body: dict[str, object], outcome: RefundOutcome, code: s
         assert res.gateway_refund_id == "131278422"
 
 
-@pytest.mark.parametrize("result", [LOST, answer(500, b""), answer(200, {"status": "x"})] + [answer(200, g) for g in GARBAGE])
+@pytest.mark.parametrize(
+    "result", [LOST, answer(500, b""), answer(200, {"status": "x"})] + [answer(200, g) for g in GARBAGE]
+)
 def test_unproven_refund_is_unknown(result: HttpResult) -> None:
     assert tf.map_refund(result).outcome is RefundOutcome.UNKNOWN
 
@@ -321,9 +333,15 @@ def test_refund_not_sent_failed() -> None:
      ("queued", RefundOutcome.PENDING), ("od_hit", RefundOutcome.PENDING)],
 )  # fmt: skip
 def test_action_status(status: str, outcome: RefundOutcome) -> None:
-    body = {"status": 1, "transaction_details": {"77": {"request_id": "77", "token": "re_1", "action": "refund", "status": status}}}
+    body = {
+        "status": 1,
+        "transaction_details": {"77": {"request_id": "77", "token": "re_1", "action": "refund", "status": status}},
+    }
     assert tf.map_action_status(answer(200, body), "77").outcome is outcome
-    assert tf.map_action_status(answer(200, {"status": 0, "msg": "No action status found"}), "77").outcome is RefundOutcome.UNKNOWN
+    assert (
+        tf.map_action_status(answer(200, {"status": 0, "msg": "No action status found"}), "77").outcome
+        is RefundOutcome.UNKNOWN
+    )
 
 
 # --- callbacks and webhooks --------------------------------------------------------------------------------
@@ -334,7 +352,9 @@ def test_callback_verifies_and_maps() -> None:
     assert ok is not None and ok.outcome is Outcome.CAPTURED and ok.amount_captured == 50000
     fee = connector().verify_callback(response(additionalCharges="2.00"), REF)
     assert fee is not None and fee.outcome is Outcome.CAPTURED
-    failed = connector().verify_callback(response("failure", "userCancelled", error="E1605", error_Message="cancelled"), REF)
+    failed = connector().verify_callback(
+        response("failure", "userCancelled", error="E1605", error_Message="cancelled"), REF
+    )
     assert failed is not None and failed.decline_code == "customer_canceled"
 
 
@@ -373,7 +393,9 @@ def refund_hook(status: str = "success", salt: str = SALT) -> dict[str, str]:
     return body
 
 
-@pytest.mark.parametrize(("status", "outcome"), [("success", RefundOutcome.SUCCEEDED), ("failure", RefundOutcome.FAILED)])
+@pytest.mark.parametrize(
+    ("status", "outcome"), [("success", RefundOutcome.SUCCEEDED), ("failure", RefundOutcome.FAILED)]
+)
 def test_refund_webhook(status: str, outcome: RefundOutcome) -> None:
     raw = json.dumps(refund_hook(status)).encode()
     payu = connector()
@@ -404,7 +426,9 @@ def test_verified_webhook_without_txnid_raises() -> None:
 
 
 def test_registry_builds_payu_and_hides_the_salt() -> None:
-    built = build_connector("payu", {"key": KEY, "salt": SALT}, base_url="https://x.example", client=httpx.AsyncClient())
+    built = build_connector(
+        "payu", {"key": KEY, "salt": SALT}, base_url="https://x.example", client=httpx.AsyncClient()
+    )
     assert isinstance(built, PayuConnector) and SALT not in repr(built) and SALT not in repr(CREDS)
     with pytest.raises(ValueError, match="salt"):
         build_connector("payu", {"key": KEY}, base_url="https://x", client=httpx.AsyncClient())
