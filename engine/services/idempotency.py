@@ -125,26 +125,6 @@ async def release(engine: Engine, claim_: Claim) -> None:
         await conn.execute(Q.release, claim_.merchant_id, claim_.key)
 
 
-async def claim_done_in(conn: asyncpg.Connection, engine: Engine, claim_: Claim, status: int, body: bytes) -> bool:
-    """Claim-and-complete inside the caller's transaction (one short transaction per create).
-
-    Returns False when the key already exists; the caller must roll back and judge it with
-    ``claim``. Concurrent inserts of one key block on the first until it commits.
-    """
-    inserted = await conn.fetchval(
-        Q.claim_done,
-        claim_.merchant_id,
-        claim_.key,
-        claim_.method,
-        claim_.path,
-        claim_.fingerprint,
-        status,
-        body,
-        engine.settings.idempotency_ttl_hours,
-    )
-    return inserted is not None
-
-
 def new_claim(engine: Engine, merchant_id: str, key: str, method: str, path: str, body: bytes) -> Claim:
-    """This request's claim on ``key`` (not yet stored; ``claim`` or ``claim_done_in`` stores it)."""
+    """This request's claim on ``key`` (not yet stored; ``claim`` or the create statement stores it)."""
     return Claim(merchant_id, key, method, path, fingerprint(engine.settings.encryption_key, method, path, body))

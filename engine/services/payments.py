@@ -50,35 +50,26 @@ def new_payment(merchant_id: str, cmd: CreatePayment) -> Payment:
 async def create_payment(
     engine: Engine, payment: Payment, claim: idempotency.Claim | None
 ) -> tuple[int, bytes] | idempotency.Replay:
-    """Store a new payment: one short transaction holding the payment, its event and the key.
+    """Store a new payment: one statement holding the payment, its event and the key's response.
 
-    With an idempotency key the response is written in the same transaction, so a crash can
-    never leave a payment without its key or a key without its payment. When the key already
-    exists the transaction is rolled back and the earlier request decides (replay/409/422).
+    With an idempotency key the response is written in the same statement, so a crash can never
+    leave a payment without its key or a key without its payment. When the key already exists
+    nothing is written and the earlier request decides (replay, 409 or 422).
     """
-    body = encode(payment_view(payment))
-    async with engine.pool.acquire() as conn:
-        try:
-            async with conn.transaction():
-                if claim is not None and not await idempotency.claim_done_in(conn, engine, claim, 201, body):
-                    raise _KeyTaken
-                await store.insert_payment(conn, payment)
-                await store.add_event(conn, payment.merchant_id, "payment.created", payment.id, payment_view(payment))
-        except _KeyTaken:
-            pass
-        else:
-            return 201, body
-    assert claim is not None
+    view = payment_view(payment)
+    body = encode(view)
+    if claim is None:
+        await store.insert_payment(engine.pool, payment, view)
+        return 201, body
+    key = (claim.key, claim.method, claim.path, claim.fingerprint, 201, body, engine.settings.idempotency_ttl_hours)
+    if await store.insert_payment(engine.pool, payment, view, key):
+        return 201, body
     outcome = await idempotency.claim(engine, claim)
     if isinstance(outcome, idempotency.Replay):
         return outcome
     # The earlier holder vanished between our insert and the re-read; very unlikely. Retry once.
     await idempotency.release(engine, outcome)
     return await create_payment(engine, payment, claim)
-
-
-class _KeyTaken(Exception):
-    """Internal: the idempotency key already exists; roll the transaction back."""
 
 
 async def get_payment(engine: Engine, merchant_id: str, payment_id: str) -> Payment:

@@ -24,26 +24,25 @@ def _attempt(row: Any) -> Attempt:
     return Attempt(**dict(row))
 
 
-async def insert_payment(conn: asyncpg.Connection, p: Payment) -> None:
-    """Insert a new payment; a reused ``merchant_order_id`` is a 409 conflict."""
+async def insert_payment(
+    conn: Executor, p: Payment, event: Any, key: tuple[str, str, str, bytes, int, bytes, int] | None = None
+) -> bool:
+    """Insert a payment and its ``payment.created`` event in ONE statement (one round trip).
+
+    With ``key`` = (key, method, path, fingerprint, status, body, ttl hours) the idempotency
+    record is written in the same statement; returns False (and writes nothing) when that key
+    already exists. A reused ``merchant_order_id`` is a 409 conflict.
+    """
+    args = (
+        p.id, p.merchant_id, p.amount, p.currency, p.status, p.capture_method, p.customer_id,
+        p.merchant_order_id, p.description, p.metadata, p.return_url, p.gateway, p.payment_method,
+        p.created_at, new_id("evt"), event,
+    )  # fmt: skip
     try:
-        await conn.execute(
-            Q.insert_payment,
-            p.id,
-            p.merchant_id,
-            p.amount,
-            p.currency,
-            p.status,
-            p.capture_method,
-            p.customer_id,
-            p.merchant_order_id,
-            p.description,
-            p.metadata,
-            p.return_url,
-            p.gateway,
-            p.payment_method,
-            p.created_at,
-        )
+        if key is None:
+            await conn.execute(Q.create_payment_alone, *args)
+            return True
+        return bool(await conn.fetchval(Q.create_payment_with_key, *args, *key))
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name == "order_id_unique":
             raise Conflict("A payment with this merchant_order_id already exists.", param="merchant_order_id") from None

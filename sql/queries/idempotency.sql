@@ -4,14 +4,6 @@ VALUES ($1, $2, $3, $4, $5, 'in_flight', now() + make_interval(hours => $6))
 ON CONFLICT (merchant_id, key) DO NOTHING
 RETURNING key;
 
--- name: claim_done
--- Fast path: claim and complete in the caller's transaction (create-payment).
-INSERT INTO idempotency_keys (merchant_id, key, method, path, fingerprint, state, response_status,
-                              response_body, expires_at)
-VALUES ($1, $2, $3, $4, $5, 'done', $6, $7, now() + make_interval(hours => $8))
-ON CONFLICT (merchant_id, key) DO NOTHING
-RETURNING key;
-
 -- name: get
 SELECT method, path, fingerprint, state, response_status, response_body,
        now() - locked_at AS held_for, expires_at < now() AS expired

@@ -1,9 +1,3 @@
--- name: insert_payment
-INSERT INTO payments (id, merchant_id, amount, currency, status, capture_method, customer_id,
-                      merchant_order_id, description, metadata, return_url, gateway, payment_method,
-                      created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14);
-
 -- name: get_payment
 SELECT * FROM payments WHERE id = $1 AND merchant_id = $2;
 
@@ -91,3 +85,39 @@ INSERT INTO events (id, merchant_id, type, object_id, data) VALUES ($1, $2, $3, 
 -- name: list_events
 SELECT id, type, object_id, data, created_at FROM events
  WHERE merchant_id = $1 AND object_id = $2 ORDER BY seq;
+
+-- name: create_payment_alone
+-- One statement, one round trip: the payment and its outbox event (atomic as a statement).
+WITH pay AS (
+    INSERT INTO payments (id, merchant_id, amount, currency, status, capture_method, customer_id,
+                          merchant_order_id, description, metadata, return_url, gateway, payment_method,
+                          created_at, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
+    RETURNING id, merchant_id
+)
+INSERT INTO events (id, merchant_id, type, object_id, data)
+SELECT $15, merchant_id, 'payment.created', id, $16 FROM pay;
+
+-- name: create_payment_with_key
+-- The same, plus the idempotency key's final response; when the key already exists nothing is
+-- written (a concurrent insert of the same key waits for the first to commit) and the
+-- statement returns false.
+WITH claimed AS (
+    INSERT INTO idempotency_keys (merchant_id, key, method, path, fingerprint, state, response_status,
+                                  response_body, expires_at)
+    VALUES ($2, $17, $18, $19, $20, 'done', $21, $22, now() + make_interval(hours => $23))
+    ON CONFLICT (merchant_id, key) DO NOTHING
+    RETURNING key
+), pay AS (
+    INSERT INTO payments (id, merchant_id, amount, currency, status, capture_method, customer_id,
+                          merchant_order_id, description, metadata, return_url, gateway, payment_method,
+                          created_at, updated_at)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14
+     WHERE EXISTS (SELECT 1 FROM claimed)
+    RETURNING id, merchant_id
+), event AS (
+    INSERT INTO events (id, merchant_id, type, object_id, data)
+    SELECT $15, merchant_id, 'payment.created', id, $16 FROM pay
+    RETURNING 1
+)
+SELECT EXISTS (SELECT 1 FROM claimed);

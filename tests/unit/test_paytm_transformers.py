@@ -453,6 +453,11 @@ def test_registry_builds_paytm_and_hides_the_key() -> None:
     with pytest.raises(ValueError, match="merchant_key") as exc:
         build_connector("paytm", {"mid": MID}, base_url="https://x", client=httpx.AsyncClient())
     assert MID not in str(exc.value)
+    with pytest.raises(ValueError, match="merchant_key") as short:
+        build_connector(
+            "paytm", {"mid": MID, "merchant_key": "tooshort"}, base_url="https://x", client=httpx.AsyncClient()
+        )
+    assert "tooshort" not in str(short.value)
     caps = capabilities("paytm")
     assert caps.currencies == {"INR"} and caps.methods == {"card", "upi", "netbanking", "wallet"}
     assert not caps.manual_capture and not caps.partial_capture and caps.partial_refund and not caps.customers

@@ -66,6 +66,9 @@ class PaytmConnector:
     name = "paytm"
 
     def __init__(self, credentials: PaytmCredentials, *, base_url: str, client: httpx.AsyncClient) -> None:
+        if len(credentials.merchant_key.encode()) not in (16, 24, 32):
+            # PaytmChecksum keys the AES cipher with it: fail at configuration, not per request.
+            raise ValueError("paytm credentials need a 'merchant_key' of 16, 24 or 32 bytes")
         self._creds = credentials
         self._base = base_url.rstrip("/")
         self._client = client
