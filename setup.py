@@ -25,7 +25,7 @@ from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
 # Kernels that call libcrypto when it is available (the others need only the C compiler).
-OPENSSL_KERNELS = frozenset({"engine._fast.signing", "engine._fast._paytm"})
+OPENSSL_KERNELS = frozenset({"engine._fast._digest", "engine._fast._paytm"})
 OPENSSL_MACRO = ("ENGINE_HAVE_OPENSSL", "1")
 
 _PROBE = """

@@ -102,6 +102,8 @@ class Refund(msgspec.Struct, kw_only=True):
     gateway_refund_id: str | None = None
     error_code: str | None = None
     error_message: str | None = None
+    sync_count: int = 0
+    next_sync_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
 

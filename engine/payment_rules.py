@@ -28,11 +28,13 @@ _FAILURE_CODES = {Outcome.DECLINED: "card_declined", Outcome.RETRYABLE: "gateway
 
 
 class Change(msgspec.Struct, frozen=True):
-    """What to write: the new attempt and payment (either may be unchanged) and event types."""
+    """What to write: the new attempt and payment, whether each changed, and event types."""
 
     attempt: Attempt
     payment: Payment
     events: tuple[str, ...]
+    attempt_changed: bool = True
+    payment_changed: bool = True
 
 
 def apply_charge_result(payment: Payment, attempt: Attempt, result: ChargeResult) -> Change | None:
@@ -54,7 +56,13 @@ def apply_charge_result(payment: Payment, attempt: Attempt, result: ChargeResult
         events.append(_payment_event(PaymentStatus(new_payment.status)))
     if new_attempt == attempt and new_payment == payment:
         return None
-    return Change(attempt=new_attempt, payment=new_payment, events=tuple(events))
+    return Change(
+        attempt=new_attempt,
+        payment=new_payment,
+        events=tuple(events),
+        attempt_changed=new_attempt != attempt,
+        payment_changed=new_payment != payment,
+    )
 
 
 def _next_attempt(attempt: Attempt, status: AttemptStatus, result: ChargeResult) -> Attempt:
@@ -62,8 +70,10 @@ def _next_attempt(attempt: Attempt, status: AttemptStatus, result: ChargeResult)
         "status": str(status),
         "gateway_reference": attempt.gateway_reference or result.gateway_reference,
         "gateway_order_id": attempt.gateway_order_id or result.gateway_order_id,
-        "raw_status": result.raw_status or attempt.raw_status,
     }
+    if status != attempt.status or attempt.raw_status is None:
+        # Late news that could not move the status must not rewrite the row either.
+        changes["raw_status"] = result.raw_status or attempt.raw_status
     if status is AttemptStatus.CAPTURED and attempt.status != AttemptStatus.CAPTURED:
         # The first answer that proves the capture fixes the amount: later news (a webhook
         # carrying the authorized amount after a partial capture) must not inflate it.

@@ -14,7 +14,8 @@ from engine.commands import GatewayName
 from engine.services.inbound import receive_callback, receive_webhook
 from engine.views import encode
 
-MAX_CALLBACK_FIELDS = 50
+# A PayU callback alone carries about 50 fields; more than this is not a gateway talking.
+MAX_CALLBACK_FIELDS = 200
 
 
 class WebhookController(Controller):

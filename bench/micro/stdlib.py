@@ -169,10 +169,14 @@ def payu_command_hash(key: str, command: str, var1: str, salt: str) -> str:
     return hashlib.sha512(f"{key}|{command}|{var1}|{salt}".encode()).hexdigest()
 
 
-def paytm_generate_checksum(params: dict[str, str], key: str, salt: str | None = None) -> str:
+def _canonical(params: dict[str, str] | str) -> str:
+    return params if isinstance(params, str) else "|".join(params[k] for k in sorted(params))
+
+
+def paytm_generate_checksum(params: dict[str, str] | str, key: str, salt: str | None = None) -> str:
     """PaytmChecksum.py's shape: a new cipher and padder per call (pycryptodome there, cryptography here)."""
     salt = salt or "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(4))
-    canonical = "|".join(params[k] for k in sorted(params))
+    canonical = _canonical(params)
     plaintext = (hashlib.sha256(f"{canonical}|{salt}".encode()).hexdigest() + salt).encode()
     padder = padding.PKCS7(128).padder()
     encryptor = Cipher(algorithms.AES(key.encode()), modes.CBC(_IV)).encryptor()
@@ -180,11 +184,11 @@ def paytm_generate_checksum(params: dict[str, str], key: str, salt: str | None =
     return base64.b64encode(sealed).decode()
 
 
-def paytm_verify_checksum(params: dict[str, str], key: str, checksum: str) -> bool:
+def paytm_verify_checksum(params: dict[str, str] | str, key: str, checksum: str) -> bool:
     decryptor = Cipher(algorithms.AES(key.encode()), modes.CBC(_IV)).decryptor()
     unpadder = padding.PKCS7(128).unpadder()
     padded = decryptor.update(base64.b64decode(checksum)) + decryptor.finalize()
     plaintext = (unpadder.update(padded) + unpadder.finalize()).decode()
-    canonical = "|".join(params[k] for k in sorted(params))
+    canonical = _canonical(params)
     expected = hashlib.sha256(f"{canonical}|{plaintext[-4:]}".encode()).hexdigest() + plaintext[-4:]
     return hmac.compare_digest(expected, plaintext)

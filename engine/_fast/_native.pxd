@@ -4,7 +4,7 @@
 Two groups, both plain C emitted verbatim into each module that cimports this file:
 
 * OpenSSL 3 glue (``eng_ossl_*``): pre-fetched ``EVP_MD`` / ``EVP_MAC`` / ``EVP_CIPHER`` objects,
-  one reusable digest and cipher context, per-key HMAC contexts. Compiled only when ``setup.py``
+  one reusable digest context, per-key HMAC and AES-CBC contexts (the key work done once). Compiled only when ``setup.py``
   found OpenSSL 3 headers and libcrypto (it then defines ``ENGINE_HAVE_OPENSSL``); otherwise
   the same names are stubs that report failure and ``ENGINE_OPENSSL`` is 0, and the kernels use
   ``hashlib`` / ``hmac`` (themselves OpenSSL-backed) instead. Nothing here implements a hash or a
@@ -33,7 +33,6 @@ cdef extern from *:
     static EVP_MAC *eng_mac;
     static EVP_MD_CTX *eng_mdctx;
     static EVP_CIPHER *eng_aes[3];     /* AES-128/192/256-CBC */
-    static EVP_CIPHER_CTX *eng_cctx;
     typedef EVP_MAC_CTX eng_hmac_t;
 
     static inline int eng_ossl_init(void) {
@@ -44,9 +43,7 @@ cdef extern from *:
         eng_aes[1] = EVP_CIPHER_fetch(NULL, "AES-192-CBC", NULL);
         eng_aes[2] = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
         eng_mdctx = EVP_MD_CTX_new();
-        eng_cctx = EVP_CIPHER_CTX_new();
-        return eng_md[0] && eng_md[1] && eng_mac && eng_aes[0] && eng_aes[1] && eng_aes[2]
-            && eng_mdctx && eng_cctx;
+        return eng_md[0] && eng_md[1] && eng_mac && eng_aes[0] && eng_aes[1] && eng_aes[2] && eng_mdctx;
     }
     /* Digest of p1 || p2 (n2 may be 0) into out (>= 64 bytes); returns its length, or -1. */
     static inline int eng_ossl_digest(int kind, const unsigned char *p1, size_t n1, const unsigned char *p2, size_t n2,
@@ -77,23 +74,29 @@ cdef extern from *:
             || !EVP_MAC_final(ctx, out, &len, 64)) { ERR_clear_error(); return -1; }
         return (int)len;
     }
-    /* AES-CBC without padding (the caller pads); key length picks AES-128/192/256. -1 on error. */
-    static inline int eng_ossl_aes_cbc(int enc, const unsigned char *key, size_t keylen, const unsigned char *iv,
-                                const unsigned char *in, int n, unsigned char *out) {
-        int l1 = 0, l2 = 0;
+    /* An AES-CBC context (no padding: the caller pads) keyed for one direction; the key length
+       picks AES-128/192/256. Reused with eng_ossl_aes_run, which only resets the IV. */
+    static inline EVP_CIPHER_CTX *eng_ossl_aes_new(int enc, const unsigned char *key, size_t keylen) {
         EVP_CIPHER *c = keylen == 16 ? eng_aes[0] : keylen == 24 ? eng_aes[1] : keylen == 32 ? eng_aes[2] : NULL;
-        if (c == NULL || !EVP_CipherInit_ex2(eng_cctx, c, key, iv, enc, NULL)
-            || !EVP_CIPHER_CTX_set_padding(eng_cctx, 0)
-            || !EVP_CipherUpdate(eng_cctx, out, &l1, in, n) || !EVP_CipherFinal_ex(eng_cctx, out + l1, &l2)) {
+        EVP_CIPHER_CTX *ctx = c ? EVP_CIPHER_CTX_new() : NULL;
+        if (ctx == NULL) return NULL;
+        if (!EVP_CipherInit_ex2(ctx, c, key, NULL, enc, NULL) || !EVP_CIPHER_CTX_set_padding(ctx, 0)) {
+            EVP_CIPHER_CTX_free(ctx);
+            ERR_clear_error();
+            return NULL;
+        }
+        return ctx;
+    }
+    static inline void eng_ossl_aes_free(EVP_CIPHER_CTX *ctx) { EVP_CIPHER_CTX_free(ctx); }
+    static inline int eng_ossl_aes_run(EVP_CIPHER_CTX *ctx, int enc, const unsigned char *iv,
+                                       const unsigned char *in, int n, unsigned char *out) {
+        int l1 = 0, l2 = 0;
+        if (!EVP_CipherInit_ex2(ctx, NULL, NULL, iv, enc, NULL) || !EVP_CipherUpdate(ctx, out, &l1, in, n)
+            || !EVP_CipherFinal_ex(ctx, out + l1, &l2)) {
             ERR_clear_error();
             return -1;
         }
         return l1 + l2;
-    }
-    static inline int eng_ossl_random(unsigned char *out, int n) {
-        if (RAND_bytes(out, n) == 1) return 0;
-        ERR_clear_error();
-        return -1;
     }
     static inline int eng_ossl_b64encode(unsigned char *out, const unsigned char *in, int n) {
         return EVP_EncodeBlock(out, in, n);
@@ -108,9 +111,11 @@ cdef extern from *:
     static inline void eng_ossl_hmac_free(eng_hmac_t *ctx) { }
     static inline int eng_ossl_hmac(eng_hmac_t *c, const unsigned char *p1, size_t n1, const unsigned char *p2, size_t n2,
                              unsigned char *o) { return -1; }
-    static inline int eng_ossl_aes_cbc(int e, const unsigned char *k, size_t kl, const unsigned char *iv,
-                                const unsigned char *in, int n, unsigned char *out) { return -1; }
-    static inline int eng_ossl_random(unsigned char *out, int n) { return -1; }
+    typedef struct eng_aes_s EVP_CIPHER_CTX;
+    static inline EVP_CIPHER_CTX *eng_ossl_aes_new(int enc, const unsigned char *key, size_t keylen) { return NULL; }
+    static inline void eng_ossl_aes_free(EVP_CIPHER_CTX *ctx) { }
+    static inline int eng_ossl_aes_run(EVP_CIPHER_CTX *ctx, int enc, const unsigned char *iv,
+                                       const unsigned char *in, int n, unsigned char *out) { return -1; }
     static inline int eng_ossl_b64encode(unsigned char *out, const unsigned char *in, int n) { return -1; }
     #endif
 
@@ -140,9 +145,11 @@ cdef extern from *:
     void eng_ossl_hmac_free(eng_hmac_t* ctx)
     int eng_ossl_hmac(eng_hmac_t* ctx, const unsigned char* p1, size_t n1, const unsigned char* p2, size_t n2,
                       unsigned char* out)
-    int eng_ossl_aes_cbc(int enc, const unsigned char* key, size_t keylen, const unsigned char* iv,
-                         const unsigned char* inp, int n, unsigned char* out)
-    int eng_ossl_random(unsigned char* out, int n)
+    ctypedef struct EVP_CIPHER_CTX
+    EVP_CIPHER_CTX* eng_ossl_aes_new(int enc, const unsigned char* key, size_t keylen)
+    void eng_ossl_aes_free(EVP_CIPHER_CTX* ctx)
+    int eng_ossl_aes_run(EVP_CIPHER_CTX* ctx, int enc, const unsigned char* iv, const unsigned char* inp, int n,
+                         unsigned char* out)
     int eng_ossl_b64encode(unsigned char* out, const unsigned char* inp, int n)
     void eng_hex(char* out, const unsigned char* inp, Py_ssize_t n)
     bint eng_ct_equal(const unsigned char* a, Py_ssize_t len_a, const unsigned char* b, Py_ssize_t len_b)

@@ -49,7 +49,9 @@ async def confirm(
         )
     method, masked = prepare_method(cmd.payment_method)
     require(payment, CONFIRMABLE, "confirmed")
-    plan = await routing.plan(engine, merchant_id, payment.currency, method.type, cmd.gateway or payment.gateway)
+    plan = await routing.plan(
+        engine, merchant_id, payment.currency, method.type, cmd.gateway or payment.gateway, payment.capture_method
+    )
     account = plan.candidates[0]
     async with engine.pool.acquire() as conn, conn.transaction():
         locked = await store.lock_payment(conn, payment_id, merchant_id)

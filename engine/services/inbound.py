@@ -20,6 +20,7 @@ from engine.services.payments import get_payment, write_change
 from engine.services.refunds import settle_refund
 from engine.states import PaymentStatus
 from engine.store import payments as store
+from engine.store import refunds as refund_store
 from engine.store.sqlfile import load_queries
 
 if TYPE_CHECKING:
@@ -58,8 +59,8 @@ async def receive_webhook(
             return {"received": True, "duplicate": True}
         if event.charge is not None:
             capture_after = await _apply_charge(conn, engine, merchant_id, gateway, event)
-    if event.refund is not None and event.refund_reference:
-        refund = await _refund_of(engine, merchant_id, event.refund_reference)
+    if event.refund is not None:
+        refund = await _refund_of(engine, merchant_id, event)
         if refund is not None:
             await settle_refund(engine, merchant_id, refund, event.refund)
     if capture_after is not None:
@@ -97,11 +98,17 @@ async def _auto_capture(engine: Engine, merchant_id: str, payment_id: str, attem
         await capture_authorized(engine, account, payment, attempt_id)
 
 
-async def _refund_of(engine: Engine, merchant_id: str, reference: str) -> str | None:
-    from engine.store import refunds as refund_store
-
-    refund = await refund_store.get(engine.pool, reference, merchant_id)
-    return refund.id if refund else None
+async def _refund_of(engine: Engine, merchant_id: str, event: WebhookEvent) -> str | None:
+    """Our refund id for a refund event: by our id echoed back, else by the gateway's own id
+    (gateways with short id limits carry a derived id we stored as ``gateway_refund_id``)."""
+    for reference in (event.refund_reference, event.refund.gateway_refund_id if event.refund else None):
+        if not reference:
+            continue
+        refund = await refund_store.get(engine.pool, reference, merchant_id) if plausible(reference) else None
+        refund = refund or await refund_store.find_by_gateway_id(engine.pool, merchant_id, reference)
+        if refund is not None:
+            return refund.id
+    return None
 
 
 async def receive_callback(

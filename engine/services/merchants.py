@@ -24,6 +24,15 @@ SANDBOX_ACCOUNTS: dict[str, dict[str, str]] = {
         "key_secret": "sandbox_secret",
         "webhook_secret": "sandbox_webhook_secret",
     },
+    "paytm": {"mid": "SANDBOXMID0000000001", "merchant_key": "sandboxmerchkey1", "website": "WEBSTAGING"},
+    "payu": {"key": "sandboxkey", "salt": "sandboxsalt"},
+    "juspay": {
+        "merchant_id": "sandbox",
+        "api_key": "sandbox_api_key",
+        "response_key": "sandbox_response_key",
+        "webhook_username": "sandbox",
+        "webhook_password": "sandbox_webhook_password",
+    },
 }
 KEY_PREFIX = "sk_test_"
 _MEMO_MAX = 10_000

@@ -99,8 +99,8 @@ async def list_payments(
 
 async def write_change(conn: asyncpg.Connection, change: Change) -> Payment:
     """Persist a ``Change`` (attempt, payment, events) in the caller's transaction."""
-    attempt = await store.update_attempt(conn, change.attempt)
-    payment = await store.update_payment(conn, change.payment)
+    attempt = await store.update_attempt(conn, change.attempt) if change.attempt_changed else change.attempt
+    payment = await store.update_payment(conn, change.payment) if change.payment_changed else change.payment
     for event in change.events:
         obj = attempt if event.startswith("attempt.") else payment
         data = {"attempt_id": attempt.id, "status": attempt.status} if obj is attempt else payment_view(payment)

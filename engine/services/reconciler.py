@@ -12,10 +12,13 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from engine.model import Attempt
+from engine.gateways.base import RefundRequest
+from engine.model import Attempt, Refund
 from engine.services.charging import call_connector, capture_authorized, ref_of, settle
+from engine.services.refunds import settle_refund
 from engine.states import PaymentStatus
 from engine.store import payments as store
+from engine.store import refunds as refund_store
 
 if TYPE_CHECKING:
     from engine.bootstrap import Engine
@@ -53,8 +56,44 @@ async def run_forever(engine: Engine, interval_s: float) -> None:
     """Reconcile every ``interval_s`` seconds (sooner while there is a backlog), until cancelled."""
     while True:
         try:
-            checked = await reconcile_once(engine)
+            checked = await reconcile_once(engine) + await reconcile_refunds_once(engine)
         except Exception:
             log.exception("reconciler pass failed; retrying later")
             checked = 0
         await asyncio.sleep(0.05 if checked >= BATCH else interval_s)
+
+
+async def reconcile_refunds_once(engine: Engine, limit: int = BATCH, backoff_s: tuple[float, ...] = BACKOFF_S) -> int:
+    """Ask gateways about pending refunds that are due; returns how many were checked."""
+    async with engine.pool.acquire() as conn, conn.transaction():
+        refunds = await refund_store.claim_due(conn, limit, list(backoff_s))
+    for refund in refunds:
+        try:
+            await _reconcile_refund(engine, refund)
+        except Exception:
+            log.exception("reconciling refund %s failed; it stays due", refund.id)
+    return len(refunds)
+
+
+async def _reconcile_refund(engine: Engine, refund: Refund) -> None:
+    attempt = await store.get_attempt(engine.pool, refund.attempt_id, refund.merchant_id)
+    assert attempt is not None
+    account = await engine.gateways.account(refund.merchant_id, attempt.gateway_account_id, attempt.gateway)
+    connector = engine.gateways.connector(account)
+    status_of = getattr(connector, "refund_status", None)
+    if status_of is None:  # the gateway offers no way to ask; its webhook must settle it
+        return
+    request = RefundRequest(
+        refund_id=refund.id,
+        ref=ref_of(attempt, refund.currency),
+        amount=refund.amount,
+        currency=refund.currency,
+        reason=refund.reason,
+        gateway_refund_id=refund.gateway_refund_id,
+    )
+    try:
+        result = await status_of(request)
+    except Exception:
+        log.exception("refund status call raised; outcome stays unknown")
+        return
+    await settle_refund(engine, refund.merchant_id, refund.id, result)

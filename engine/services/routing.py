@@ -36,7 +36,9 @@ class Plan(msgspec.Struct, frozen=True):
         return {"gateway": first, "named": self.named, "skipped": list(self.skipped), "failovers": []}
 
 
-async def plan(engine: Engine, merchant_id: str, currency: str, method: str, gateway: str | None) -> Plan:
+async def plan(
+    engine: Engine, merchant_id: str, currency: str, method: str, gateway: str | None, capture_method: str = "automatic"
+) -> Plan:
     """The ordered candidates for a payment; raises when none can take it."""
     accounts = await engine.gateways.accounts(merchant_id)
     if gateway is not None and not any(a.gateway == gateway for a in accounts):
@@ -46,7 +48,7 @@ async def plan(engine: Engine, merchant_id: str, currency: str, method: str, gat
     for account in accounts:
         if gateway is not None and account.gateway != gateway:
             continue
-        reason = _unsuitable(account, currency, method)
+        reason = _unsuitable(account, currency, method, capture_method)
         if reason is None and not await engine.breaker.allow(account.gateway):
             reason = "circuit_open"
         if reason is None:
@@ -69,7 +71,7 @@ async def plan(engine: Engine, merchant_id: str, currency: str, method: str, gat
     return Plan(candidates=tuple(candidates), skipped=tuple(skipped), named=gateway is not None)
 
 
-def _unsuitable(account: GatewayAccount, currency: str, method: str) -> str | None:
+def _unsuitable(account: GatewayAccount, currency: str, method: str, capture_method: str) -> str | None:
     if not account.enabled:
         return "disabled"
     caps = registry.capabilities(account.gateway)
@@ -77,6 +79,8 @@ def _unsuitable(account: GatewayAccount, currency: str, method: str) -> str | No
         return "method_unsupported"
     if not caps.supports(method, currency):
         return "currency_unsupported"
+    if capture_method == "manual" and not caps.manual_capture:
+        return "manual_capture_unsupported"
     return None
 
 

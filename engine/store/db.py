@@ -16,10 +16,24 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
+async def _no_session_reset(conn: asyncpg.Connection) -> None:
+    """Skip asyncpg's default reset query on release (a round trip per request).
+
+    The engine never changes session state on pooled connections (no SET, LISTEN, cursors or
+    advisory locks; migrations use their own connection), and asyncpg still rolls back any
+    transaction left open before calling this.
+    """
+
+
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
     """A pool whose connections speak jsonb as Python values."""
     pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=30
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        reset=_no_session_reset,
+        command_timeout=30,
     )
     assert pool is not None
     return pool

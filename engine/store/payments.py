@@ -132,6 +132,12 @@ async def lock_attempt(conn: asyncpg.Connection, attempt_id: str, merchant_id: s
     return _attempt(row) if row else None
 
 
+async def get_attempt(db: Executor, attempt_id: str, merchant_id: str) -> Attempt | None:
+    """An attempt of the merchant, without locking it."""
+    row = await db.fetchrow(Q.get_attempt, attempt_id, merchant_id)
+    return _attempt(row) if row else None
+
+
 async def latest_attempt(db: Executor, payment_id: str, merchant_id: str) -> Attempt | None:
     """The payment's most recent attempt."""
     row = await db.fetchrow(Q.latest_attempt, payment_id, merchant_id)

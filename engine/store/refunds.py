@@ -63,3 +63,16 @@ async def update(
         Q.update_refund, refund.id, refund.merchant_id, status, gateway_refund_id, error_code, error_message
     )
     return _refund(row)
+
+
+async def find_by_gateway_id(
+    db: asyncpg.Connection | asyncpg.Pool, merchant_id: str, gateway_refund_id: str
+) -> Refund | None:
+    """The refund a gateway knows by its own id (gateways that shorten our ids echo theirs)."""
+    row = await db.fetchrow(Q.find_by_gateway_refund_id, merchant_id, gateway_refund_id)
+    return _refund(row) if row else None
+
+
+async def claim_due(conn: asyncpg.Connection, limit: int, backoff_s: list[float]) -> list[Refund]:
+    """Claim up to ``limit`` due pending refunds for this reconciler."""
+    return [_refund(r) for r in await conn.fetch(Q.claim_due_refunds, limit, backoff_s)]

@@ -34,3 +34,6 @@ RETURNING event_id;
 
 -- name: set_account_route
 UPDATE gateway_accounts SET priority = $3, enabled = $4 WHERE merchant_id = $1 AND gateway = $2;
+
+-- name: set_customer_refs
+UPDATE customers SET gateway_refs = $3 WHERE id = $1 AND merchant_id = $2;

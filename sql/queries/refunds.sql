@@ -13,9 +13,28 @@ UPDATE payments
 RETURNING *;
 
 -- name: insert_refund
-INSERT INTO refunds (id, merchant_id, payment_id, attempt_id, amount, currency, status, reason)
-VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7)
+INSERT INTO refunds (id, merchant_id, payment_id, attempt_id, amount, currency, status, reason, next_sync_at)
+VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, now() + interval '1 minute')
 RETURNING *;
+
+-- name: find_by_gateway_refund_id
+SELECT * FROM refunds WHERE merchant_id = $1 AND gateway_refund_id = $2 ORDER BY created_at DESC LIMIT 1;
+
+-- name: claim_due_refunds
+-- Same discipline as claim_due_attempts: SKIP LOCKED plus a lease on the backoff ladder ($2).
+WITH due AS (
+    SELECT id FROM refunds
+     WHERE status IN ('pending', 'unknown') AND next_sync_at IS NOT NULL AND next_sync_at <= now()
+     ORDER BY next_sync_at
+     LIMIT $1
+     FOR UPDATE SKIP LOCKED
+)
+UPDATE refunds r
+   SET sync_count = r.sync_count + 1,
+       next_sync_at = CASE WHEN r.sync_count + 1 > cardinality($2::float8[]) THEN NULL
+                           ELSE now() + make_interval(secs => ($2::float8[])[r.sync_count + 1]) END
+  FROM due WHERE r.id = due.id
+RETURNING r.*;
 
 -- name: get_refund
 SELECT * FROM refunds WHERE id = $1 AND merchant_id = $2;

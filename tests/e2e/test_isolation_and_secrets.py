@@ -490,6 +490,31 @@ async def test_valid_webhook_is_applied_once_however_often_it_arrives(stack, mer
     redelivered = await deliver(stack, merchant.id, body, sign(body), "evt_" + uuid.uuid4().hex[:14])
     assert redelivered.status_code == 200, redelivered.text
     assert await snapshot(stack.engine.pool, merchant.id) == after_first
+    assert tuple(await stack.engine.pool.fetchrow(version_sql, payment["id"])) == version_after_first
+
+
+async def test_late_out_of_order_webhook_changes_nothing(stack, merchant):
+    """payment.authorized arriving after payment.captured: no step back, no event, no rewrite."""
+    payment, attempt = await pending_redirect_payment(stack, merchant)
+    captured = json.dumps(captured_event(attempt, payment, merchant.id)).encode()
+    assert (
+        await deliver(stack, merchant.id, captured, sign(captured), "evt_" + uuid.uuid4().hex[:14])
+    ).status_code == 200
+    version_sql = "SELECT version, updated_at FROM payments WHERE id = $1"
+    before = await snapshot(stack.engine.pool, merchant.id)
+    version_before = tuple(await stack.engine.pool.fetchrow(version_sql, payment["id"]))
+
+    late = captured_event(attempt, payment, merchant.id)
+    late["event"] = "payment.authorized"
+    late["payload"]["payment"]["entity"].update(status="authorized", captured=False)
+    body = json.dumps(late).encode()
+    response = await deliver(stack, merchant.id, body, sign(body), "evt_" + uuid.uuid4().hex[:14])
+
+    assert response.status_code == 200, response.text
+    shown = (await merchant.http.get(f"/v1/payments/{payment['id']}")).json()
+    assert (shown["status"], shown["amount_received"]) == ("succeeded", payment["amount"])
+    assert await snapshot(stack.engine.pool, merchant.id) == before
+    assert tuple(await stack.engine.pool.fetchrow(version_sql, payment["id"])) == version_before
 
 
 async def test_webhook_sent_to_another_merchants_endpoint_does_not_touch_the_payment(stack, merchant):

@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import redis.asyncio as redis
 
 from engine.config import Settings, load_settings
 from engine.runtime.embedded import ensure_services
@@ -40,6 +41,16 @@ def _with_database(dsn: str, name: str) -> str:
     return urlunsplit(parts._replace(path="/" + name))
 
 
+def _with_redis_db(url: str, db: int) -> str:
+    """``url`` pointing at logical database ``db``: sessions keep their caches, locks and
+    breaker counters apart even when they share one Redis server."""
+    if url.startswith("unix://"):
+        base, _, query = url.partition("?")
+        kept = [q for q in query.split("&") if q and not q.startswith("db=")]
+        return base + "?" + "&".join([*kept, f"db={db}"])
+    return urlunsplit(urlsplit(url)._replace(path=f"/{db}"))
+
+
 @contextlib.asynccontextmanager
 async def services() -> AsyncIterator[Services]:
     """A migrated, empty database of this session's own, and Redis."""
@@ -56,9 +67,13 @@ async def services() -> AsyncIterator[Services]:
         await admin.close()
     dsn = _with_database(resolved.database_url, name)
     await migrate(dsn)
+    redis_url = _with_redis_db(resolved.redis_url, secrets.randbelow(15) + 1)
     try:
-        yield Services(database_url=dsn, redis_url=resolved.redis_url)
+        yield Services(database_url=dsn, redis_url=redis_url)
     finally:
+        client = redis.Redis.from_url(redis_url)
+        await client.flushdb()
+        await client.aclose()
         admin = await asyncpg.connect(resolved.database_url)
         try:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -79,6 +94,7 @@ def engine_settings(svc: Services, *, port: int, sandbox_url: str, **overrides: 
         "GATEWAY_READ_TIMEOUT_S": "3",
         "GATEWAY_CONNECT_TIMEOUT_S": "1",
         "DB_POOL_MAX": "30",
+        "BREAKER_THRESHOLD": "1000",  # tests that exercise the breaker lower it themselves
         "LOG_LEVEL": "WARNING",
     }
     return load_settings(env, **overrides)

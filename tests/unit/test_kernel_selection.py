@@ -33,6 +33,7 @@ from engine._fast import __main__ as fast_main
 from engine._pyref import signing as pure_signing
 
 ROOT = Path(__file__).resolve().parents[2]
+KERNEL_MODULES = sorted(f"engine._fast.{path.stem}" for path in ROOT.glob("engine/_fast/*.pyx"))
 EXPECT_COMPILED = os.environ.get("ENGINE_EXPECT_COMPILED") == "1"
 FACADES = "import engine.signing as s, engine.validation as v; print(v.IMPLEMENTATION, s.IMPLEMENTATION)"
 
@@ -113,8 +114,7 @@ def setup_py() -> types.ModuleType:
 
 
 def command(setup_py: types.ModuleType, tmp_path: Path) -> build_ext:
-    names = ["engine._fast._paytm", "engine._fast.signing", "engine._fast.validation"]
-    dist = Distribution({"name": "x", "ext_modules": [Extension(n, [f"{n}.c"]) for n in names]})
+    dist = Distribution({"name": "x", "ext_modules": [Extension(n, [f"{n}.c"]) for n in KERNEL_MODULES]})
     cmd = setup_py.OptionalBuildExt(dist)
     cmd.build_lib, cmd.build_temp = str(tmp_path / "lib"), str(tmp_path / "temp")
     cmd.ensure_finalized()
@@ -131,10 +131,10 @@ def test_no_compiler_means_pure_mode_with_one_warning(
     monkeypatch.setenv("ENGINE_OPENSSL", "0")
     cmd = command(setup_py, tmp_path)
     cmd.run()  # does not raise
-    assert set(cmd.failed) == {"engine._fast._paytm", "engine._fast.signing", "engine._fast.validation"}
+    assert sorted(cmd.failed) == KERNEL_MODULES
     assert cmd.get_outputs() == []
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("warning: compiled kernels not built (engine._fast._paytm, ")
+    assert err.count("\n") == 1 and err.startswith(f"warning: compiled kernels not built ({KERNEL_MODULES[0]}, ")
     assert "No such file or directory" in err and "pure-Python mode" in err
 
 
@@ -155,9 +155,8 @@ def test_openssl_failure_retries_without_it(
     cmd = command(setup_py, tmp_path)
     cmd.run()
     assert cmd.failed == {}
-    assert sorted(built) == [("engine._fast._paytm", False), ("engine._fast.signing", False),
-                             ("engine._fast.validation", False)]  # fmt: skip
-    assert sorted(cmd.without_openssl) == ["engine._fast._paytm", "engine._fast.signing"]
+    assert sorted(built) == [(name, False) for name in KERNEL_MODULES]
+    assert sorted(cmd.without_openssl) == sorted(setup_py.OPENSSL_KERNELS)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("note: OpenSSL 3 headers/libcrypto not found")
 
@@ -171,8 +170,9 @@ def test_openssl_used_when_available(
     )
     monkeypatch.setattr(setup_py.OptionalBuildExt, "openssl_available", lambda self: True)
     command(setup_py, tmp_path).run()
-    assert built["engine._fast.signing"] == built["engine._fast._paytm"] == (setup_py.OPENSSL_MACRO,)
-    assert built["engine._fast.validation"] == ()
+    for name in KERNEL_MODULES:
+        assert built[name] == ((setup_py.OPENSSL_MACRO,) if name in setup_py.OPENSSL_KERNELS else ()), name
+    assert setup_py.OPENSSL_KERNELS <= set(KERNEL_MODULES)
 
 
 def test_openssl_probe(setup_py: types.ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -172,6 +172,15 @@ class RazorpayConnector:
         )
         return tf.map_refund(answer, request)
 
+    async def refund_status(self, request: RefundRequest) -> RefundResult:
+        """Where a refund stands: ``GET /v1/refunds/{id}`` when Razorpay's id is known, else the
+        same refund sent again -- safe, because ``X-Refund-Idempotency`` makes Razorpay answer
+        with the refund it already created instead of creating a second one."""
+        if not request.gateway_refund_id:
+            return await self.refund(request)
+        answer = await self._call("GET", f"/v1/refunds/{_seg(request.gateway_refund_id)}")
+        return tf.map_refund(answer, request)
+
     async def sync(self, ref: AttemptRef) -> ChargeResult:
         """The attempt's current status, by payment id or else by the order's payments."""
         if ref.gateway_reference:
