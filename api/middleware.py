@@ -8,7 +8,9 @@ stored in ``scope["state"]["request_id"]``, and echoed in the response's ``X-Req
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -22,6 +24,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 HEADER = b"x-request-id"
+access_log = logging.getLogger("api.access")
 _SAFE = re.compile(rb"[A-Za-z0-9._:\-]{1,64}")
 
 
@@ -57,9 +60,13 @@ class RequestIdMiddleware:
         if isinstance(state, MutableMapping):
             state["request_id"] = request_id
         encoded = request_id.encode("ascii")
+        status = 0
+        started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = int(message["status"])
                 headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != HEADER]
                 headers.append((HEADER, encoded))
                 message["headers"] = headers
@@ -69,6 +76,16 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            # One access line per request, carrying the request id (the path never holds card
+            # data: ids only; the query string is left out because it can hold anything).
+            if access_log.isEnabledFor(logging.INFO) and scope["type"] == "http":
+                access_log.info(
+                    "%s %s %s",
+                    scope.get("method"),
+                    scope.get("path"),
+                    status,
+                    extra={"status": status, "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
+                )
             request_id_var.reset(token)
 
 

@@ -26,10 +26,12 @@ def main(argv: list[str] | None = None) -> int:
     repeat, batch_s = (5, 0.005) if args.quick else (args.repeat, args.batch_ms / 1000)
     selected = [case for case in cases() if args.only in case.name]
     info = runner.machine()
-    print(f"{info['cpu_model']} ({info['cores']} cores), Python {info['python']}, {info['openssl']}, "
-          f"compiled kernels: {'yes, digests via ' + info['digest_backend'] if info['compiled_kernels'] else 'no'}; "
-          f"{repeat} interleaved batches of {batch_s * 1000:g} ms per implementation, minimum shown",
-          file=sys.stderr)  # fmt: skip
+    print(
+        f"{info['cpu_model']} ({info['cores']} cores), Python {info['python']}, {info['openssl']}, "
+        f"compiled kernels: {'yes, digests via ' + info['digest_backend'] if info['compiled_kernels'] else 'no'}; "
+        f"{repeat} interleaved batches of {batch_s * 1000:g} ms per implementation, minimum shown",
+        file=sys.stderr,
+    )
     records = []
     for case in selected:
         print(f"  timing {case.name} ...", file=sys.stderr, flush=True)
@@ -44,8 +46,13 @@ def main(argv: list[str] | None = None) -> int:
         document = {
             "benchmark": "hot-path kernels: compiled (engine._fast) vs pure (engine._pyref) vs plain stdlib",
             "machine": info,
-            "method": {"repeat": repeat, "batch_ms": batch_s * 1000, "statistic": "min over batches (median kept)",
-                       "interleaved": True, "gc": "disabled during batches"},  # fmt: skip
+            "method": {
+                "repeat": repeat,
+                "batch_ms": batch_s * 1000,
+                "statistic": "min over batches (median kept)",
+                "interleaved": True,
+                "gc": "disabled during batches",
+            },
             "cases": records,
         }
         args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -103,8 +103,10 @@ def measure(case: Case, repeat: int, batch_s: float) -> dict[str, list[float]]:
 
 def summarise(case: Case, samples: dict[str, list[float]]) -> dict[str, Any]:
     """The JSON record of a case: min/median per implementation, speed-ups (on minima), targets."""
-    ns = {name: {"min": round(min(v), 1), "median": round(statistics.median(v), 1), "samples": [round(x, 1) for x in v]}
-          for name, v in samples.items()}  # fmt: skip
+    ns = {
+        name: {"min": round(min(v), 1), "median": round(statistics.median(v), 1), "samples": [round(x, 1) for x in v]}
+        for name, v in samples.items()
+    }
     best = {name: value["min"] for name, value in ns.items()}
     record: dict[str, Any] = {"case": case.name, "group": case.group, "ns_per_call": ns}
     if "compiled" in best:
@@ -162,8 +164,18 @@ def table(records: list[dict[str, Any]]) -> str:
     head = ("case", "pure ns", "compiled ns", "vs pure", "stdlib ns", "vs stdlib", "no-OpenSSL build ns", "facade uses")
     rows = [head]
     for r in records:
-        rows.append((r["case"], _ns(r, "pure"), _ns(r, "compiled"), _times(r, "speedup_vs_pure"), _ns(r, "stdlib"),
-                     _times(r, "speedup_vs_stdlib"), _ns(r, "compiled_hashlib"), r.get("facade_uses", "pure")))  # fmt: skip
+        rows.append(
+            (
+                r["case"],
+                _ns(r, "pure"),
+                _ns(r, "compiled"),
+                _times(r, "speedup_vs_pure"),
+                _ns(r, "stdlib"),
+                _times(r, "speedup_vs_stdlib"),
+                _ns(r, "compiled_hashlib"),
+                r.get("facade_uses", "pure"),
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     lines = []
     for n, row in enumerate(rows):

@@ -3,16 +3,16 @@
 ``str`` inputs are UTF-8; digests are lower-case hex; ``verify_*`` compare in constant time.
 """
 
-from collections.abc import Mapping
 from typing import Literal
 
+from engine._fast._digest import OPENSSL_BUILT as OPENSSL_BUILT
 from engine._fast._paytm import paytm_generate_checksum as paytm_generate_checksum
 from engine._fast._paytm import paytm_verify_checksum as paytm_verify_checksum
+from engine._fast._payu import payu_command_hash as payu_command_hash
+from engine._fast._payu import payu_request_hash as payu_request_hash
+from engine._fast._payu import payu_reverse_hash as payu_reverse_hash
 
 Bytesish = str | bytes
-
-OPENSSL_BUILT: bool
-"""True when compiled against OpenSSL 3 (else only the hashlib backend exists)."""
 
 def backend() -> Literal["openssl", "hashlib"]:
     """The digest backend in use."""
@@ -52,12 +52,3 @@ def engine_webhook_signature(secret: Bytesish, timestamp: int, body: bytes) -> s
 
 def engine_signature_header(secret: Bytesish, timestamp: int, body: bytes) -> str:
     """``t=<timestamp>,v1=<hex>``."""
-
-def payu_request_hash(params: Mapping[str, str | None], salt: str) -> str:
-    """sha512(key|txnid|amount|productinfo|firstname|email|udf1..udf5||||||SALT)."""
-
-def payu_reverse_hash(params: Mapping[str, str | None], salt: str, additional_charges: str | None = None) -> str:
-    """sha512([additionalCharges|]SALT|status||||||udf5..udf1|email|firstname|productinfo|amount|txnid|key)."""
-
-def payu_command_hash(key: str, command: str, var1: str, salt: str) -> str:
-    """sha512(key|command|var1|SALT)."""

@@ -404,14 +404,38 @@ def test_paytm_random_salt_cross_verifies(params: dict[str, str | None] | str) -
         assert fast_signing.paytm_verify_checksum(params, PAYTM_KEY, by_pure)
 
 
+def salt_of(checksum: str) -> str:
+    """The 4-character salt sealed inside a PaytmChecksum (decrypted with the pure twin's cipher)."""
+    return pure_signing._paytm_cipher(PAYTM_KEY.encode()).decryptor().update(base64.b64decode(checksum))[64:68].decode()
+
+
 def test_paytm_random_salt_alphabet() -> None:
     """The compiled salt is 4 of [A-Za-z0-9], like the pure twin's; every symbol shows up."""
     seen: set[str] = set()
     for _ in range(400):
-        checksum = fast_signing.paytm_generate_checksum("x", PAYTM_KEY)
-        salt = pure_signing._paytm_cipher(PAYTM_KEY.encode()).decryptor().update(base64.b64decode(checksum))[64:68]
-        seen.update(salt.decode())
+        seen.update(salt_of(fast_signing.paytm_generate_checksum("x", PAYTM_KEY)))
     assert seen == set(pure_signing._PAYTM_SALT_ALPHABET)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or not fast_signing.OPENSSL_BUILT, reason="POSIX and OpenSSL only")
+def test_paytm_salt_pool_is_dropped_in_a_forked_child() -> None:
+    """Salts come from a pool of CSPRNG bytes; a forked child must not hand out the parent's."""
+
+    def salts() -> str:
+        return "".join(salt_of(fast_signing.paytm_generate_checksum("x", PAYTM_KEY)) for _ in range(8))
+
+    salts()  # the parent's pool now holds unused bytes
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.close(read)
+        os.write(write, salts().encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        child = pipe.read()
+    os.waitpid(pid, 0)
+    assert len(child) == 32 and child != salts()
 
 
 # ------------------------------------------------------------------------------ published vectors (reference/gateways.md)
