@@ -12,6 +12,6 @@ kernel on its ``hashlib`` fallback backend (what a build without OpenSSL headers
 Timing (``runner.py``): per implementation a ``timeit`` statement calls the functions directly
 (no wrapper), calibrated to batches of ``--batch-ms``; batches of the implementations are
 interleaved (rotating order) and repeated ``--repeat`` times after a warm-up, with the garbage
-collector off. The table shows the per-call minimum (the least disturbed run) and the JSON keeps
-the median and every batch too.
+collector off. The table shows the per-call minimum (the least disturbed batch) and the JSON also
+keeps the median and maximum, so the spread on a busy machine is visible.
 """

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             "method": {
                 "repeat": repeat,
                 "batch_ms": batch_s * 1000,
-                "statistic": "min over batches (median kept)",
+                "statistic": "min over batches (median, max kept)",
                 "interleaved": True,
                 "gc": "disabled during batches",
             },

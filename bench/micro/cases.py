@@ -113,6 +113,10 @@ def call(name: str, group: str, kernel: str, *args: object, std: bool = True, re
                 {"f": stdlib_fn} if stdlib_fn else None, **extra)  # type: ignore[arg-type]  # fmt: skip
 
 
+REJECTION_NOTE = (
+    "a rejected input is checked in C, then the pure rules run again to raise the specified error (one source "
+    "for every code and message): 0.2-0.3 us more than pure per rejection; accepted inputs never leave C"
+)
 VALIDATE_PAYMENT = "card(number, month, year, cvc, ty, tm); amount(49900, 'INR')"
 PAYMENT_VALUES = dict(zip(("number", "month", "year", "cvc"), CARD, strict=True)) | {"ty": TODAY[0], "tm": TODAY[1]}
 PAYMENT_KERNELS = {"card": "validation.validate_card", "amount": "validation.validate_amount"}
@@ -162,10 +166,10 @@ def cases() -> list[Case]:
             "123",
             *TODAY,
             rejects=True,
-            note="rejections re-run the pure rules to raise the specified error",
+            note=REJECTION_NOTE,
         ),
         call("validate_amount", v, "validation.validate_amount", 49900, "INR"),
-        call("validate_amount, rejected", v, "validation.validate_amount", 0, "INR", rejects=True),
+        call("validate_amount, rejected", v, "validation.validate_amount", 0, "INR", rejects=True, note=REJECTION_NOTE),
         call("validate_vpa", v, "validation.validate_vpa", "Asha.Rao-1@okhdfcbank"),
         call("validate_bank_code", v, "validation.validate_bank_code", "SBI_RETAIL"),
         call("validate_ifsc", v, "validation.validate_ifsc", "HDFC0001234"),

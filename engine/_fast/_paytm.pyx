@@ -9,8 +9,9 @@ once per merchant key), and base64-encoded, all by OpenSSL; the salt comes from 
 As in ``signing``: an argument of an unusual shape (not an exact ``dict`` of ``str`` keys and
 ``str``/``None`` values, or the body ``str``; a key that is not 16/24/32 bytes; a bad salt) is
 handed to the pure function, so results and exceptions are the specification's. Without OpenSSL
-(not built with it, or ``_set_backend("hashlib")``) both functions simply call the pure ones,
-which use ``cryptography``'s AES.
+(``OPENSSL_READY`` is False) ``signing`` re-exports the pure functions, which use
+``cryptography``'s AES, since these would only add a call in front of them; after
+``_set_backend("hashlib")`` (tests, benchmarks) these delegate to them.
 """
 
 from engine._fast._native cimport (
@@ -73,6 +74,8 @@ cdef extern from *:
 
 cdef bint _ossl_ready = ENGINE_OPENSSL and eng_ossl_init() and eng_pool_init()
 cdef bint _use_openssl = _ossl_ready
+OPENSSL_READY = _ossl_ready
+"""False without OpenSSL: ``signing`` then re-exports the pure functions instead of these."""
 cdef const unsigned char* _IV = b"@@@@&&&&####$$$$"
 # The pure twin's alphabet (string.ascii_letters + string.digits): 62 symbols.
 cdef const unsigned char* _SALT_ALPHABET = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"

@@ -4,7 +4,8 @@
 Same functions, arguments, results and exceptions as the pure module, which stays the
 specification (algorithms and ``reference/gateways.md`` sections are documented there). This
 module holds the generic digests, Razorpay and the engine's own webhook signatures, and re-exports
-the PayU hashes (``_payu``) and PaytmChecksum (``_paytm``), so the facade swaps one module. What is
+the PayU hashes (``_payu``) and PaytmChecksum (``_paytm``; the pure functions when built without
+OpenSSL, as they are then no slower), so the facade swaps one module. What is
 compiled is the plumbing around the primitives of ``_digest``: the signed string is assembled in a
 C buffer (never as Python ``str`` pieces), hashed by OpenSSL 3 (HMAC through a per-key context
 that already holds the key's pads) and hex-encoded straight into a new ``str``.
@@ -33,9 +34,14 @@ from cpython.unicode cimport PyUnicode_FromStringAndSize
 
 from engine._fast import _digest, _paytm
 from engine._fast._digest import OPENSSL_BUILT
-from engine._fast._paytm import paytm_generate_checksum, paytm_verify_checksum
 from engine._fast._payu import payu_command_hash, payu_request_hash, payu_reverse_hash
 from engine._pyref import signing as _py
+
+if _paytm.OPENSSL_READY:
+    from engine._fast._paytm import paytm_generate_checksum, paytm_verify_checksum
+else:  # AES needs OpenSSL here; without it the compiled functions would only add a call to the pure ones
+    paytm_generate_checksum = _py.paytm_generate_checksum
+    paytm_verify_checksum = _py.paytm_verify_checksum
 
 cdef extern from "Python.h":
     long long PyLong_AsLongLongAndOverflow(object o, int* overflow) except? -1
