@@ -10,6 +10,7 @@ a status sync settles; it never leaves a charge unrecorded as failed.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,7 @@ import msgspec
 from engine.errors import CardDeclined, EngineError, GatewayFailure, IllegalTransition, ValidationError
 from engine.gateways import registry
 from engine.gateways.base import AttemptRef, ChargeRequest, ChargeResult, Outcome, PaymentMethod
+from engine.metrics import GATEWAY_CALLS, GATEWAY_SECONDS
 from engine.model import Attempt, GatewayAccount, Payment
 from engine.payment_rules import apply_charge_result
 from engine.services import idempotency
@@ -212,12 +214,17 @@ def charge_request(engine: Engine, payment: Payment, attempt: Attempt, method: P
 
 
 async def call_connector(fn, *args) -> ChargeResult:  # type: ignore[no-untyped-def]
-    """Run a connector call; a bug inside it is an unknown outcome, never a failure."""
+    """Run a connector call, timed and counted; a bug inside it is an unknown outcome, never a failure."""
+    gateway, operation = getattr(getattr(fn, "__self__", None), "name", "unknown"), fn.__name__
+    started = time.perf_counter()
     try:
-        return await fn(*args)
+        result: ChargeResult = await fn(*args)
     except Exception:
         log.exception("connector raised; treating the outcome as unknown")
-        return ChargeResult(outcome=Outcome.UNKNOWN, error_code="connector_error")
+        result = ChargeResult(outcome=Outcome.UNKNOWN, error_code="connector_error")
+    GATEWAY_SECONDS.labels(gateway, operation).observe(time.perf_counter() - started)
+    GATEWAY_CALLS.labels(gateway, operation, str(result.outcome)).inc()
+    return result
 
 
 def require(payment: Payment, allowed: frozenset[str] | set[str], action: str) -> None:

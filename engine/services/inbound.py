@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from engine.errors import InvalidRequest, NotFound
 from engine.gateways.base import AttemptRef, Outcome, WebhookEvent
 from engine.ids import plausible
+from engine.metrics import WEBHOOKS
 from engine.payment_rules import apply_charge_result
 from engine.services.charging import call_connector, capture_authorized, ref_of, settle
 from engine.services.payments import get_payment, write_change
@@ -48,6 +49,7 @@ async def receive_webhook(
         (c for c in (engine.gateways.connector(a) for a in accounts) if c.verify_webhook(headers, body)), None
     )
     if connector is None:  # unknown merchant, no such account, or a bad signature: same answer
+        WEBHOOKS.labels(gateway, "rejected").inc()
         raise SignatureInvalid("Webhook signature verification failed.")
     try:
         event = connector.parse_webhook(headers, body)
@@ -56,6 +58,7 @@ async def receive_webhook(
     capture_after: tuple[str, str] | None = None
     async with engine.pool.acquire() as conn, conn.transaction():
         if await conn.fetchval(Q.record_webhook, gateway, merchant_id, event.event_id, event.event_type) is None:
+            WEBHOOKS.labels(gateway, "duplicate").inc()
             return {"received": True, "duplicate": True}
         if event.charge is not None:
             capture_after = await _apply_charge(conn, engine, merchant_id, gateway, event)
@@ -65,6 +68,7 @@ async def receive_webhook(
             await settle_refund(engine, merchant_id, refund, event.refund)
     if capture_after is not None:
         await _auto_capture(engine, merchant_id, *capture_after)
+    WEBHOOKS.labels(gateway, "applied").inc()
     return {"received": True, "duplicate": False}
 
 

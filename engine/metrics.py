@@ -1,0 +1,24 @@
+"""Business metrics (Prometheus), next to Litestar's per-route request metrics.
+
+Gateway calls are the engine's slowest and least reliable dependency, so every call is counted
+by gateway, operation and mapped outcome, and timed.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+GATEWAY_CALLS = Counter(
+    "payment_engine_gateway_calls_total",
+    "Gateway calls by gateway, operation and outcome",
+    ["gateway", "operation", "outcome"],
+)
+GATEWAY_SECONDS = Histogram(
+    "payment_engine_gateway_seconds",
+    "Gateway call duration",
+    ["gateway", "operation"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+WEBHOOKS = Counter(
+    "payment_engine_webhooks_total", "Inbound gateway webhooks by gateway and result", ["gateway", "result"]
+)
