@@ -200,6 +200,28 @@ VARIABLES: tuple[Variable, ...] = (
         "api_key_cache_ttl",
     ),
     Variable(
+        "RECONCILE_INTERVAL_S",
+        "2",
+        _nonnegative_float,
+        "How often each server process asks gateways about unresolved attempts and pending refunds (0 disables the reconciler).",
+        "reconcile_interval",
+    ),
+    Variable(
+        "BREAKER_THRESHOLD",
+        "5",
+        _positive_int,
+        "Gateway failures (5xx before money moved, unknown outcomes) within BREAKER_WINDOW_S that open its circuit breaker.",
+        "breaker_threshold",
+    ),
+    Variable("BREAKER_WINDOW_S", "60", _positive_int, "Window in which breaker failures are counted (seconds).", "breaker_window"),
+    Variable(
+        "BREAKER_COOLDOWN_S",
+        "30",
+        _positive_int,
+        "How long an open breaker skips its gateway before one probe request may try it (seconds).",
+        "breaker_cooldown",
+    ),
+    Variable(
         "LOG_LEVEL", "INFO", _log_level, "DEBUG, INFO, WARNING or ERROR. Logs are JSON lines on stderr.", "log_level"
     ),
 )

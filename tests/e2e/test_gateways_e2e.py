@@ -454,12 +454,12 @@ async def test_manual_capture_on_a_gateway_without_it(merchant, stack, gateway):
     count = await stack.engine.pool.fetchval("SELECT count(*) FROM payments WHERE merchant_id = $1", merchant.id)
     assert count == 0  # rejected before anything was written
     capable = [g for g in GATEWAYS if registry.capabilities(g).manual_capture]
-    order = [gateway, *reversed(capable), *(g for g in GATEWAYS if g != gateway and g not in capable)]
+    order = [gateway, *capable, *(g for g in GATEWAYS if g != gateway and g not in capable)]
     assert (await merchant.http.put("/v1/merchant/routing", json={"gateways": order})).status_code == 200
     routed = await pay(merchant, card("4111111111111111"), capture_method="manual")
     assert routed.status_code == 201, routed.text
     body = routed.json()
-    assert body["status"] == "requires_capture" and body["gateway"] == capable[-1], body
+    assert body["status"] == "requires_capture" and body["gateway"] == capable[0], body
     assert {"gateway": gateway, "reason": "manual_capture_unsupported"} in body["routing"]["skipped"]
     captured = await merchant.http.post(f"/v1/payments/{body['id']}/capture")
     assert captured.status_code == 200 and captured.json()["status"] == "succeeded", captured.text

@@ -29,6 +29,10 @@ BAD_VALUES: dict[str, str | None] = {
     "MAX_BODY_BYTES": "0",
     "IDEMPOTENCY_TTL_HOURS": "12",
     "API_KEY_CACHE_TTL_S": "1.5",
+    "RECONCILE_INTERVAL_S": "-1",
+    "BREAKER_THRESHOLD": "0",
+    "BREAKER_WINDOW_S": "a minute",
+    "BREAKER_COOLDOWN_S": "-30",
     "LOG_LEVEL": "VERBOSE",
 }
 
