@@ -146,10 +146,12 @@ async def sync(engine: Engine, merchant_id: str, payment_id: str, claim: idempot
 async def settle(engine: Engine, merchant_id: str, attempt_id: str, result: ChargeResult) -> Payment:
     """Fold a gateway answer into the attempt and its payment, under row locks, in one transaction."""
     async with engine.pool.acquire() as conn, conn.transaction():
+        # Lock order everywhere: payment, then attempt (then refund) -- never the reverse.
+        unlocked = await store.get_attempt(conn, attempt_id, merchant_id)
+        assert unlocked is not None
+        payment = await store.lock_payment(conn, unlocked.payment_id, merchant_id)
         attempt = await store.lock_attempt(conn, attempt_id, merchant_id)
-        assert attempt is not None
-        payment = await store.lock_payment(conn, attempt.payment_id, merchant_id)
-        assert payment is not None
+        assert payment is not None and attempt is not None
         change = apply_charge_result(payment, attempt, result)
         if change is None:
             return payment

@@ -74,8 +74,8 @@ async def receive_webhook(
 
 async def _apply_charge(conn, engine: Engine, merchant_id: str, gateway: str, event: WebhookEvent):  # type: ignore[no-untyped-def]
     attempt = None
-    if event.attempt_id:
-        attempt = await store.lock_attempt(conn, event.attempt_id, merchant_id)
+    if event.attempt_id and plausible(event.attempt_id):
+        attempt = await store.get_attempt(conn, event.attempt_id, merchant_id)
     if attempt is None:
         attempt = await store.find_attempt(conn, merchant_id, gateway, event.gateway_reference, event.gateway_order_id)
     if attempt is None or attempt.gateway != gateway:

@@ -2,10 +2,10 @@
 SELECT * FROM payments WHERE id = $1 AND merchant_id = $2;
 
 -- name: lock_payment
-SELECT * FROM payments WHERE id = $1 AND merchant_id = $2 FOR UPDATE;
+SELECT * FROM payments WHERE id = $1 AND merchant_id = $2 FOR NO KEY UPDATE;
 
 -- name: update_payment
--- Guarded: the row must still be at the version the caller read (under FOR UPDATE it is).
+-- Guarded: the row must still be at the version the caller read (under the row lock it is).
 UPDATE payments
    SET status = $3, amount_capturable = $4, amount_received = $5, gateway = $6,
        gateway_reference = $7, payment_method = $8, next_action = $9, last_error = $10,
@@ -42,7 +42,7 @@ WITH due AS (
        AND next_sync_at IS NOT NULL AND next_sync_at <= now()
      ORDER BY next_sync_at
      LIMIT $1
-     FOR UPDATE SKIP LOCKED
+     FOR NO KEY UPDATE SKIP LOCKED
 )
 UPDATE payment_attempts a
    SET sync_count = a.sync_count + 1,
@@ -53,7 +53,7 @@ UPDATE payment_attempts a
 RETURNING a.*;
 
 -- name: lock_attempt
-SELECT * FROM payment_attempts WHERE id = $1 AND merchant_id = $2 FOR UPDATE;
+SELECT * FROM payment_attempts WHERE id = $1 AND merchant_id = $2 FOR NO KEY UPDATE;
 
 -- name: get_attempt
 SELECT * FROM payment_attempts WHERE id = $1 AND merchant_id = $2;

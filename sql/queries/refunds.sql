@@ -27,7 +27,7 @@ WITH due AS (
      WHERE status IN ('pending', 'unknown') AND next_sync_at IS NOT NULL AND next_sync_at <= now()
      ORDER BY next_sync_at
      LIMIT $1
-     FOR UPDATE SKIP LOCKED
+     FOR NO KEY UPDATE SKIP LOCKED
 )
 UPDATE refunds r
    SET sync_count = r.sync_count + 1,
@@ -40,7 +40,7 @@ RETURNING r.*;
 SELECT * FROM refunds WHERE id = $1 AND merchant_id = $2;
 
 -- name: lock_refund
-SELECT * FROM refunds WHERE id = $1 AND merchant_id = $2 FOR UPDATE;
+SELECT * FROM refunds WHERE id = $1 AND merchant_id = $2 FOR NO KEY UPDATE;
 
 -- name: update_refund
 UPDATE refunds

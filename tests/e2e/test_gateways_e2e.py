@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import json
+import re
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qsl, urlsplit
 
@@ -183,6 +185,22 @@ async def decide(redirect_url: str, decision: str) -> str:
     return back.headers["location"]
 
 
+async def decide_in_a_browser(client: httpx.AsyncClient, redirect_url: str, decision: str) -> httpx.Response:
+    """Press the button: POST the decision to the page, then do what a browser does with the
+    answer -- follow a redirect, or submit the auto-submitting form (fields and all) by POST.
+    Returns the engine's answer to the callback."""
+    answer = await client.post(redirect_url, data={"decision": decision})
+    if answer.status_code in (302, 303):
+        return await client.get(answer.headers["location"])
+    assert answer.status_code == 200, (answer.status_code, answer.text[:300])
+    form = re.search(r"<form[^>]*action='([^']*)'[^>]*>(.*?)</form>", answer.text, re.S)
+    assert form is not None and "method='post'" in form.group(0), answer.text[:500]
+    fields = {html.unescape(k): html.unescape(v) for k, v in re.findall(
+        r"<input type='hidden' name='([^']*)' value='([^']*)'>", form.group(2))}
+    assert fields, answer.text[:500]
+    return await client.post(html.unescape(form.group(1)), data=fields)
+
+
 def is_engine_callback(url: str, stack, gateway: str, merchant_id: str, payment_id: str) -> bool:
     parts = urlsplit(url)
     return (f"{parts.scheme}://{parts.netloc}" == stack.api_url
@@ -261,6 +279,20 @@ async def test_3ds_approve_returns_through_the_engine_to_the_merchant(merchant, 
     await asyncio.sleep(0.3)  # the gateway's webhooks for the same payment must not count it twice
     assert await event_count(stack, body["id"], "payment.succeeded") == 1
     assert (await get_payment(merchant, body["id"]))["amount_received"] == AMOUNT
+
+
+@pytest.mark.parametrize("decision, status", [("approve", "succeeded"), ("reject", "requires_payment_method")])
+@pytest.mark.parametrize("gateway", GATEWAYS)
+async def test_3ds_through_a_browser_form_post(merchant, stack, gateway, decision, status):
+    """The customer presses the button (a POST) and the gateway's page posts the signed callback."""
+    body = (await pay(merchant, card(THREE_DS), gateway, return_url=RETURN_URL)).json()
+    assert body["status"] == "requires_action", body
+    async with browser() as client:
+        final = await decide_in_a_browser(client, body["next_action"]["redirect_url"], decision)
+    assert final.status_code == 303, (final.status_code, final.text[:300])
+    assert final.headers["location"] == f"{RETURN_URL}?payment_id={body['id']}&status={status}"
+    done = await get_payment(merchant, body["id"])
+    assert done["status"] == status and done["amount_received"] == (AMOUNT if status == "succeeded" else 0)
 
 
 @pytest.mark.parametrize("gateway", GATEWAYS)
