@@ -11,6 +11,7 @@ failed over, never failed -- until a status sync settles it.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 
 import httpx
@@ -37,6 +38,7 @@ from tests.e2e.test_gateways_e2e import (
     sandbox,
     sandbox_reset,
     successful_attempts,
+    wait_refund,
     wait_status,
     webhook_mode,
 )
@@ -113,8 +115,9 @@ async def test_5xx_before_money_moves_fails_over_to_the_next_gateway(merchant, s
     assert attempts[0]["amount_captured"] == 0 and attempts[1]["failover_reason"] is None
     routing = body["routing"]
     assert routing["gateway"] == "paytm" and routing["named"] is False and routing["skipped"] == []
-    assert routing["failovers"] == [{"from": "razorpay", "to": "paytm", "attempt_id": attempts[0]["id"],
-                                     "reason": attempts[0]["failover_reason"]}]
+    assert routing["failovers"] == [
+        {"from": "razorpay", "to": "paytm", "attempt_id": attempts[0]["id"], "reason": attempts[0]["failover_reason"]}
+    ]
     assert len(await successful_attempts(stack, body["id"])) == 1
     assert await event_count(stack, body["id"], "payment.failover") == 1
     assert await event_count(stack, body["id"], "payment.succeeded") == 1
@@ -149,18 +152,21 @@ async def test_a_gateway_error_everywhere_walks_the_whole_order_then_answers_502
     attempts = await attempts_of(stack, payment["id"])
     assert [(a["gateway"], a["status"]) for a in attempts] == [(g, "failed") for g in GATEWAYS]
     assert all(a["failover_reason"] for a in attempts[:-1]) and attempts[-1]["failover_reason"] is None
-    assert [(f["from"], f["to"]) for f in payment["routing"]["failovers"]] == list(zip(GATEWAYS, GATEWAYS[1:]))
+    assert [(f["from"], f["to"]) for f in payment["routing"]["failovers"]] == list(itertools.pairwise(GATEWAYS))
     assert payment["last_error"]["decline_code"] is None  # a gateway failure, not a decline
 
 
-@pytest.mark.parametrize("fault, charged", [
-    ("http_500", False),       # Razorpay SERVER_ERROR on the payment step: it may have been processed
-    ("http_503_html", False),  # an HTML error page proves nothing
-    ("garbled", True),
-    ("empty", True),
-    ("drop", True),
-    ("timeout", True),
-])
+@pytest.mark.parametrize(
+    "fault, charged",
+    [
+        ("http_500", False),  # Razorpay SERVER_ERROR on the payment step: it may have been processed
+        ("http_503_html", False),  # an HTML error page proves nothing
+        ("garbled", True),
+        ("empty", True),
+        ("drop", True),
+        ("timeout", True),
+    ],
+)
 async def test_an_unknown_outcome_never_fails_over(merchant, stack, fault, charged):
     await webhook_mode(stack, "hold")  # only the sync may settle it
     await add_fault(stack, "razorpay", fault, path_contains=CHARGE_PATH["razorpay"])
@@ -187,7 +193,9 @@ async def test_an_unknown_outcome_never_fails_over(merchant, stack, fault, charg
 
 
 async def test_routing_order_decides_which_gateway_is_tried_first(merchant, stack):
-    updated = await merchant.http.put("/v1/merchant/routing", json={"gateways": ["paytm", "razorpay", "payu", "juspay"]})
+    updated = await merchant.http.put(
+        "/v1/merchant/routing", json={"gateways": ["paytm", "razorpay", "payu", "juspay"]}
+    )
     assert updated.status_code == 200, updated.text
     assert updated.json()["gateways"] == ["paytm", "razorpay", "payu", "juspay"]
     body = (await pay(merchant, OK_CARD)).json()
@@ -200,7 +208,9 @@ async def test_routing_order_decides_which_gateway_is_tried_first(merchant, stac
     body = (await pay(merchant, OK_CARD)).json()
     assert body["status"] == "succeeded" and body["gateway"] == "payu", body
     assert [(a["gateway"], a["status"]) for a in await attempts_of(stack, body["id"])] == [
-        ("juspay", "failed"), ("payu", "captured")]
+        ("juspay", "failed"),
+        ("payu", "captured"),
+    ]
     skipped = {s["gateway"]: s["reason"] for s in body["routing"]["skipped"]}
     assert skipped == {"razorpay": "disabled", "paytm": "disabled"}, body["routing"]
 
@@ -238,7 +248,8 @@ async def test_a_failed_probe_opens_the_breaker_again(merchant, stack, breaker):
     await wait_breaker(breaker, "half_open")
     probe = (await pay(merchant, OK_CARD)).json()
     assert probe["gateway"] == "paytm" and [(f["from"], f["to"]) for f in probe["routing"]["failovers"]] == [
-        ("razorpay", "paytm")], probe
+        ("razorpay", "paytm")
+    ], probe
     assert await breaker.state("razorpay") == "open"
     body = (await pay(merchant, OK_CARD)).json()
     assert body["routing"]["skipped"] == [{"gateway": "razorpay", "reason": "circuit_open"}], body
@@ -270,7 +281,8 @@ async def test_unknown_outcomes_open_the_breaker_without_failing_over(merchant, 
     assert await breaker.state("razorpay") == "open"
     body = (await pay(merchant, OK_CARD)).json()
     assert body["gateway"] == "paytm" and body["routing"]["skipped"] == [
-        {"gateway": "razorpay", "reason": "circuit_open"}], body
+        {"gateway": "razorpay", "reason": "circuit_open"}
+    ], body
 
 
 async def test_every_gateway_open_answers_503_and_writes_nothing(merchant, stack, breaker):
@@ -385,3 +397,50 @@ async def test_a_5xx_storm_on_one_gateway_is_absorbed_by_the_others(merchant, st
         assert response.status_code == 502, response.text
         payment_id = response.json()["error"]["payment_id"]
         assert (await get_payment(merchant, payment_id))["amount_received"] == 0
+
+
+async def test_a_payment_that_failed_over_is_refunded_on_the_gateway_that_took_the_money(merchant, stack):
+    await add_fault(stack, "razorpay", "http_500", path_contains=ORDER_PATH["razorpay"], count=1)
+    body = (await pay(merchant, OK_CARD)).json()
+    assert body["gateway"] == "paytm" and body["status"] == "succeeded", body
+    refund = await merchant.http.post("/v1/refunds", json={"payment_id": body["id"], "amount": 7000})
+    assert refund.status_code == 200, refund.text
+    settled = await wait_refund(merchant, refund.json()["id"], "succeeded")
+    assert settled["status"] == "succeeded", settled
+    attempt_id = await stack.engine.pool.fetchval("SELECT attempt_id FROM refunds WHERE id = $1", settled["id"])
+    captured = [a for a in await attempts_of(stack, body["id"]) if a["status"] == "captured"]
+    assert [a["id"] for a in captured] == [attempt_id] and captured[0]["gateway"] == "paytm"
+
+
+async def test_a_lost_capture_answer_is_retried_without_capturing_twice(merchant, stack):
+    held = (await pay(merchant, OK_CARD, "razorpay", capture_method="manual")).json()
+    assert held["status"] == "requires_capture", held
+    await webhook_mode(stack, "hold")  # the capture webhook would settle it first; here the retry must
+    await add_fault(stack, "razorpay", "garbled", path_contains="/capture", count=1)
+    lost = await merchant.http.post(f"/v1/payments/{held['id']}/capture")
+    expect_no_500(lost)
+    assert lost.status_code == 502, lost.text  # the gateway did not confirm: retry or sync
+    assert lost.json()["error"]["type"] == "gateway_error"
+    shown = await get_payment(merchant, held["id"])
+    assert shown["status"] == "requires_capture" and shown["amount_received"] == 0, shown
+    retried = await merchant.http.post(f"/v1/payments/{held['id']}/capture")
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["status"] == "succeeded" and retried.json()["amount_received"] == AMOUNT
+    attempts = await attempts_of(stack, held["id"])
+    assert [(a["status"], a["amount_captured"]) for a in attempts] == [("captured", AMOUNT)]
+    assert await event_count(stack, held["id"], "payment.succeeded") == 1
+
+
+async def test_routing_skips_gateways_that_cannot_take_the_currency(merchant, stack):
+    order = ["paytm", "payu", "juspay", "razorpay"]
+    assert (await merchant.http.put("/v1/merchant/routing", json={"gateways": order})).status_code == 200
+    response = await pay(merchant, OK_CARD, currency="USD")
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["status"] == "succeeded" and body["gateway"] == "razorpay" and body["currency"] == "USD", body
+    assert body["routing"]["skipped"] == [{"gateway": g, "reason": "currency_unsupported"} for g in order[:3]]
+    for gateway in order[:3]:
+        named = await pay(merchant, OK_CARD, gateway, currency="USD")
+        assert named.status_code == 400, named.text
+        assert named.json()["error"]["type"] == "invalid_request_error"
+    assert await payment_count(stack, merchant) == 1

@@ -94,7 +94,8 @@ async def wait_refund(merchant, refund_id: str, wanted: str, timeout: float = 8.
 
 async def attempts_of(stack, payment_id: str) -> list[dict]:
     rows = await stack.engine.pool.fetch(
-        "SELECT * FROM payment_attempts WHERE payment_id = $1 ORDER BY created_at, id", payment_id)
+        "SELECT * FROM payment_attempts WHERE payment_id = $1 ORDER BY created_at, id", payment_id
+    )
     return [dict(r) for r in rows]
 
 
@@ -104,7 +105,8 @@ async def successful_attempts(stack, payment_id: str) -> list[dict]:
 
 async def event_count(stack, object_id: str, event_type: str) -> int:
     return await stack.engine.pool.fetchval(
-        "SELECT count(*) FROM events WHERE object_id = $1 AND type = $2", object_id, event_type)
+        "SELECT count(*) FROM events WHERE object_id = $1 AND type = $2", object_id, event_type
+    )
 
 
 async def event_types(stack, object_id: str) -> list[str]:
@@ -120,8 +122,9 @@ async def sandbox(stack, method: str, path: str, body: dict | None = None) -> di
     return response.json()
 
 
-async def add_fault(stack, gateway: str, fault: str, path_contains: str | None = None, count: int | None = None,
-                    **extra) -> dict:
+async def add_fault(
+    stack, gateway: str, fault: str, path_contains: str | None = None, count: int | None = None, **extra
+) -> dict:
     body = {"gateway": gateway, "fault": fault, **extra}
     if path_contains is not None:
         body["path_contains"] = path_contains
@@ -155,7 +158,8 @@ async def make_due(stack, payment_id: str) -> None:
     """Make the payment's open attempts due for the reconciler now (its first check is seconds away)."""
     await stack.engine.pool.execute(
         "UPDATE payment_attempts SET next_sync_at = now() WHERE payment_id = $1 AND next_sync_at IS NOT NULL",
-        payment_id)
+        payment_id,
+    )
 
 
 async def reconcile_until(stack, merchant, payment_id: str, wanted: str, timeout: float = 8.0) -> dict:
@@ -195,16 +199,20 @@ async def decide_in_a_browser(client: httpx.AsyncClient, redirect_url: str, deci
     assert answer.status_code == 200, (answer.status_code, answer.text[:300])
     form = re.search(r"<form[^>]*action='([^']*)'[^>]*>(.*?)</form>", answer.text, re.S)
     assert form is not None and "method='post'" in form.group(0), answer.text[:500]
-    fields = {html.unescape(k): html.unescape(v) for k, v in re.findall(
-        r"<input type='hidden' name='([^']*)' value='([^']*)'>", form.group(2))}
+    fields = {
+        html.unescape(k): html.unescape(v)
+        for k, v in re.findall(r"<input type='hidden' name='([^']*)' value='([^']*)'>", form.group(2))
+    }
     assert fields, answer.text[:500]
     return await client.post(html.unescape(form.group(1)), data=fields)
 
 
 def is_engine_callback(url: str, stack, gateway: str, merchant_id: str, payment_id: str) -> bool:
     parts = urlsplit(url)
-    return (f"{parts.scheme}://{parts.netloc}" == stack.api_url
-            and parts.path == f"/v1/callbacks/{gateway}/{merchant_id}/{payment_id}")
+    return (
+        f"{parts.scheme}://{parts.netloc}" == stack.api_url
+        and parts.path == f"/v1/callbacks/{gateway}/{merchant_id}/{payment_id}"
+    )
 
 
 def query_of(url: str) -> dict[str, str]:
@@ -229,8 +237,12 @@ async def test_success_cards_succeed_on_the_named_gateway(merchant, stack, gatew
         assert body["status"] == "succeeded", (number, body)
         assert body["gateway"] == gateway and body["gateway_reference"]
         assert body["amount_received"] == AMOUNT and body["amount_capturable"] == 0
-        assert body["payment_method"] == {"type": "card", "brand": brand, "last4": number[-4:], **{
-            k: EXP[k] for k in ("exp_month", "exp_year")}}
+        assert body["payment_method"] == {
+            "type": "card",
+            "brand": brand,
+            "last4": number[-4:],
+            **{k: EXP[k] for k in ("exp_month", "exp_year")},
+        }
         assert body["routing"]["gateway"] == gateway and body["routing"]["named"] is True
         assert body["routing"]["failovers"] == []
         assert body["last_error"] is None and body["next_action"] is None
@@ -251,8 +263,10 @@ async def test_declines_are_402_with_decline_code_and_the_payment_can_retry(merc
         assert payment["last_error"]["decline_code"] == code
         attempts = await attempts_of(stack, payment["id"])
         assert [(a["gateway"], a["status"], a["decline_code"]) for a in attempts] == [(gateway, "failed", code)]
-    retry = await merchant.http.post(f"/v1/payments/{error['payment_id']}/confirm",
-                                     json={"payment_method": card("4111111111111111"), "gateway": gateway})
+    retry = await merchant.http.post(
+        f"/v1/payments/{error['payment_id']}/confirm",
+        json={"payment_method": card("4111111111111111"), "gateway": gateway},
+    )
     assert retry.status_code == 200, retry.text
     assert retry.json()["status"] == "succeeded" and retry.json()["gateway"] == gateway
     assert retry.json()["last_error"] is None
@@ -324,8 +338,9 @@ async def test_gateway_error_on_a_named_gateway_is_502_without_failover(merchant
     assert [(a["gateway"], a["status"]) for a in attempts] == [(gateway, "failed")]
     assert attempts[0]["failover_reason"] is None
     # Nothing moved: the same payment can be paid.
-    retry = await merchant.http.post(f"/v1/payments/{payment['id']}/confirm",
-                                     json={"payment_method": card("4111111111111111"), "gateway": gateway})
+    retry = await merchant.http.post(
+        f"/v1/payments/{payment['id']}/confirm", json={"payment_method": card("4111111111111111"), "gateway": gateway}
+    )
     assert retry.status_code == 200 and retry.json()["status"] == "succeeded", retry.text
 
 
@@ -402,8 +417,9 @@ async def test_partial_and_multiple_refunds_never_exceed_the_capture(merchant, s
     assert first.status_code == 200, first.text
     expected = "pending" if gateway in ASYNC_REFUNDS else "succeeded"
     assert first.json()["status"] == expected, first.json()
-    second = await merchant.http.post("/v1/refunds", json={"payment_id": paid["id"], "amount": 15000,
-                                                           "reason": "requested_by_customer"})
+    second = await merchant.http.post(
+        "/v1/refunds", json={"payment_id": paid["id"], "amount": 15000, "reason": "requested_by_customer"}
+    )
     assert second.status_code == 200, second.text
     too_much = await merchant.http.post("/v1/refunds", json={"payment_id": paid["id"], "amount": 25001})
     assert too_much.status_code == 400, too_much.text
@@ -501,13 +517,15 @@ async def test_manual_capture_on_a_gateway_without_it(merchant, stack, gateway):
 
 
 async def test_customers_are_registered_with_juspay(merchant, stack):
-    created = await merchant.http.post("/v1/customers", json={"email": "asha@example.com", "phone": "+919876543210",
-                                                              "name": "Asha Rao"})
+    created = await merchant.http.post(
+        "/v1/customers", json={"email": "asha@example.com", "phone": "+919876543210", "name": "Asha Rao"}
+    )
     assert created.status_code == 201, created.text
     customer = created.json()
     assert customer["id"].startswith("cus_") and "gateway_refs" not in customer
     refs = await stack.engine.pool.fetchval(
-        "SELECT gateway_refs FROM customers WHERE id = $1 AND merchant_id = $2", customer["id"], merchant.id)
+        "SELECT gateway_refs FROM customers WHERE id = $1 AND merchant_id = $2", customer["id"], merchant.id
+    )
     refs = refs if isinstance(refs, dict) else json.loads(refs)
     assert set(refs) == {"juspay"} and refs["juspay"].startswith("cst_"), refs
     # Juspay knows it by our id (object_reference_id) too.

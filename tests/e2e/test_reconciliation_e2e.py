@@ -81,8 +81,9 @@ async def test_charged_then_dropped_ends_succeeded_after_reconciliation(merchant
 
 async def test_several_reconcilers_at_once_settle_each_attempt_exactly_once(merchant, stack):
     await webhook_mode(stack, "hold")
-    responses = [await pay(merchant, card(DROP_CARD), gateway, amount=AMOUNT + i)
-                 for i, gateway in enumerate(GATEWAYS * 3)]
+    responses = [
+        await pay(merchant, card(DROP_CARD), gateway, amount=AMOUNT + i) for i, gateway in enumerate(GATEWAYS * 3)
+    ]
     ids = [r.json()["id"] for r in responses]
     synced = set(ids[::3])
     assert all(r.status_code == 201 and r.json()["status"] == "processing" for r in responses)
@@ -100,7 +101,9 @@ async def test_several_reconcilers_at_once_settle_each_attempt_exactly_once(merc
     await release_webhooks(stack)
     rows = await stack.engine.pool.fetch(
         "SELECT p.id AS payment_id, p.status, p.amount, p.amount_received, a.id, a.status AS attempt_status, "
-        "a.sync_count FROM payments p JOIN payment_attempts a ON a.payment_id = p.id WHERE p.id = ANY($1)", ids)
+        "a.sync_count FROM payments p JOIN payment_attempts a ON a.payment_id = p.id WHERE p.id = ANY($1)",
+        ids,
+    )
     assert len(rows) == len(ids)  # one attempt each: nothing failed over
     for row in rows:
         assert row["status"] == "succeeded" and row["attempt_status"] == "captured", dict(row)
@@ -139,11 +142,13 @@ async def test_an_attempt_the_gateway_never_resolves_stays_unresolved_not_failed
     assert await event_count(stack, body["id"], "payment.succeeded") == 1
 
 
-@pytest.mark.parametrize("method, final", [(UPI_OK, "succeeded"), (UPI_FAIL, "requires_payment_method")],
-                         ids=["upi-success", "upi-failure"])
+@pytest.mark.parametrize(
+    "method, final", [(UPI_OK, "succeeded"), (UPI_FAIL, "requires_payment_method")], ids=["upi-success", "upi-failure"]
+)
 @pytest.mark.parametrize("gateway", GATEWAYS)
 async def test_a_pending_attempt_whose_webhook_never_comes_is_settled_by_the_reconciler(
-        merchant, stack, gateway, method, final):
+    merchant, stack, gateway, method, final
+):
     await webhook_mode(stack, "hold")
     body = (await pay(merchant, method, gateway)).json()
     assert body["status"] == "processing", body

@@ -98,7 +98,10 @@ async def wait_deliveries(stack, gateway: str, payment_id: str, done, timeout: f
 async def receipts(stack, merchant, gateway: str) -> dict[str, int]:
     rows = await stack.engine.pool.fetch(
         "SELECT event_id, count(*) AS n FROM webhook_receipts WHERE merchant_id = $1 AND gateway = $2 "
-        "GROUP BY event_id", merchant.id, gateway)
+        "GROUP BY event_id",
+        merchant.id,
+        gateway,
+    )
     return {r["event_id"]: r["n"] for r in rows}
 
 
@@ -106,12 +109,14 @@ def payment_status_events(types: list[str]) -> list[str]:
     return [t for t in types if t.startswith("payment.") and t != "payment.failover"]
 
 
-async def deliver(stack, merchant, gateway: str, body: bytes, *, sign: bool = True,
-                  event_id: str | None = None) -> httpx.Response:
+async def deliver(
+    stack, merchant, gateway: str, body: bytes, *, sign: bool = True, event_id: str | None = None
+) -> httpx.Response:
     """POST a webhook body to the engine as the gateway would (signature in a header for Razorpay
     and Juspay; Paytm and PayU carry theirs inside the body)."""
-    headers = {"Content-Type": "application/json" if body.lstrip().startswith(b"{")
-               else "application/x-www-form-urlencoded"}
+    headers = {
+        "Content-Type": "application/json" if body.lstrip().startswith(b"{") else "application/x-www-form-urlencoded"
+    }
     if sign and gateway == "razorpay":
         headers["X-Razorpay-Signature"] = hmac.new(RAZORPAY_WEBHOOK_SECRET, body, hashlib.sha256).hexdigest()
         if event_id:  # Razorpay names each delivery in a header
@@ -119,8 +124,7 @@ async def deliver(stack, merchant, gateway: str, body: bytes, *, sign: bool = Tr
     if sign and gateway == "juspay":
         headers["Authorization"] = JUSPAY_WEBHOOK_AUTH
     async with httpx.AsyncClient(timeout=10) as client:
-        return await client.post(f"{stack.api_url}/v1/webhooks/{gateway}/{merchant.id}", content=body,
-                                 headers=headers)
+        return await client.post(f"{stack.api_url}/v1/webhooks/{gateway}/{merchant.id}", content=body, headers=headers)
 
 
 # --- duplicates ----------------------------------------------------------------------------
@@ -132,8 +136,12 @@ async def test_duplicate_webhooks_are_applied_once(merchant, stack, gateway):
     body = (await pay(merchant, UPI_OK, gateway)).json()
     assert body["status"] == "processing", body
     assert (await wait_status(merchant, body["id"], "succeeded"))["status"] == "succeeded"
-    entries = await wait_deliveries(stack, gateway, body["id"], lambda es: es and all(
-        sum(1 for x in es if x["event_id"] == e["event_id"]) >= 2 for e in es))
+    entries = await wait_deliveries(
+        stack,
+        gateway,
+        body["id"],
+        lambda es: es and all(sum(1 for x in es if x["event_id"] == e["event_id"]) >= 2 for e in es),
+    )
     by_event: dict[str, list[int]] = {}
     for entry in entries:
         by_event.setdefault(entry["event_id"], []).append(entry["status"])
@@ -210,13 +218,15 @@ async def test_a_late_decline_webhook_never_undoes_a_later_success(merchant, sta
     await asyncio.sleep(0.5)
     synced = (await merchant.http.post(f"/v1/payments/{payment_id}/sync")).json()
     assert synced["status"] == "requires_payment_method", synced
-    retry = await merchant.http.post(f"/v1/payments/{payment_id}/confirm",
-                                     json={"payment_method": OK_CARD, "gateway": gateway})
+    retry = await merchant.http.post(
+        f"/v1/payments/{payment_id}/confirm", json={"payment_method": OK_CARD, "gateway": gateway}
+    )
     assert retry.status_code == 200 and retry.json()["status"] == "succeeded", retry.text
     flushed = await sandbox(stack, "POST", "/_sandbox/webhooks/flush")
     assert flushed["flushed"] >= 2, flushed  # the failure of attempt 1, then the success of attempt 2
-    entries = await wait_deliveries(stack, gateway, payment_id,
-                                    lambda es: len(es) >= flushed["flushed"] and all(e["status"] for e in es))
+    entries = await wait_deliveries(
+        stack, gateway, payment_id, lambda es: len(es) >= flushed["flushed"] and all(e["status"] for e in es)
+    )
     assert entries and all(e["status"] == 200 for e in entries), entries
     payment = await get_payment(merchant, payment_id)
     assert payment["status"] == "succeeded" and payment["amount_received"] == AMOUNT and payment["last_error"] is None
@@ -233,9 +243,12 @@ async def test_tampered_webhooks_are_rejected_and_the_payment_settles_by_sync(me
     body = (await pay(merchant, UPI_OK, gateway)).json()
     assert body["status"] == "processing", body
     attempts = 3  # the sandbox tries each delivery three times (retry delays 0.2 s, 0.5 s)
-    entries = await wait_deliveries(stack, gateway, body["id"],
-                                    lambda es: es and all(sum(1 for x in es if x["event_id"] == e["event_id"])
-                                                          >= attempts for e in es))
+    entries = await wait_deliveries(
+        stack,
+        gateway,
+        body["id"],
+        lambda es: es and all(sum(1 for x in es if x["event_id"] == e["event_id"]) >= attempts for e in es),
+    )
     assert entries, "the sandbox sent no webhook"
     assert all(e["tampered"] and e["status"] is not None and 400 <= e["status"] < 500 for e in entries), entries
     assert not set(await receipts(stack, merchant, gateway)) & {e["event_id"] for e in entries}
@@ -269,20 +282,27 @@ async def test_forged_and_unsigned_webhooks_are_rejected_with_4xx(merchant, stac
         signature = hmac.new(RAZORPAY_WEBHOOK_SECRET, genuine, hashlib.sha256).hexdigest()
         async with httpx.AsyncClient(timeout=10) as client:
             forged["altered body"] = await client.post(
-                f"{stack.api_url}/v1/webhooks/{gateway}/{merchant.id}", content=alter(genuine),
-                headers={"Content-Type": "application/json", "X-Razorpay-Signature": signature})
+                f"{stack.api_url}/v1/webhooks/{gateway}/{merchant.id}",
+                content=alter(genuine),
+                headers={"Content-Type": "application/json", "X-Razorpay-Signature": signature},
+            )
     elif gateway == "juspay":  # Basic auth is Juspay's webhook signature; it does not cover the body
         async with httpx.AsyncClient(timeout=10) as client:
             forged["wrong password"] = await client.post(
-                f"{stack.api_url}/v1/webhooks/{gateway}/{merchant.id}", content=genuine,
-                headers={"Content-Type": "application/json",
-                         "Authorization": "Basic " + base64.b64encode(b"sandbox:guess").decode()})
+                f"{stack.api_url}/v1/webhooks/{gateway}/{merchant.id}",
+                content=genuine,
+                headers={
+                    "Content-Type": "application/json",
+                    "Authorization": "Basic " + base64.b64encode(b"sandbox:guess").decode(),
+                },
+            )
     else:  # the signature travels in the body, over the fields: change one of them
         forged["altered body"] = await deliver(stack, merchant, gateway, alter(genuine), sign=False)
     async with httpx.AsyncClient(timeout=10) as client:
         for other in ("mer_doesnotexist000000000000", "x" * 80):
             forged[f"merchant {other[:8]}"] = await client.post(
-                f"{stack.api_url}/v1/webhooks/{gateway}/{other}", content=genuine)
+                f"{stack.api_url}/v1/webhooks/{gateway}/{other}", content=genuine
+            )
     forged["unknown gateway"] = await deliver(stack, merchant, "stripe", genuine)
     for name, response in forged.items():
         assert 400 <= response.status_code < 500, (name, response.status_code, response.text)
@@ -419,8 +439,9 @@ async def test_refunds_racing_the_payments_webhooks_never_fail(merchant, stack, 
     assert all(p["status"] == "succeeded" for p in paid), paid
     await webhook_mode(stack, "duplicate")
     flush = asyncio.create_task(sandbox(stack, "POST", "/_sandbox/webhooks/flush"))
-    refunds = await asyncio.gather(*(
-        merchant.http.post("/v1/refunds", json={"payment_id": p["id"], "amount": 1000}) for p in paid))
+    refunds = await asyncio.gather(
+        *(merchant.http.post("/v1/refunds", json={"payment_id": p["id"], "amount": 1000}) for p in paid)
+    )
     await flush
     for response in refunds:
         assert response.status_code == 200, response.text
@@ -432,3 +453,93 @@ async def test_refunds_racing_the_payments_webhooks_never_fail(merchant, stack, 
         assert await event_count(stack, p["id"], "payment.succeeded") == 1
     rejected = [e for e in await webhook_log(stack) if e["gateway"] == gateway and e["status"] != 200]
     assert not rejected, rejected  # no webhook was refused (a deadlock answers 500 and is retried)
+
+
+# Each gateway's status API, used by the engine to confirm a browser callback.
+STATUS_PATH = {
+    "razorpay": "/v1/payments/pay_",
+    "paytm": "/v3/order/status",
+    "payu": "/merchant/postservice",
+    "juspay": "/juspay/orders/",
+}
+# What a verified callback alone proves when the status API cannot answer: Paytm, PayU and
+# Juspay sign the outcome; Razorpay's callback only proves a payment id (confirm by sync).
+CALLBACK_ALONE = {"razorpay": "processing", "paytm": "succeeded", "payu": "succeeded", "juspay": "succeeded"}
+
+
+@pytest.mark.parametrize("gateway", GATEWAYS)
+async def test_a_callback_while_the_status_api_is_down(merchant, stack, gateway):
+    await webhook_mode(stack, "hold")
+    body = (await pay(merchant, card(THREE_DS), gateway, return_url=RETURN_URL)).json()
+    callback = await decide(body["next_action"]["redirect_url"], "approve")
+    await add_fault_http_500(stack, gateway)
+    async with browser() as client:
+        final = await client.get(callback)
+    assert final.status_code == 303, (final.status_code, final.text[:300])
+    expected = CALLBACK_ALONE[gateway]
+    assert final.headers["location"] == f"{RETURN_URL}?payment_id={body['id']}&status={expected}"
+    assert (await get_payment(merchant, body["id"]))["status"] == expected
+    await sandbox(stack, "DELETE", "/_sandbox/faults")
+    synced = await merchant.http.post(f"/v1/payments/{body['id']}/sync")
+    assert synced.status_code == 200 and synced.json()["status"] == "succeeded", synced.text
+    assert [a["status"] for a in await attempts_of(stack, body["id"])] == ["captured"]
+    assert synced.json()["amount_received"] == AMOUNT
+
+
+async def add_fault_http_500(stack, gateway: str) -> None:
+    await sandbox(
+        stack,
+        "POST",
+        "/_sandbox/faults",
+        {"gateway": gateway, "fault": "http_500", "path_contains": STATUS_PATH[gateway]},
+    )
+
+
+@pytest.mark.parametrize("gateway", GATEWAYS)
+async def test_a_cancel_racing_the_customers_approval_never_strands_the_money(merchant, stack, gateway):
+    """The merchant cancels while the customer is on the gateway's page; the customer approves
+    anyway and the gateway charges. The charge must not vanish behind a ``canceled`` payment: the
+    cancel is refused, or the money shows as received and can be refunded (or is given back)."""
+    body = (await pay(merchant, card(THREE_DS), gateway, return_url=RETURN_URL)).json()
+    assert body["status"] == "requires_action", body
+    cancel = await merchant.http.post(f"/v1/payments/{body['id']}/cancel")
+    assert cancel.status_code in (200, 409), cancel.text
+    callback = await decide(body["next_action"]["redirect_url"], "approve")  # the gateway charges
+    async with browser() as client:
+        final = await client.get(callback)
+    assert final.status_code == 303, final.text[:300]
+    await asyncio.sleep(0.3)  # and its webhooks arrive
+    payment = await get_payment(merchant, body["id"])
+    captured = [a for a in await attempts_of(stack, body["id"]) if a["status"] == "captured"]
+    kept = payment["amount_received"] - payment["amount_refunded"]
+    if captured and kept > 0:  # the customer paid: the merchant must see it and be able to give it back
+        refund = await merchant.http.post("/v1/refunds", json={"payment_id": body["id"]})
+        assert payment["status"] != "canceled" and refund.status_code == 200, (
+            payment["status"],
+            payment["amount_received"],
+            refund.text,
+        )
+    else:
+        assert payment["status"] in ("canceled", "requires_payment_method") and kept == 0, payment
+
+
+@pytest.mark.parametrize("gateway", GATEWAYS)
+async def test_a_webhook_sent_to_another_merchant_changes_nothing_there_or_here(merchant, stack, gateway):
+    body = (await pay(merchant, UPI_OK, gateway)).json()
+    assert (await wait_status(merchant, body["id"], "succeeded"))["status"] == "succeeded"
+    entries = await wait_deliveries(stack, gateway, body["id"], lambda es: any(e["status"] == 200 for e in es))
+    genuine = next(e for e in entries if e["status"] == 200)
+    other_id, other_key = await stack.new_merchant("Another Shop")
+    before = await event_types(stack, body["id"])
+
+    class Other:
+        id = other_id
+
+    response = await deliver(stack, Other, gateway, genuine["body"].encode(), event_id=genuine["event_id"] + "x")
+    assert response.status_code < 500, response.text
+    async with stack.client(other_key) as other:
+        assert (await other.get("/v1/payments")).json()["data"] == []
+        assert (await other.get(f"/v1/payments/{body['id']}")).status_code == 404
+    assert await event_types(stack, body["id"]) == before
+    count = await stack.engine.pool.fetchval("SELECT count(*) FROM events WHERE merchant_id = $1", other_id)
+    assert count == 0

@@ -1,0 +1,117 @@
+"""Resident memory and CPU of process trees, sampled in a background thread (psutil).
+
+Each group (the server under test, the sandbox, PostgreSQL, the load generator) is a set of root
+pids whose descendants are found afresh at every sample, so workers that start late still count.
+A sample records, per group, the summed RSS, the largest single-process RSS and the cumulative
+CPU seconds (user + system) of every process seen so far, so CPU over any window is a
+difference of two samples.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import psutil
+
+
+@dataclass
+class Sample:
+    """One moment of one group."""
+
+    t: float
+    rss_total: int
+    rss_max_process: int
+    cpu_s: float
+    processes: int
+
+
+@dataclass
+class Group:
+    """A named set of process trees."""
+
+    name: str
+    roots: Callable[[], list[int]]
+    samples: list[Sample] = field(default_factory=list)
+    _cpu: dict[int, float] = field(default_factory=dict)
+    _procs: dict[int, psutil.Process] = field(default_factory=dict)
+
+    def sample(self, now: float) -> None:
+        """Add one sample (processes that vanished keep their last CPU figure)."""
+        rss_total = rss_max = count = 0
+        for pid in self.roots():
+            try:
+                root = self._procs.get(pid) or psutil.Process(pid)
+                self._procs[pid] = root
+                tree = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                continue
+            for proc in tree:
+                with contextlib.suppress(psutil.Error):
+                    cached = self._procs.setdefault(proc.pid, proc)
+                    with cached.oneshot():
+                        rss = cached.memory_info().rss
+                        times = cached.cpu_times()
+                    self._cpu[proc.pid] = times.user + times.system
+                    rss_total += rss
+                    rss_max = max(rss_max, rss)
+                    count += 1
+        self.samples.append(Sample(now, rss_total, rss_max, sum(self._cpu.values()), count))
+
+    def window(self, start: float, end: float) -> dict[str, float]:
+        """CPU (cores used on average) over ``[start, end]`` and peak RSS over the whole run, in MB."""
+        inside = [s for s in self.samples if start <= s.t <= end]
+        cores = 0.0
+        if len(inside) >= 2 and inside[-1].t > inside[0].t:
+            cores = (inside[-1].cpu_s - inside[0].cpu_s) / (inside[-1].t - inside[0].t)
+        return {
+            "cpu_cores": round(cores, 2),
+            "peak_rss_mb": round(max((s.rss_total for s in self.samples), default=0) / 2**20, 1),
+            "peak_process_rss_mb": round(max((s.rss_max_process for s in self.samples), default=0) / 2**20, 1),
+            "processes": max((s.processes for s in self.samples), default=0),
+        }
+
+
+class Monitor:
+    """Samples every group every ``interval`` seconds while running (a context manager)."""
+
+    def __init__(self, groups: list[Group], interval: float = 0.5) -> None:
+        """Sample ``groups`` every ``interval`` seconds once started."""
+        self.groups = groups
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-monitor", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            now = time.time()
+            for group in self.groups:
+                group.sample(now)
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> Monitor:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        now = time.time()
+        for group in self.groups:
+            group.sample(now)
+
+    def report(self, start: float, end: float) -> dict[str, dict[str, float]]:
+        """Per group: CPU over the measured window, peak RSS over the run."""
+        return {group.name: group.window(start, end) for group in self.groups}
+
+
+def postmaster_pid(pgdata: str) -> int | None:
+    """The pid of an embedded PostgreSQL (first line of ``postmaster.pid``), if readable."""
+    try:
+        with open(f"{pgdata}/postmaster.pid") as handle:
+            return int(handle.readline().strip())
+    except (OSError, ValueError):
+        return None
