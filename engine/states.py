@@ -81,7 +81,10 @@ REFUND_TRANSITIONS: dict[RefundStatus, frozenset[RefundStatus]] = {
 
 # Payments the merchant may still confirm, cancel, and so on.
 CONFIRMABLE = frozenset({P.REQUIRES_PAYMENT_METHOD, P.REQUIRES_CONFIRMATION})
-CANCELABLE = frozenset({P.REQUIRES_PAYMENT_METHOD, P.REQUIRES_CONFIRMATION, P.REQUIRES_ACTION, P.REQUIRES_CAPTURE})
+# Not ``requires_action``: the customer is on the gateway's page and may still be charged there;
+# canceling now could hide a real charge behind a canceled payment. Such a payment is canceled
+# once its attempt resolves (declined, expired) -- or it succeeds.
+CANCELABLE = frozenset({P.REQUIRES_PAYMENT_METHOD, P.REQUIRES_CONFIRMATION, P.REQUIRES_CAPTURE})
 # Attempts whose outcome is still open: the status sync and the reconciler look at these.
 UNRESOLVED_ATTEMPTS = frozenset({A.PENDING, A.REQUIRES_ACTION, A.PROCESSING, A.UNKNOWN})
 

@@ -45,7 +45,9 @@ class PaymentController(Controller):
             )
         method, _ = prepare_method(data.payment_method)  # reject a bad card before anything is stored
         # ... and a payment no gateway could take (routing is cached, this costs no round trip)
-        await routing.plan(engine, merchant_id, payment.currency, method.type, data.gateway, payment.capture_method)
+        await routing.plan(
+            engine, merchant_id, payment.currency, method.type, data.gateway, payment.capture_method, probe=False
+        )
         confirm = ConfirmPayment(payment_method=data.payment_method, return_url=data.return_url, gateway=data.gateway)
 
         async def create_and_confirm(claim):  # type: ignore[no-untyped-def]

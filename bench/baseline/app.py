@@ -6,7 +6,7 @@ Configuration comes from the environment:
 |---|---|
 | ``BASELINE_DATABASE_URL`` (or ``DATABASE_URL``) | PostgreSQL DSN (the engine's migrated schema) |
 | ``BASELINE_GATEWAY_URL`` | Razorpay base URL, e.g. ``http://127.0.0.1:8001/razorpay`` |
-| ``BASELINE_KEY_ID`` / ``BASELINE_KEY_SECRET`` | Razorpay credentials (sandbox: ``rzp_test_sandbox`` / ``sandbox_secret``) |
+| ``BASELINE_KEY_ID`` / ``BASELINE_KEY_SECRET`` | Razorpay credentials (default: the sandbox's test account) |
 | ``BASELINE_SECRET`` | HMAC key for idempotency fingerprints |
 | ``BASELINE_POOL_MAX`` | connections per worker process (default 2; gthread: the thread count) |
 

@@ -62,18 +62,13 @@ class Razorpay:
             data = None
         return response.status_code, data
 
-    def charge_card(
-        self, merchant_id: str, payment: dict[str, Any], attempt_id: str, card: dict[str, Any]
-    ) -> Charge:
+    def charge_card(self, merchant_id: str, payment: dict[str, Any], attempt_id: str, card: dict[str, Any]) -> Charge:
         """Order, S2S payment, fetch. Network failures after the request left are ``unknown``."""
         amount, currency = payment["amount"], payment["currency"]
         notes = {"merchant_id": merchant_id, "payment_id": payment["id"], "attempt_id": attempt_id}
         try:
-            status, order = self._call(
-                "POST",
-                "/v1/orders",
-                {"amount": amount, "currency": currency, "receipt": attempt_id, "notes": notes, "payment_capture": True},
-            )
+            order_body = {"amount": amount, "currency": currency, "receipt": attempt_id, "notes": notes}
+            status, order = self._call("POST", "/v1/orders", {**order_body, "payment_capture": True})
         except requests.RequestException as exc:
             return Charge("failed", error_code="order_failed", error_message=type(exc).__name__)
         if status != 200 or not isinstance(order, dict) or not order.get("id"):

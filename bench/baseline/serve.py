@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     parsed = parser.parse_args(args)
     os.environ.setdefault("BASELINE_POOL_MAX", str(pool_max(parsed.mode, parsed.threads)))
     command = gunicorn_argv(parsed.mode, parsed.port, parsed.workers, parsed.threads)
-    os.execv(command[0], command)  # noqa: S606 - our own interpreter
+    os.execv(command[0], command)
 
 
 if __name__ == "__main__":

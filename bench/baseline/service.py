@@ -213,8 +213,8 @@ class Service:
                 if payment is None:
                     raise ApiError(404, "invalid_request_error", "resource_missing", "No such payment.", "id")
                 if payment["status"] not in ("requires_payment_method", "requires_confirmation"):
-                    raise ApiError(409, "invalid_request_error", "payment_unexpected_state",
-                                   f"This payment's status is {payment['status']}; it cannot be confirmed.")  # fmt: skip
+                    message = f"This payment's status is {payment['status']}; it cannot be confirmed."
+                    raise ApiError(409, "invalid_request_error", "payment_unexpected_state", message)
                 conn.execute(q.INSERT_ATTEMPT, (attempt_id, payment_id, merchant_id, payment["amount"], "card"))
                 payment = q.one(conn, q.START_PAYMENT, (Jsonb(masked), payment_id, merchant_id))
                 assert payment is not None

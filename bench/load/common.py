@@ -6,7 +6,7 @@ Settings come from the environment (the runner sets them; defaults suit a manual
 |---|---|
 | ``BENCH_API_KEY`` | the merchant's secret key (engine and baseline) |
 | ``BENCH_PACE`` | flows per second per user; ``0`` (default) is a closed loop without think time |
-| ``BENCH_WARMUP_MIN_S`` / ``BENCH_WARMUP_MAX_S`` | the warm-up ends when every user has completed a flow, within these bounds |
+| ``BENCH_WARMUP_MIN_S`` / ``_MAX_S`` | the warm-up ends when every user has completed a flow, within these |
 | ``BENCH_MEASURE_S`` | length of the measured window |
 | ``BENCH_OUT`` | path prefix of the outputs: ``<prefix>_stats.csv``, ``_failures.csv``, ``_window.json`` |
 

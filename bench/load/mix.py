@@ -55,7 +55,9 @@ class MixUser(FastHttpUser):
         ) as response:  # fmt: skip
             return str(expect(response, 201, "create").json()["id"])
 
-    def _confirm(self, payment_id: str, body: bytes, status: int, key: str | None = None, name: str = "confirm") -> dict:
+    def _confirm(
+        self, payment_id: str, body: bytes, status: int, key: str | None = None, name: str = "confirm"
+    ) -> dict:
         with self.client.post(
             f"/v1/payments/{payment_id}/confirm", data=body, headers=auth_headers(key or new_key()), name=name,
             catch_response=True,

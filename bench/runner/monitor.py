@@ -35,13 +35,16 @@ class Group:
 
     name: str
     roots: Callable[[], list[int]]
+    listen_port: int = 0  # > 0: also count the tree's established connections to this port
     samples: list[Sample] = field(default_factory=list)
+    max_connections: int = 0
     _cpu: dict[int, float] = field(default_factory=dict)
     _procs: dict[int, psutil.Process] = field(default_factory=dict)
 
     def sample(self, now: float) -> None:
         """Add one sample (processes that vanished keep their last CPU figure)."""
-        rss_total = rss_max = count = 0
+        rss_total = rss_max = count = connections = 0
+        check = self.listen_port > 0 and len(self.samples) % 6 == 0
         for pid in self.roots():
             try:
                 root = self._procs.get(pid) or psutil.Process(pid)
@@ -59,6 +62,14 @@ class Group:
                     rss_total += rss
                     rss_max = max(rss_max, rss)
                     count += 1
+                    if check:
+                        established = [
+                            c
+                            for c in cached.net_connections("tcp")
+                            if c.status == "ESTABLISHED" and c.laddr and c.laddr.port == self.listen_port
+                        ]
+                        connections += len(established)
+        self.max_connections = max(self.max_connections, connections)
         self.samples.append(Sample(now, rss_total, rss_max, sum(self._cpu.values()), count))
 
     def window(self, start: float, end: float) -> dict[str, float]:
@@ -72,6 +83,7 @@ class Group:
             "peak_rss_mb": round(max((s.rss_total for s in self.samples), default=0) / 2**20, 1),
             "peak_process_rss_mb": round(max((s.rss_max_process for s in self.samples), default=0) / 2**20, 1),
             "processes": max((s.processes for s in self.samples), default=0),
+            **({"max_client_connections": self.max_connections} if self.listen_port else {}),
         }
 
 

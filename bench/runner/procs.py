@@ -76,7 +76,7 @@ class Children:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_dir / f"{name}.log"
         out: IO[Any] | int = subprocess.PIPE if capture else log.open("wb")
-        popen = subprocess.Popen(  # noqa: S603 - our own interpreter and modules
+        popen = subprocess.Popen(
             list(argv),
             env=dict(env),
             stdout=out,

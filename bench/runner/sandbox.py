@@ -2,10 +2,11 @@
 
     python -m bench.runner.sandbox --port 8001 --latency-ms 100 --webhooks off
 
-``--webhooks off`` (the head-to-head): the sandbox signs its webhooks as usual but does not send
-them, because the synchronous answer already settles a card payment and neither system should pay
-for processing them in that comparison. ``--webhooks on`` (the engine's richer mix, where UPI
-payments are settled by webhook) sends them to ``--webhook-url``. Either way the delivery log is
+Webhooks off (the head-to-head, and the default): the sandbox signs its webhooks as usual but
+does not send them, because the synchronous answer already settles a card payment and neither
+system should pay for processing them in that comparison. On (the engine's richer mix, where UPI
+payments are settled by webhook): they go to ``--webhook-url``. ``POST /_bench/webhooks``
+``{"on": true|false}`` switches between the two while it runs. Either way the delivery log is
 bounded, so a long run does not grow the sandbox's memory without end.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
 from typing import Any
 
 import uvicorn
@@ -21,6 +23,34 @@ from sandbox.app import create_app
 from sandbox.config import SandboxSettings
 
 LOG_LIMIT = 2_000
+
+
+class WebhookSwitch:
+    """ASGI wrapper: answers ``POST /_bench/webhooks`` itself, passes everything else on."""
+
+    def __init__(self, app: Any, hooks: Any, on: bool) -> None:
+        """Wrap ``app`` whose webhook dispatcher is ``hooks``."""
+        self.app, self.hooks, self._emit = app, hooks, hooks.emit
+        self.switch(on)
+
+    def switch(self, on: bool) -> None:
+        """Send webhooks (``on``) or drop them."""
+        self.hooks.emit = self._emit if on else (lambda batch: None)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Dispatch one ASGI scope."""
+        if scope["type"] == "http" and scope["path"] == "/_bench/webhooks" and scope["method"] == "POST":
+            body = b""
+            while True:
+                message = await receive()
+                body += message.get("body", b"")
+                if not message.get("more_body"):
+                    break
+            self.switch(bool(json.loads(body or b"{}").get("on")))
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await self.app(scope, receive, send)
 
 
 def build(port: int, latency_ms: int, webhooks: bool, webhook_url: str, upi_delay_s: float) -> Any:
@@ -35,9 +65,7 @@ def build(port: int, latency_ms: int, webhooks: bool, webhook_url: str, upi_dela
     app = create_app(settings)
     hooks = app.state.sandbox.webhooks
     hooks.log = collections.deque(maxlen=LOG_LIMIT)
-    if not webhooks:
-        hooks.emit = lambda batch: None
-    return app
+    return WebhookSwitch(app, hooks, webhooks)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -59,6 +87,7 @@ def main(argv: list[str] | None = None) -> None:
         access_log=False,
         log_level="warning",
         backlog=4096,
+        lifespan="on",
     )
 
 

@@ -29,13 +29,16 @@ class CircuitBreaker:
         self.window_s = window_s
         self.cooldown_s = cooldown_s
 
-    async def allow(self, gateway: str) -> bool:
-        """Whether a request may go to ``gateway`` now (half-open lets one probe through)."""
+    async def allow(self, gateway: str, *, probe: bool = True) -> bool:
+        """Whether a request may go to ``gateway`` now (half-open lets one probe through).
+
+        ``probe=False`` only asks (a pre-check before any work): it never takes the probe slot.
+        """
         try:
             if await self._redis.exists(f"cb:open:{gateway}"):
                 return False
             failures = int(await self._redis.get(f"cb:fail:{gateway}") or 0)
-            if failures < self.threshold:
+            if failures < self.threshold or not probe:
                 return True
             return bool(await self._redis.set(f"cb:probe:{gateway}", "1", nx=True, ex=self.cooldown_s))
         except RedisError:

@@ -37,9 +37,19 @@ class Plan(msgspec.Struct, frozen=True):
 
 
 async def plan(
-    engine: Engine, merchant_id: str, currency: str, method: str, gateway: str | None, capture_method: str = "automatic"
+    engine: Engine,
+    merchant_id: str,
+    currency: str,
+    method: str,
+    gateway: str | None,
+    capture_method: str = "automatic",
+    *,
+    probe: bool = True,
 ) -> Plan:
-    """The ordered candidates for a payment; raises when none can take it."""
+    """The ordered candidates for a payment; raises when none can take it.
+
+    ``probe=False`` plans without taking a half-open breaker's probe slot (a pre-check).
+    """
     accounts = await engine.gateways.accounts(merchant_id)
     if gateway is not None and not any(a.gateway == gateway for a in accounts):
         raise InvalidRequest(f"No {gateway} account is configured for this merchant.", param="gateway")
@@ -49,15 +59,15 @@ async def plan(
         if gateway is not None and account.gateway != gateway:
             continue
         reason = _unsuitable(account, currency, method, capture_method)
-        if reason is None and not await engine.breaker.allow(account.gateway):
+        if reason is None and not await engine.breaker.allow(account.gateway, probe=probe):
             reason = "circuit_open"
         if reason is None:
             candidates.append(account)
         else:
             skipped.append({"gateway": account.gateway, "reason": reason})
     if not candidates:
-        reasons = {s["reason"] for s in skipped}
-        if reasons and reasons <= {"circuit_open"}:
+        # Some gateway could have taken it but its breaker is open: that is a temporary outage.
+        if any(s["reason"] == "circuit_open" for s in skipped):
             raise GatewayFailure(
                 "Every gateway able to take this payment is unavailable; retry shortly.",
                 code="gateways_unavailable",

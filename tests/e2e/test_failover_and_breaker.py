@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import secrets
 from collections.abc import AsyncIterator
 
 import httpx
@@ -65,9 +66,30 @@ async def clean_sandbox(stack) -> AsyncIterator[None]:
         yield
 
 
-async def wipe_breakers(stack) -> None:
+class IsolatedBreaker(CircuitBreaker):
+    """The engine's breaker, unchanged, with its Redis keys suffixed by a token of this run.
+
+    Test sessions pick their Redis database at random among 15 (tests/support/stack.py), so two
+    concurrent sessions can share one; the suffix keeps their ``cb:*`` keys apart.
+    """
+
+    def __init__(self, *args, token: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.token = token
+
+    async def allow(self, gateway: str, *, probe: bool = True) -> bool:
+        return await super().allow(f"{gateway}@{self.token}", probe=probe)
+
+    async def record(self, gateway, outcome) -> None:  # type: ignore[no-untyped-def]
+        await super().record(f"{gateway}@{self.token}", outcome)
+
+    async def state(self, gateway: str) -> str:
+        return await super().state(f"{gateway}@{self.token}")
+
+
+async def wipe_breakers(stack, token: str) -> None:
     redis = stack.engine.cache.client
-    keys = [key async for key in redis.scan_iter("cb:*")]
+    keys = [key async for key in redis.scan_iter(f"cb:*@{token}")]
     if keys:
         await redis.delete(*keys)
 
@@ -76,14 +98,14 @@ async def wipe_breakers(stack) -> None:
 async def breaker(stack) -> AsyncIterator[CircuitBreaker]:
     """A breaker that opens after 2 unhealthy answers for 1 s, swapped into the running engine."""
     original = stack.engine.breaker
-    await wipe_breakers(stack)
-    swapped = CircuitBreaker(stack.engine.cache, threshold=2, window_s=30, cooldown_s=1)
+    token = secrets.token_hex(6)
+    swapped = IsolatedBreaker(stack.engine.cache, threshold=2, window_s=30, cooldown_s=1, token=token)
     stack.engine.breaker = swapped
     try:
         yield swapped
     finally:
         stack.engine.breaker = original
-        await wipe_breakers(stack)
+        await wipe_breakers(stack, token)
 
 
 async def payment_count(stack, merchant) -> int:

@@ -1,0 +1,105 @@
+"""One headless locust run against a running system, with its processes watched.
+
+Locust runs as a child process (its own session, so it is always stopped), prints progress
+lines that are relayed, and writes its statistics at the end of the measured window
+(``bench/load/common.py``). The monitor samples the server, the sandbox, PostgreSQL and the load
+generator meanwhile; the result merges locust's figures with the CPU and RSS of each.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.load.stats import load_run
+from bench.runner.monitor import Group, Monitor, postmaster_pid
+from bench.runner.procs import Child, Children, python
+from bench.runner.systems import ROOT, Running, Stack, base_env
+
+LOCUSTFILES = {name: str(ROOT / "bench" / "load" / f"{name}.py") for name in ("checkout", "mix", "create")}
+
+
+@dataclass(frozen=True)
+class Load:
+    """What to run: a scenario at a number of users, for how long."""
+
+    scenario: str  # checkout | mix | create
+    users: int
+    measure_s: float
+    warmup_min_s: float
+    warmup_max_s: float
+    pace: float = 0.0  # flows per second per user; 0: closed loop
+    processes: int = 1  # locust processes (1: one gevent process; >1: master + workers)
+    tag: str = ""
+
+
+def _relay(child: Child, prefix: str, lines: list[str]) -> None:
+    assert child.popen.stdout is not None
+    for raw in child.popen.stdout:
+        line = raw.decode(errors="replace").rstrip()
+        lines.append(line)
+        if line.startswith("  "):
+            print(f"{prefix}{line.strip()}", flush=True)
+
+
+def run_load(
+    load: Load, running: Running, stack: Stack, children: Children, data_dir: Path, out_dir: Path, *, quiet: bool
+) -> dict[str, Any]:
+    """Drive ``running`` with ``load``; return the run's figures (raises on a failed run)."""
+    name = f"{running.system.name}_{load.scenario}_{load.users}u{load.tag}"
+    prefix = out_dir / name
+    for suffix in ("_stats.csv", "_failures.csv", "_window.json"):
+        Path(f"{prefix}{suffix}").unlink(missing_ok=True)
+    env = {
+        **base_env(stack, data_dir),
+        "BENCH_API_KEY": running.api_key,
+        "BENCH_FLAVOR": running.system.kind,
+        "BENCH_PACE": str(load.pace),
+        "BENCH_WARMUP_MIN_S": str(load.warmup_min_s),
+        "BENCH_WARMUP_MAX_S": str(load.warmup_max_s),
+        "BENCH_MEASURE_S": str(load.measure_s),
+        "BENCH_OUT": str(prefix),
+    }
+    spawn_rate = max(50.0, load.users / 3)
+    cap = load.warmup_max_s + load.measure_s + load.users / spawn_rate + 30
+    argv = python(
+        "locust", "-f", LOCUSTFILES[load.scenario], "--headless", "--users", str(load.users),
+        "--spawn-rate", str(spawn_rate), "--host", running.url, "--run-time", f"{int(cap)}s",
+        "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0", "--stop-timeout", "2",
+    )  # fmt: skip
+    if load.processes > 1:
+        argv += ["--processes", str(load.processes)]
+    holder: list[int] = []
+    groups = [
+        Group("server", lambda: [running.server.pid], listen_port=int(running.url.rsplit(":", 1)[1])),
+        Group("sandbox", lambda: [running.sandbox.pid] if running.sandbox else []),
+        Group("loadgen", lambda: holder),
+    ]
+    pg = postmaster_pid(stack.pgdata) if stack.pgdata else None
+    if pg:
+        groups.append(Group("postgres", lambda: [pg]))
+    lines: list[str] = []
+    with Monitor(groups) as monitor:
+        child = children.start(f"locust-{name}", argv, env, capture=True)
+        holder.append(child.pid)
+        relay = threading.Thread(target=_relay, args=(child, "" if quiet else "    ", lines), daemon=True)
+        relay.start()
+        try:
+            child.popen.wait(cap + 60)
+        except Exception:
+            children.stop(child)
+            raise
+        relay.join(5)
+        children.stop(child)
+    if not Path(f"{prefix}_window.json").exists():
+        tail = "\n".join(lines[-20:])
+        raise RuntimeError(f"locust run {name} wrote no statistics (exit {child.popen.returncode}):\n{tail}")
+    result = load_run(prefix)
+    window = result["window"]
+    result["resources"] = monitor.report(window["start"], window["end"])
+    result.update(system=running.system.name, scenario=load.scenario, users=load.users, pace=load.pace,
+                  locust_processes=load.processes, finished_at=time.time())  # fmt: skip
+    return result
