@@ -90,6 +90,10 @@ async def settle_refund(engine: Engine, merchant_id: str, refund_id: str, result
         assert refund is not None
         status = _STATUS[result.outcome]
         if status == refund.status or not can_move(REFUND_TRANSITIONS, RefundStatus(refund.status), status):
+            if result.gateway_refund_id and not refund.gateway_refund_id:
+                # Still pending, but now we know the gateway's id: status checks and webhooks
+                # from gateways that shorten our ids are matched by it.
+                refund = await store.update(conn, refund, refund.status, result.gateway_refund_id, None, None)
             return refund
         refund = await store.update(
             conn, refund, status, result.gateway_refund_id, result.error_code, result.error_message
