@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 ENGINE_EXPECT_COMPILED ?= 1
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit test-integration lint bench-ratio clean
+.PHONY: install run test test-unit test-integration lint bench-ratio bench bench-quick bench-deps clean
 
 $(PY):
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is required (python3.11+ on PATH)" >&2; exit 1; }
@@ -51,6 +51,23 @@ lint: install
 
 bench-ratio: install
 	$(PY) -m bench.ratio
+
+# The side-by-side benchmark (engine vs synchronous baseline vs ceiling; bench/results/).
+# `make bench` is the full run (about 25 minutes), `make bench-quick` the CI-sized one (about 3).
+BENCH_STAMP := $(VENV)/.bench-installed
+BENCH_ARGS ?=
+
+$(BENCH_STAMP): pyproject.toml | $(STAMP)
+	$(PY) -m pip install --quiet --no-build-isolation -e ".[test,bench]"
+	@touch $@
+
+bench-deps: $(BENCH_STAMP)
+
+bench: $(STAMP) $(BENCH_STAMP)
+	$(PY) -m bench $(BENCH_ARGS)
+
+bench-quick: $(STAMP) $(BENCH_STAMP)
+	$(PY) -m bench --quick $(BENCH_ARGS)
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .hypothesis

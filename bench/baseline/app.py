@@ -52,7 +52,7 @@ class Auth:
         hit = self.cache.get(digest)
         if hit and hit[1] > now:
             return hit[0]
-        with self.store.transaction() as conn:
+        with self.store.connection() as conn:
             row = q.one(conn, q.MERCHANT_FOR_KEY, (digest,))
         if row is None:
             raise ApiError(401, "authentication_error", "invalid_api_key", "Invalid API key provided.")

@@ -130,7 +130,7 @@ class Service:
         return hmac.new(self.secret, b"POST " + path.encode() + b"\n" + body, hashlib.sha256).digest()
 
     def _existing(self, merchant_id: str, key: str, path: str, fingerprint: bytes) -> Response:
-        with self.store.transaction() as conn:
+        with self.store.connection() as conn:
             row = q.one(conn, q.GET_KEY, (merchant_id, key))
         if row is None:
             raise ApiError(409, "idempotency_error", "idempotency_key_in_use", "Retry shortly.")
@@ -175,7 +175,7 @@ class Service:
             "view": Jsonb(view(payment)),
         }
         path = "/v1/payments"
-        with self.store.transaction() as conn:
+        with self.store.connection() as conn:  # one statement: atomic on its own
             if key is None:
                 conn.execute(q.CREATE_WITHOUT_KEY, params)
                 return 201, body, False
@@ -188,7 +188,7 @@ class Service:
 
     def get(self, merchant_id: str, payment_id: str) -> bytes:
         """``GET /v1/payments/{id}``."""
-        with self.store.transaction() as conn:
+        with self.store.connection() as conn:
             row = q.one(conn, q.GET_PAYMENT, (payment_id, merchant_id))
         if row is None:
             raise ApiError(404, "invalid_request_error", "resource_missing", "No such payment.", "id")
@@ -205,8 +205,7 @@ class Service:
         attempt_id = new_id("att")
         with self.store.transaction() as conn:
             if key is not None and q.one(conn, q.CLAIM_KEY, (merchant_id, key, path, fingerprint)) is None:
-                conn.rollback()
-                claimed = False
+                claimed = False  # nothing was written: the earlier request with this key decides
             else:
                 claimed = True
                 payment = q.one(conn, q.LOCK_PAYMENT, (payment_id, merchant_id))

