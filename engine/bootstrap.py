@@ -15,6 +15,7 @@ import httpx
 
 from engine.config import Settings
 from engine.crypto import Sealer
+from engine.gateways.transport import ShardedTransport
 from engine.services.breaker import CircuitBreaker
 from engine.services.directory import GatewayDirectory
 from engine.store.cache import Cache
@@ -48,10 +49,8 @@ class Engine:
             connect=settings.gateway_connect_timeout,
             pool=settings.gateway_connect_timeout,
         )
-        # One pooled client for every gateway: keep-alive matters more than anything else here.
-        http = httpx.AsyncClient(
-            timeout=timeout, limits=httpx.Limits(max_connections=500, max_keepalive_connections=100)
-        )
+        # One client for every gateway, over several small keep-alive pools (see ShardedTransport).
+        http = httpx.AsyncClient(timeout=timeout, transport=ShardedTransport())
         sealer = Sealer(settings.encryption_key)
         cache = Cache.from_url(settings.redis_url)
         directory = GatewayDirectory(pool=pool, sealer=sealer, http=http)

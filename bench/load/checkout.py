@@ -18,6 +18,7 @@ from bench.load.common import (
     expect,
     flow,
     new_key,
+    stagger,
     wait_time,
 )
 
@@ -53,6 +54,10 @@ class CheckoutUser(FastHttpUser):
     wait_time = wait_time()
     network_timeout = 90.0
     connection_timeout = 90.0
+
+    def on_start(self) -> None:
+        """Spread paced users over one period."""
+        stagger()
 
     @task
     def checkout(self) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import random
 import time
 import uuid
 from collections.abc import Iterator
@@ -51,6 +52,13 @@ AMOUNT = 49900
 def wait_time() -> Any:
     """Closed loop, or ``BENCH_PACE`` flows per second per user."""
     return constant_throughput(PACE) if PACE > 0 else constant(0)
+
+
+def stagger() -> None:
+    """When paced, start after a random part of one period, so arrivals spread evenly over time
+    instead of coming in a burst per period (all users are spawned within a few seconds)."""
+    if PACE > 0:
+        gevent.sleep(random.uniform(0, 1 / PACE))
 
 
 def auth_headers(key: str | None = None) -> dict[str, str]:

@@ -11,7 +11,7 @@ import os
 from locust import task
 from locust.contrib.fasthttp import FastHttpUser
 
-from bench.load.common import CREATE_BODY, auth_headers, expect, flow, new_key, wait_time
+from bench.load.common import CREATE_BODY, auth_headers, expect, flow, new_key, stagger, wait_time
 
 FLAVOR = os.environ.get("BENCH_FLAVOR", "engine")
 
@@ -22,6 +22,10 @@ class CreateUser(FastHttpUser):
     wait_time = wait_time()
     network_timeout = 90.0
     connection_timeout = 90.0
+
+    def on_start(self) -> None:
+        """Spread paced users over one period."""
+        stagger()
 
     @task
     def create(self) -> None:

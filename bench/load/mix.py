@@ -33,6 +33,7 @@ from bench.load.common import (
     expect,
     flow,
     new_key,
+    stagger,
     wait_time,
 )
 
@@ -47,6 +48,10 @@ class MixUser(FastHttpUser):
     wait_time = wait_time()
     network_timeout = 90.0
     connection_timeout = 90.0
+
+    def on_start(self) -> None:
+        """Spread paced users over one period."""
+        stagger()
 
     def _create(self, key: str | None = None) -> str:
         with self.client.post(

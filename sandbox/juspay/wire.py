@@ -1,7 +1,8 @@
 """Juspay wire shapes: errors, statuses, the order object, the return-URL signature.
 
 * Errors: ``{"status": "error", "error_code", "error_message"}`` with HTTP 400 (bad input, business
-  rules), 401 (authentication), 404 (unknown object: ``object_not_found``).
+  rules), 401 (authentication), 404 (unknown object: ``object_not_found``). Capture / void in a state
+  that does not allow it answer the shape of Juspay's pre-auth docs (:func:`invalid_state`).
 * Amounts: decimal strings in requests (``"10.00"``), JSON numbers in responses (gateways.md §4.10).
 * Return URL signature (§4.7): every query parameter except ``signature`` / ``signature_algorithm``;
   key and value each percent-encoded with ``urllib.parse.quote(s, safe="")`` (RFC 3986, ``%20`` for a
@@ -16,6 +17,7 @@ import base64
 import hashlib
 import hmac
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -39,6 +41,15 @@ STATUS_IDS = {
     "AUTHENTICATION_FAILED": 26,
     "AUTHORIZATION_FAILED": 27,
     "AUTHORIZING": 28,
+    # Pre-auth (order metadata ``txns.auto_capture=false``). AUTHORIZED / 25: the AUTHORIZED order
+    # status sample of Juspay's "Order Status & Webhook Payloads" page (Simpl pay-after-delivery
+    # multiclaim); the others: Juspay's transaction status codes table (gateways.md §4.5).
+    "AUTHORIZED": 25,
+    "VOIDED": 31,
+    "VOID_INITIATED": 32,
+    "CAPTURE_INITIATED": 33,
+    "CAPTURE_FAILED": 34,
+    "VOID_FAILED": 35,
     "NOT_FOUND": 40,
 }
 
@@ -49,7 +60,7 @@ class JuspayError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status = status
-        self.body = {"status": "error", "error_code": code, "error_message": message}
+        self.body: dict[str, Any] = {"status": "error", "error_code": code, "error_message": message}
 
 
 def bad_request(message: str, code: str = "invalid_request") -> JuspayError:
@@ -60,6 +71,35 @@ def bad_request(message: str, code: str = "invalid_request") -> JuspayError:
 def not_found(what: str) -> JuspayError:
     """HTTP 404 ``object_not_found``."""
     return JuspayError(404, "object_not_found", f"{what} not found")
+
+
+def invalid_state(message: str) -> JuspayError:
+    """HTTP 400 for a capture / void the transaction's state does not allow, as Juspay's Capture and
+    Void API pages show it (e.g. ``Cannot Void CHARGED Transaction``)."""
+    error = JuspayError(400, "Invalid", message)
+    error.body = {
+        "status": "Bad Request",
+        "error_code": "Invalid",
+        "error_message": message,
+        "error_info": {
+            "user_message": "Invalid request params. Please verify your input.",
+            "developer_message": message,
+            "code": "INVALID_INPUT",
+            "category": "USER_ERROR",
+        },
+    }
+    return error
+
+
+def amount_of(value: Any, field: str = "amount") -> int:
+    """Paise of a positive decimal amount (string or number) with at most two decimals."""
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation as exc:
+        raise bad_request(f"Invalid {field}") from exc
+    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        raise bad_request(f"Invalid {field}")
+    return int(amount * 100)
 
 
 def iso(ts: float) -> str:
@@ -134,7 +174,7 @@ def order_wire(order: Order) -> dict[str, Any]:
                     "created": iso(txn.created_at),
                 },
                 "payment_gateway_response": {
-                    "resp_code": txn.bank_error_code or ("00" if order.status == "CHARGED" else ""),
+                    "resp_code": txn.bank_error_code or ("00" if txn.rrn else ""),
                     "resp_message": txn.bank_error_message or order.status,
                     "rrn": txn.rrn,
                     "epg_txn_id": txn.rrn,
