@@ -47,6 +47,10 @@ def apply_charge_result(payment: Payment, attempt: Attempt, result: ChargeResult
     current = AttemptStatus(attempt.status)
     if not can_move(ATTEMPT_TRANSITIONS, current, new_status):
         new_status = current
+    if current is AttemptStatus.REQUIRES_ACTION and new_status is AttemptStatus.PROCESSING:
+        # "Still pending" while the customer is on the gateway's page is no news: keep the
+        # redirect (a status check or an unsigned callback must not take it away).
+        new_status = current
     new_attempt = _next_attempt(attempt, new_status, result)
     new_payment = _next_payment(payment, new_attempt)
     events: list[str] = []

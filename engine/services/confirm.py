@@ -72,16 +72,26 @@ async def confirm(
             ),
         )
         await store.add_event(conn, merchant_id, "payment.processing", payment.id, payment_view(payment))
-    for index, account in enumerate(plan.candidates):
+    remaining = list(plan.candidates[1:]) if not plan.named else []
+    while True:
         request = charge_request(engine, payment, attempt, method)
         result = await call_connector(engine.gateways.connector(account).authorize, request)
         await engine.breaker.record(account.gateway, result.outcome)
-        following = plan.candidates[index + 1] if index + 1 < len(plan.candidates) else None
-        if result.outcome is Outcome.RETRYABLE and following is not None and not plan.named:
-            payment, attempt = await _hand_over(engine, payment, attempt, result, following, method)
-            continue
-        return await finish(engine, account, payment, attempt.id, result, claim, ok_status=ok_status)
-    raise AssertionError("unreachable: the last candidate always finishes")
+        following = await _next_allowed(engine, remaining) if result.outcome is Outcome.RETRYABLE else None
+        if following is None:
+            return await finish(engine, account, payment, attempt.id, result, claim, ok_status=ok_status)
+        payment, attempt = await _hand_over(engine, payment, attempt, result, following, method)
+        account = following
+
+
+async def _next_allowed(engine: Engine, remaining: list[GatewayAccount]) -> GatewayAccount | None:
+    """The next failover target whose breaker lets this payment through (taking a half-open
+    breaker's probe only now that the payment really goes there)."""
+    while remaining:
+        candidate = remaining.pop(0)
+        if await engine.breaker.allow(candidate.gateway):
+            return candidate
+    return None
 
 
 async def _hand_over(

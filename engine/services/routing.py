@@ -59,7 +59,10 @@ async def plan(
         if gateway is not None and account.gateway != gateway:
             continue
         reason = _unsuitable(account, currency, method, capture_method)
-        if reason is None and not await engine.breaker.allow(account.gateway, probe=probe):
+        # Only the gateway tried first may take a half-open breaker's single probe now; failover
+        # targets take theirs when (and if) the payment actually reaches them.
+        first = not candidates
+        if reason is None and not await engine.breaker.allow(account.gateway, probe=probe and first):
             reason = "circuit_open"
         if reason is None:
             candidates.append(account)

@@ -6,7 +6,8 @@ auth ``sandbox`` / ``sandbox_webhook_password``.
 
 Endpoints: ``POST /customers``, ``GET /customers/{id}``, ``POST /orders``, ``GET /orders/{order_id}``
 (legacy ``GET /order/status?order_id=``), ``POST /txns``, ``POST /orders/{order_id}/refunds``
-(legacy ``POST /order/refund``); pages ``/pages/authenticate/{txn_uuid}``, ``/pay/{order_id}``.
+(legacy ``POST /order/refund``), ``POST /v2/txns/{txn_uuid}/capture`` and ``.../void`` (pre-auth, see
+:mod:`sandbox.juspay.preauth`); pages ``/pages/authenticate/{txn_uuid}``, ``/pay/{order_id}``.
 
 Webhook routing: Juspay posts webhooks to a URL configured on its dashboard; the sandbox uses
 ``SANDBOX_WEBHOOK_URL`` with ``gateway="juspay"`` and ``merchant_id`` = the order's ``udf1`` (empty

@@ -33,14 +33,6 @@ def _page(title: str, body: str, status: int = 200) -> Response[str]:
     return Response(content=document, status_code=status, media_type="text/html")
 
 
-def _find(juspay: JuspayService, txn_uuid: str) -> tuple[Order, Txn] | None:
-    for order in juspay.store.orders.values():
-        for txn in order.txns:
-            if txn.txn_uuid == txn_uuid:
-                return order, txn
-    return None
-
-
 def _challenge(order: Order, txn: Txn) -> Response[str]:
     what = {"CARD": "OTP verification", "NB": f"{txn.method} netbanking", "WALLET": f"{txn.method} wallet"}
     body = (
@@ -58,7 +50,7 @@ def _challenge(order: Order, txn: Txn) -> Response[str]:
 async def authenticate_page(request: Request[Any, Any, Any], txn_uuid: FromPath[str]) -> Response[Any]:
     """The authentication page and the customer's decision."""
     juspay: JuspayService = context_of(request.scope).gateways["juspay"]
-    found = _find(juspay, txn_uuid)
+    found = juspay.store.txn(txn_uuid)
     if found is None:
         return _page("Not found", "<h2>No such transaction</h2>", status=404)
     order, txn = found

@@ -1,6 +1,7 @@
 """Juspay HTTP routes (``/juspay/...``), authenticated with HTTP Basic ``<api_key>:`` (empty password).
 
-``POST`` bodies may be form-encoded (``metadata.key=…`` dot keys) or JSON. ``POST /txns`` may also go
+``POST`` bodies may be form-encoded (``metadata.key=…`` dot keys) or JSON (nested objects are read as
+the same dot keys: ``{"metadata": {"txns": {"auto_capture": false}}}``). ``POST /txns`` may also go
 without an ``Authorization`` header (Juspay exempts the card API) when it names ``merchant_id=sandbox``;
 a header that is present must be right. ``x-merchantid`` is accepted and not required.
 """
@@ -19,6 +20,7 @@ from litestar.params import FromPath
 
 from sandbox.context import context_of
 from sandbox.faults import DROP_HEADER
+from sandbox.juspay import preauth
 from sandbox.juspay import wire as w
 from sandbox.juspay.service import JuspayService
 
@@ -54,14 +56,19 @@ async def _data(request: AnyRequest) -> dict[str, str]:
             raise w.bad_request("Request body is not valid JSON") from exc
         if not isinstance(data, dict):
             raise w.bad_request("Request body must be a JSON object")
-        flat: dict[str, str] = {}
-        for key, value in data.items():
-            if isinstance(value, dict):
-                flat.update({f"{key}.{k}": str(v) for k, v in value.items()})
-            elif value is not None:
-                flat[key] = str(value).lower() if isinstance(value, bool) else str(value)
-        return flat
+        return _flatten(data)
     return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """A JSON object as form-style dot keys (``true`` / ``false`` for booleans, nulls left out)."""
+    flat: dict[str, str] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        elif value is not None:
+            flat[prefix + key] = str(value).lower() if isinstance(value, bool) else str(value)
+    return flat
 
 
 @post("/customers", status_code=200)
@@ -126,7 +133,21 @@ async def legacy_refund(request: AnyRequest) -> dict[str, Any]:
     return _service(request).refund(data.get("order_id", ""), data, request.url.path)
 
 
+@post("/v2/txns/{txn_uuid:str}/capture", status_code=200)
+async def capture_txn(request: AnyRequest, txn_uuid: PathId) -> dict[str, Any]:
+    """Capture a pre-authorization (``AUTHORIZED`` -> ``CHARGED``)."""
+    authenticate(request)
+    return preauth.capture(_service(request), txn_uuid, await _data(request))
+
+
+@post("/v2/txns/{txn_uuid:str}/void", status_code=200)
+async def void_txn(request: AnyRequest, txn_uuid: PathId) -> dict[str, Any]:
+    """Void a pre-authorization (``AUTHORIZED`` -> ``VOIDED``); a body, if any, is not read."""
+    authenticate(request)
+    return preauth.void(_service(request), txn_uuid)
+
+
 def api_router() -> Router:
     """The authenticated API."""
     handlers = [create_customer, get_customer, create_order, order_status, legacy_order_status, create_txn]
-    return Router(path="/", route_handlers=[*handlers, refund, legacy_refund])
+    return Router(path="/", route_handlers=[*handlers, refund, legacy_refund, capture_txn, void_txn])

@@ -1,4 +1,5 @@
-"""Juspay behaviour: customers, orders, ``/txns`` by test instrument, refunds, webhooks.
+"""Juspay behaviour: customers, orders, ``/txns`` by test instrument, refunds, webhooks (pre-auth,
+capture and void: :mod:`sandbox.juspay.preauth`).
 
 Choices where Juspay's documentation is silent (gateways.md §7), kept lenient:
 
@@ -9,7 +10,8 @@ Choices where Juspay's documentation is silent (gateways.md §7), kept lenient:
   ``PENDING_VBV`` with ``payment.authentication {method: "GET", url}`` for the OTP card, netbanking,
   wallets and UPI collect (whose page only waits; the collect resolves after ``SANDBOX_UPI_DELAY_S``).
   The customer rejecting the page gives ``AUTHENTICATION_FAILED``; a declined collect
-  ``AUTHORIZATION_FAILED``. A new transaction is allowed after a failed one.
+  ``AUTHORIZATION_FAILED``. A new transaction is allowed after a failed one only. A card pre-auth
+  ends ``AUTHORIZED`` where others end ``CHARGED``.
 * Duplicate ``object_reference_id`` on create customer: 400 ``ALREADY_EXISTS``.
 * Refunds: ``unique_request_id`` of 1-20 characters ``[A-Za-z0-9_-]``; repeating one returns the order
   unchanged. Refunds are ``PENDING`` then ``SUCCESS`` (``ORDER_REFUNDED``) after
@@ -25,7 +27,6 @@ import re
 import secrets
 import time
 from dataclasses import dataclass, replace
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -44,6 +45,7 @@ from sandbox.instruments import (
     upi_instrument,
     vpa_valid,
 )
+from sandbox.juspay import preauth
 from sandbox.juspay import wire as w
 from sandbox.juspay.store import Customer, Order, Refund, Store, Txn, new_id
 from sandbox.webhooks import Delivery
@@ -56,6 +58,7 @@ DECLINES = {
 }
 _ORDER_ID = re.compile(r"^[A-Za-z0-9_-]{1,50}$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
+_RETRYABLE = frozenset({"NEW", "AUTHENTICATION_FAILED", "AUTHORIZATION_FAILED", "JUSPAY_DECLINED"})
 
 
 @dataclass(frozen=True)
@@ -64,17 +67,6 @@ class TxnAnswer:
 
     body: dict[str, Any]
     drop: bool = False
-
-
-def amount_of(value: Any, field: str = "amount") -> int:
-    """Paise of a positive decimal amount (string or number) with at most two decimals."""
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation as exc:
-        raise w.bad_request(f"Invalid {field}") from exc
-    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
-        raise w.bad_request(f"Invalid {field}")
-    return int(amount * 100)
 
 
 class JuspayService:
@@ -120,7 +112,7 @@ class JuspayService:
             order = Order(
                 id=new_id("ordeh_"),
                 order_id=order_id,
-                amount=amount_of(data.get("amount")),
+                amount=w.amount_of(data.get("amount")),
                 currency=currency,
                 fields={k: v for k, v in data.items() if not k.startswith(("metadata.", "options."))},
                 metadata={k.removeprefix("metadata."): v for k, v in data.items() if k.startswith("metadata.")},
@@ -141,17 +133,18 @@ class JuspayService:
     def create_txn(self, data: dict[str, str]) -> TxnAnswer:
         """``POST /txns``: the outcome follows the test instrument."""
         order = self.order(data.get("order_id", ""))
-        if order.status in ("CHARGED", "PENDING_VBV"):
+        if order.status not in _RETRYABLE:
             raise w.bad_request("Order is already paid or has a transaction in progress", "invalid_order_state")
         txn = Txn(f"{w.MERCHANT_ID}-{order.order_id}-{len(order.txns) + 1}", new_id("eul", 17), "", "")
         instrument = self._instrument(txn, data)
+        txn.auto_capture = preauth.auto_capture(order, txn, data)
         if instrument.outcome is Outcome.GATEWAY_ERROR:
             raise w.JuspayError(502, "gateway_error", "Payment gateway is unreachable, please retry")
         order.txns.append(txn)
         answer: dict[str, Any] = {"order_id": order.order_id, "txn_id": txn.txn_id, "txn_uuid": txn.txn_uuid}
         match instrument.outcome:
             case Outcome.SUCCESS | Outcome.CHARGE_THEN_DROP:
-                batch = self._settle(order, txn, "CHARGED")
+                batch = self._settle(order, txn, preauth.success_status(txn))
                 if instrument.outcome is Outcome.SUCCESS:
                     self.emit(batch)
             case Outcome.DECLINE:
@@ -207,21 +200,22 @@ class JuspayService:
     def decide(self, order: Order, txn: Txn, approve: bool) -> None:
         """The customer approved or rejected the authentication page (no-op once decided)."""
         if order.txn is txn and order.status == "PENDING_VBV" and txn.vpa is None:
-            self.emit(self._settle(order, txn, "CHARGED" if approve else "AUTHENTICATION_FAILED"))
+            self.emit(self._settle(order, txn, preauth.success_status(txn) if approve else "AUTHENTICATION_FAILED"))
 
     async def _resolve_later(self, order: Order, txn: Txn, outcome: Outcome) -> None:
         await asyncio.sleep(self.ctx.settings.upi_delay_s)
         if order.txn is txn and order.status == "PENDING_VBV":
             if outcome is Outcome.PENDING_FAILURE:
                 txn.bank_error_code, txn.bank_error_message = "ZA", "Transaction declined by the payer"
-            self.emit(
-                self._settle(order, txn, "CHARGED" if outcome is Outcome.PENDING_SUCCESS else "AUTHORIZATION_FAILED")
-            )
+            success = outcome is Outcome.PENDING_SUCCESS
+            self.emit(self._settle(order, txn, preauth.success_status(txn) if success else "AUTHORIZATION_FAILED"))
 
     def _settle(self, order: Order, txn: Txn, status: str) -> list[Delivery]:
         order.status = status
-        if status == "CHARGED":
+        if status in ("CHARGED", "AUTHORIZED"):
             txn.rrn = "".join(secrets.choice("0123456789") for _ in range(12))
+        if status == "AUTHORIZED":  # Juspay documents no webhook event for a pre-authorization
+            return []
         return [self.webhook(order, "ORDER_SUCCEEDED" if status == "CHARGED" else "ORDER_FAILED")]
 
     def return_url(self, order: Order) -> str | None:
@@ -249,7 +243,7 @@ class JuspayService:
         if order.status != "CHARGED":
             raise w.bad_request("Order is not in a successful state", "invalid.order.not_successful")
         remaining = order.amount - order.refunded
-        amount = remaining if data.get("amount") in (None, "") else amount_of(data["amount"])
+        amount = remaining if data.get("amount") in (None, "") else w.amount_of(data["amount"])
         if amount > remaining or remaining <= 0:
             raise w.bad_request("Refund amount exceeds the amount left to refund", "invalid.refund.amount")
         refund = Refund(new_id("rfd_", 14), request_id, amount)

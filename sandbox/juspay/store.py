@@ -82,13 +82,14 @@ class Refund:
 
 @dataclass
 class Txn:
-    """A transaction on an order."""
+    """A transaction on an order; ``auto_capture=False`` is a card pre-authorization."""
 
     txn_id: str
     txn_uuid: str
     method_type: str
     method: str
     three_ds: bool = False
+    auto_capture: bool = True
     card: dict[str, Any] | None = None
     vpa: str | None = None
     bank_error_code: str = ""
@@ -133,3 +134,7 @@ class Store:
         if found is not None:
             return found
         return next((c for c in self.customers.values() if c.fields["object_reference_id"] == ref), None)
+
+    def txn(self, txn_uuid: str) -> tuple[Order, Txn] | None:
+        """A transaction by ``txn_uuid``, with its order."""
+        return next(((o, t) for o in self.orders.values() for t in o.txns if t.txn_uuid == txn_uuid), None)

@@ -86,11 +86,11 @@ def merchant() -> str:
     return f"m_{uuid.uuid4().hex[:12]}"
 
 
-async def new_order(sandbox: Sandbox, merchant: str, amount: str = "100.00") -> str:
+async def new_order(sandbox: Sandbox, merchant: str, amount: str = "100.00", **extra: str) -> str:
     order_id = f"o{uuid.uuid4().hex[:20]}"
     data = {"order_id": order_id, "amount": amount, "currency": "INR", "customer_id": "cst_x",
             "customer_email": "a@example.com", "customer_phone": "9999999999", "return_url": RETURN_URL,
-            "udf1": merchant, "metadata.source": "tests"}  # fmt: skip
+            "udf1": merchant, "metadata.source": "tests", **extra}  # fmt: skip
     response = await sandbox.api("POST", "/orders", data=data)
     assert response.status_code == 200, response.text
     body = response.json()
@@ -370,3 +370,138 @@ async def test_faults_and_tampered_webhooks(sandbox: Sandbox, merchant: str) -> 
     await charged(sandbox, other)
     received = await events(sandbox, other, 2)
     assert received[0] == received[1]
+
+
+# ---- pre-authorization: AUTHORIZED, capture, void --------------------------------------------------
+
+PREAUTH = {"metadata.txns.auto_capture": "false"}
+
+
+def invalid_state(response: httpx.Response, message: str) -> None:
+    """Juspay's capture / void state error (its Capture and Void API pages)."""
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert (body["status"], body["error_code"], body["error_message"]) == ("Bad Request", "Invalid", message)
+    assert body["error_info"]["code"] == "INVALID_INPUT" and body["error_info"]["developer_message"] == message
+
+
+async def test_preauth_then_capture(sandbox: Sandbox, merchant: str) -> None:
+    order_id = await new_order(sandbox, merchant, **PREAUTH)
+    answer = (await txn(sandbox, order_id, **card("4111111111111111"))).json()
+    assert answer["status"] == "AUTHORIZED" and "payment" not in answer
+    uuid_ = answer["txn_uuid"]
+    order = await status(sandbox, order_id)
+    assert (order["status"], order["status_id"], order["txn_uuid"]) == ("AUTHORIZED", 25, uuid_)
+    assert order["metadata"]["txns.auto_capture"] == "false" and order["amount"] == 100.0
+    assert await sandbox.receiver.wait_for(merchant, 1, within=0.4) == []  # no event for an authorization
+    # a hold is neither refundable nor payable twice
+    refund = await sandbox.api("POST", f"/orders/{order_id}/refunds", data={"unique_request_id": "rfa"})
+    assert refund.status_code == 400 and refund.json()["error_code"] == "invalid.order.not_successful"
+    assert (await txn(sandbox, order_id, **card("4111111111111111"))).status_code == 400
+    # capture: Basic auth, never more than authorized, full amount only at this gateway
+    assert (await sandbox.api("POST", f"/v2/txns/{uuid_}/capture", key="wrong")).status_code == 401
+    assert (await sandbox.api("POST", f"/v2/txns/{uuid_}/capture", key=None)).status_code == 401
+    over = await sandbox.api("POST", f"/v2/txns/{uuid_}/capture", data={"amount": "100.01"})
+    invalid_state(over, "Capture amount cannot be greater than the authorized amount")
+    partial = await sandbox.api("POST", f"/v2/txns/{uuid_}/capture", data={"amount": "40.00"})
+    invalid_state(partial, "Partial capture is not supported for this gateway")
+    assert (await status(sandbox, order_id))["status"] == "AUTHORIZED"
+    captured = await sandbox.api("POST", f"/v2/txns/{uuid_}/capture", data={"amount": "100.00"})
+    assert captured.status_code == 200, captured.text
+    body = captured.json()
+    assert (body["order_id"], body["txn_uuid"], body["status"], body["status_id"]) == (order_id, uuid_, "CHARGED", 21)
+    assert body["payment_gateway_response"]["resp_code"] == "00" and body["payment_gateway_response"]["rrn"]
+    [event] = await events(sandbox, merchant, 1)
+    assert event["event_name"] == "ORDER_SUCCEEDED" and event["content"]["order"]["status"] == "CHARGED"
+    assert (await status(sandbox, order_id))["status_id"] == 21
+    invalid_state(await sandbox.api("POST", f"/v2/txns/{uuid_}/capture"), "Cannot Capture CHARGED Transaction")
+    invalid_state(await sandbox.api("POST", f"/v2/txns/{uuid_}/void"), "Cannot Void CHARGED Transaction")
+    # a captured pre-auth refunds like any charge
+    refunded = await sandbox.api("POST", f"/orders/{order_id}/refunds", data={"unique_request_id": "rfb"})
+    assert refunded.status_code == 200 and refunded.json()["refunds"][0]["amount"] == 100.0
+    missing = await sandbox.api("POST", "/v2/txns/eulnosuchtxn/capture")
+    assert missing.status_code == 404 and missing.json()["error_code"] == "object_not_found"
+
+
+async def test_preauth_then_void_with_a_nested_json_order(sandbox: Sandbox, merchant: str) -> None:
+    order_id = f"j{uuid.uuid4().hex[:20]}"
+    created = await sandbox.api("POST", "/orders", json={"order_id": order_id, "amount": "25.00", "udf1": merchant,
+                                                         "metadata": {"txns": {"auto_capture": False}}})  # fmt: skip
+    assert created.status_code == 200 and created.json()["metadata"] == {"txns.auto_capture": "false"}
+    answer = (await sandbox.api("POST", "/txns", json={"order_id": order_id, **card("5555555555554444")})).json()
+    assert answer["status"] == "AUTHORIZED"
+    voided = await sandbox.api("POST", f"/v2/txns/{answer['txn_uuid']}/void", data={})
+    assert voided.status_code == 200, voided.text
+    assert (voided.json()["status"], voided.json()["status_id"]) == ("VOIDED", 31)
+    order = await status(sandbox, order_id)
+    assert (order["status"], order["status_id"], order["refunded"]) == ("VOIDED", 31, False)
+    capture = await sandbox.api("POST", f"/v2/txns/{answer['txn_uuid']}/capture")
+    invalid_state(capture, "Cannot Capture VOIDED Transaction")
+    invalid_state(await sandbox.api("POST", f"/v2/txns/{answer['txn_uuid']}/void"), "Cannot Void VOIDED Transaction")
+    assert (await txn(sandbox, order_id, **card("4111111111111111"))).status_code == 400
+    assert await sandbox.receiver.wait_for(merchant, 1, within=0.4) == []  # no event for a void either
+
+
+async def test_preauth_through_3ds(sandbox: Sandbox, merchant: str) -> None:
+    order_id = await new_order(sandbox, merchant, "1234.56", **PREAUTH)
+    answer = (await txn(sandbox, order_id, **card("4000000000003220"))).json()
+    assert answer["status"] == "PENDING_VBV"
+    invalid_state(
+        await sandbox.api("POST", f"/v2/txns/{answer['txn_uuid']}/capture"), "Cannot Capture PENDING_VBV Transaction"
+    )
+    params = returned(
+        await sandbox.http.get(answer["payment"]["authentication"]["url"], params={"decision": "approve"})
+    )
+    assert (params["order_id"], params["status"], params["status_id"]) == (order_id, "AUTHORIZED", "25")
+    order = await status(sandbox, order_id)
+    assert (order["status"], order["auth_type"]) == ("AUTHORIZED", "THREE_DS")
+    captured = await sandbox.api("POST", f"/v2/txns/{answer['txn_uuid']}/capture")  # no amount: all of it
+    assert captured.status_code == 200 and captured.json()["status"] == "CHARGED"
+    [event] = await events(sandbox, merchant, 1)
+    assert event["event_name"] == "ORDER_SUCCEEDED" and event["content"]["order"]["amount"] == 1234.56
+
+
+async def test_preauth_failures_and_retry(sandbox: Sandbox, merchant: str) -> None:
+    order_id = await new_order(sandbox, merchant, **PREAUTH)
+    declined = (await txn(sandbox, order_id, **card("4000000000000002"))).json()
+    assert declined["status"] == "AUTHORIZATION_FAILED"
+    failed = f"/v2/txns/{declined['txn_uuid']}"
+    invalid_state(await sandbox.api("POST", f"{failed}/capture"), "Cannot Capture AUTHORIZATION_FAILED Transaction")
+    retry = (await txn(sandbox, order_id, **card("4111111111111111"))).json()
+    assert retry["status"] == "AUTHORIZED" and retry["txn_id"].endswith("-2")
+    invalid_state(await sandbox.api("POST", f"{failed}/void"), "Cannot Void AUTHORIZATION_FAILED Transaction")
+    assert (await sandbox.api("POST", f"/v2/txns/{retry['txn_uuid']}/void")).json()["status"] == "VOIDED"
+    [event] = await events(sandbox, merchant, 1)
+    assert event["event_name"] == "ORDER_FAILED"  # the decline only
+    rejected = await new_order(sandbox, merchant, **PREAUTH)
+    challenge = (await txn(sandbox, rejected, **card("4000000000003220"))).json()
+    params = returned(
+        await sandbox.http.post(challenge["payment"]["authentication"]["url"], data={"decision": "reject"})
+    )
+    assert params["status"] == "AUTHENTICATION_FAILED"
+    invalid_state(
+        await sandbox.api("POST", f"/v2/txns/{challenge['txn_uuid']}/void"),
+        "Cannot Void AUTHENTICATION_FAILED Transaction",
+    )
+
+
+async def test_auto_capture_per_transaction_and_cards_only(sandbox: Sandbox, merchant: str) -> None:
+    plain = await new_order(sandbox, merchant)
+    held = await txn(sandbox, plain, **card("4111111111111111"), auto_capture="false")
+    assert held.json()["status"] == "AUTHORIZED"
+    preauth = await new_order(sandbox, merchant, **PREAUTH)
+    charged = await txn(sandbox, preauth, **card("4111111111111111"), auto_capture="true")
+    assert charged.json()["status"] == "CHARGED"
+    netbanking = await new_order(sandbox, merchant, **PREAUTH)
+    answer = (await txn(sandbox, netbanking, payment_method_type="NB", payment_method="NB_HDFC")).json()
+    params = returned(
+        await sandbox.http.get(answer["payment"]["authentication"]["url"], params={"decision": "approve"})
+    )
+    assert params["status"] == "CHARGED"  # pre-auth is a card feature
+    upi = await new_order(sandbox, merchant, **PREAUTH)
+    await txn(sandbox, upi, payment_method_type="UPI", payment_method="UPI", txn_type="UPI_COLLECT",
+              upi_vpa="success@upi")  # fmt: skip
+    received = await events(sandbox, merchant, 3)
+    assert [e["event_name"] for e in received] == ["ORDER_SUCCEEDED"] * 3
+    assert {e["content"]["order"]["order_id"] for e in received} == {preauth, netbanking, upi}
+    assert (await status(sandbox, plain))["status"] == "AUTHORIZED"
