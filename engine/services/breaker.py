@@ -28,6 +28,8 @@ class CircuitBreaker:
         self.threshold = threshold
         self.window_s = window_s
         self.cooldown_s = cooldown_s
+        # Gateways whose breaker this process last saw with no failures at all.
+        self._clean: dict[str, bool] = {}
 
     async def allow(self, gateway: str, *, probe: bool = True) -> bool:
         """Whether a request may go to ``gateway`` now (half-open lets one probe through).
@@ -35,9 +37,11 @@ class CircuitBreaker:
         ``probe=False`` only asks (a pre-check before any work): it never takes the probe slot.
         """
         try:
-            if await self._redis.exists(f"cb:open:{gateway}"):
+            is_open, failures_raw = await self._redis.mget(f"cb:open:{gateway}", f"cb:fail:{gateway}")
+            failures = int(failures_raw or 0)
+            self._clean[gateway] = not is_open and failures == 0
+            if is_open:
                 return False
-            failures = int(await self._redis.get(f"cb:fail:{gateway}") or 0)
             if failures < self.threshold or not probe:
                 return True
             return bool(await self._redis.set(f"cb:probe:{gateway}", "1", nx=True, ex=self.cooldown_s))
@@ -48,8 +52,12 @@ class CircuitBreaker:
         """Learn from one answer of ``gateway``."""
         with contextlib.suppress(RedisError):
             if outcome not in UNHEALTHY:
-                await self._redis.delete(f"cb:fail:{gateway}", f"cb:probe:{gateway}", f"cb:open:{gateway}")
+                # The common case -- a healthy answer from a breaker seen clean -- costs no round trip.
+                if not self._clean.get(gateway, False):
+                    await self._redis.delete(f"cb:fail:{gateway}", f"cb:probe:{gateway}", f"cb:open:{gateway}")
+                    self._clean[gateway] = True
                 return
+            self._clean[gateway] = False
             key = f"cb:fail:{gateway}"
             failures = await self._redis.incr(key)
             if failures == 1:
