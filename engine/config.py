@@ -213,7 +213,13 @@ VARIABLES: tuple[Variable, ...] = (
         "Gateway failures (5xx before money moved, unknown outcomes) within BREAKER_WINDOW_S that open its circuit breaker.",
         "breaker_threshold",
     ),
-    Variable("BREAKER_WINDOW_S", "60", _positive_int, "Window in which breaker failures are counted (seconds).", "breaker_window"),
+    Variable(
+        "BREAKER_WINDOW_S",
+        "60",
+        _positive_int,
+        "Window in which breaker failures are counted (seconds).",
+        "breaker_window",
+    ),
     Variable(
         "BREAKER_COOLDOWN_S",
         "30",

@@ -65,9 +65,7 @@ if TYPE_CHECKING:
     def razorpay_payment_signature(order_id: str, payment_id: str, key_secret: Bytesish) -> str:
         """HMAC-SHA256(key_secret, ``order_id|payment_id``)."""
 
-    def verify_razorpay_payment_signature(
-        order_id: str, payment_id: str, signature: str, key_secret: Bytesish
-    ) -> bool:
+    def verify_razorpay_payment_signature(order_id: str, payment_id: str, signature: str, key_secret: Bytesish) -> bool:
         """Constant-time check of a checkout signature."""
 
     def razorpay_webhook_signature(body: bytes, webhook_secret: Bytesish) -> str:
@@ -85,9 +83,7 @@ if TYPE_CHECKING:
     def payu_request_hash(params: Mapping[str, str | None], salt: str) -> str:
         """sha512(key|txnid|amount|productinfo|firstname|email|udf1..udf5||||||SALT)."""
 
-    def payu_reverse_hash(
-        params: Mapping[str, str | None], salt: str, additional_charges: str | None = None
-    ) -> str:
+    def payu_reverse_hash(params: Mapping[str, str | None], salt: str, additional_charges: str | None = None) -> str:
         """sha512([additionalCharges|]SALT|status||||||udf5..udf1|email|firstname|productinfo|amount|txnid|key)."""
 
     def payu_command_hash(key: str, command: str, var1: str, salt: str) -> str:

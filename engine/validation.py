@@ -54,9 +54,7 @@ if TYPE_CHECKING:
     def validate_cvc(cvc: str, brand: str) -> None:
         """ASCII digits: 4 for amex, 3 otherwise."""
 
-    def validate_card(
-        number: str, exp_month: int, exp_year: int, cvc: str, today_year: int, today_month: int
-    ) -> str:
+    def validate_card(number: str, exp_month: int, exp_year: int, cvc: str, today_year: int, today_month: int) -> str:
         """Number, then expiry, then CVC; returns the brand."""
 
     def validate_vpa(vpa: str) -> str:

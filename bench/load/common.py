@@ -7,12 +7,16 @@ Settings come from the environment (the runner sets them; defaults suit a manual
 | ``BENCH_API_KEY`` | the merchant's secret key (engine and baseline) |
 | ``BENCH_PACE`` | flows per second per user; ``0`` (default) is a closed loop without think time |
 | ``BENCH_WARMUP_MIN_S`` / ``_MAX_S`` | the warm-up ends when every user has completed a flow, within these |
-| ``BENCH_MEASURE_S`` | length of the measured window |
+| ``BENCH_MEASURE_S`` | length of the measured window (at least) |
+| ``BENCH_MIN_CYCLES`` / ``BENCH_MEASURE_MAX_S`` | the window also spans this many warm-up cycles, up to this long |
 | ``BENCH_OUT`` | path prefix of the outputs: ``<prefix>_stats.csv``, ``_failures.csv``, ``_window.json`` |
 
 The window: after spawning, the warm-up lasts until every user has completed at least one flow
 (so a server that queues requests for seconds is measured in its steady state), bounded by the
-min and max above. Then the statistics are reset, the window runs for ``BENCH_MEASURE_S``, and at
+min and max above. Then the statistics are reset and the window runs for ``BENCH_MEASURE_S`` or
+``BENCH_MIN_CYCLES`` times the warm-up, whichever is longer (capped): a server that answers in
+first-come order makes identical closed-loop users move in step, so their checkouts complete in
+bursts one cycle apart, and only a window of several cycles counts them fairly. At
 its end locust's own CSV writer dumps the statistics exactly as they are, the window's times are
 written, and locust quits. A flow (``checkout``, ``refund`` ...) is recorded as a request of type
 ``FLOW`` with its total duration, so throughput in flows per second is one CSV row.
@@ -41,6 +45,8 @@ PACE = float(os.environ.get("BENCH_PACE", "0") or 0)
 WARMUP_MIN_S = float(os.environ.get("BENCH_WARMUP_MIN_S", "5"))
 WARMUP_MAX_S = float(os.environ.get("BENCH_WARMUP_MAX_S", "30"))
 MEASURE_S = float(os.environ.get("BENCH_MEASURE_S", "20"))
+MIN_CYCLES = float(os.environ.get("BENCH_MIN_CYCLES", "2"))
+MEASURE_MAX_S = float(os.environ.get("BENCH_MEASURE_MAX_S", str(3 * MEASURE_S)))
 OUT = os.environ.get("BENCH_OUT", "")
 FLOW = "FLOW"
 
@@ -146,8 +152,9 @@ def _controller(environment: Environment) -> None:
             print(f"  warm-up {elapsed:4.0f}s: {runner.user_count}/{target} users, {cycled} cycled", flush=True)
     runner.stats.reset_all()
     t0 = time.time()
-    print(f"  measuring {MEASURE_S:.0f}s (warm-up took {t0 - started:.0f}s)", flush=True)
-    while (left := t0 + MEASURE_S - time.time()) > 0:
+    measure = min(max(MEASURE_S, MIN_CYCLES * (t0 - started)), max(MEASURE_S, MEASURE_MAX_S))
+    print(f"  measuring {measure:.0f}s (warm-up took {t0 - started:.0f}s)", flush=True)
+    while (left := t0 + measure - time.time()) > 0:
         gevent.sleep(min(left, 5.0))
         done = runner.stats.total.num_requests
         print(f"  {time.time() - t0:4.0f}s: {done} requests, {runner.stats.total.num_failures} failed", flush=True)

@@ -134,8 +134,9 @@ class Bench:
                 if running.sandbox_url:
                     set_webhooks(running.sandbox_url, stage.scenario == "mix")
                 for users in stage.users:
-                    self._run(running, Load(stage.scenario, users, stage.measure_s, stage.warmup_min_s,
-                                            stage.warmup_max_s))  # fmt: skip
+                    load = Load(stage.scenario, users, stage.measure_s, stage.warmup_min_s, stage.warmup_max_s,
+                                stage.min_cycles, stage.measure_max_s)  # fmt: skip
+                    self._run(running, load)
                 if stage.scenario == "checkout" and name in ENGINES:
                     self._engine_extras(running, stage.warmup_max_s)
         except Exception as exc:

@@ -33,6 +33,8 @@ class Load:
     measure_s: float
     warmup_min_s: float
     warmup_max_s: float
+    min_cycles: float = 2.0  # the window spans at least this many warm-up cycles ...
+    measure_max_s: float = 60.0  # ... up to this long
     pace: float = 0.0  # flows per second per user; 0: closed loop
     processes: int = 1  # locust processes (1: one gevent process; >1: master + workers)
     tag: str = ""
@@ -76,10 +78,12 @@ def run_load(
         "BENCH_WARMUP_MIN_S": str(load.warmup_min_s),
         "BENCH_WARMUP_MAX_S": str(load.warmup_max_s),
         "BENCH_MEASURE_S": str(load.measure_s),
+        "BENCH_MIN_CYCLES": str(load.min_cycles),
+        "BENCH_MEASURE_MAX_S": str(load.measure_max_s),
         "BENCH_OUT": str(prefix),
     }
     spawn_rate = max(50.0, load.users / 3)
-    cap = load.warmup_max_s + load.measure_s + load.users / spawn_rate + 30
+    cap = load.warmup_max_s + max(load.measure_s, load.measure_max_s) + load.users / spawn_rate + 30
     argv = python(
         "locust", "-f", LOCUSTFILES[load.scenario], "--headless", "--users", str(load.users),
         "--spawn-rate", str(spawn_rate), "--host", running.url, "--run-time", f"{int(cap)}s",

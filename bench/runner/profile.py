@@ -21,11 +21,37 @@ import psutil
 PY_SPY = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
 
 
+# Where a sample's time goes: the innermost frame that belongs to one of these, looking outwards
+# from the leaf (standard-library frames are charged to their nearest caller of these).
+CATEGORIES = (
+    ("gateway HTTP client (httpx/httpcore/anyio/h11)", ("httpx/", "httpcore/", "anyio/", "h11/")),
+    ("PostgreSQL driver (asyncpg)", ("asyncpg/",)),
+    ("Redis client", ("redis/",)),
+    ("framework (litestar)", ("litestar/",)),
+    ("HTTP server (uvicorn/httptools)", ("uvicorn/", "httptools/")),
+    ("JSON/validation (msgspec)", ("msgspec/",)),
+    ("engine and api code", ("engine/", "api/")),
+    ("metrics (prometheus_client)", ("prometheus_client/",)),
+)
+IDLE = "event loop (idle or in C)"
+
+
+def category(frames: list[str]) -> str:
+    """The category of one sample, given its frames from the root to the leaf."""
+    for frame in reversed(frames):
+        for name, markers in CATEGORIES:
+            if any(marker in frame for marker in markers):
+                return name
+    return IDLE
+
+
 def summarize(folded: str, top: int = 15) -> dict[str, Any]:
-    """Self and inclusive shares (percent of samples) of the hottest frames in folded stacks."""
+    """Self and inclusive shares (percent of samples) of the hottest frames in folded stacks, and
+    the share of each category (``CATEGORIES``)."""
     total = 0
     own: collections.Counter[str] = collections.Counter()
     inclusive: collections.Counter[str] = collections.Counter()
+    kinds: collections.Counter[str] = collections.Counter()
     for line in folded.splitlines():
         stack, _, count = line.rstrip().rpartition(" ")
         if not stack or not count.isdigit():
@@ -34,15 +60,16 @@ def summarize(folded: str, top: int = 15) -> dict[str, Any]:
         total += n
         frames = stack.split(";")
         own[frames[-1]] += n
+        kinds[category(frames)] += n
         for frame in set(frames):
             inclusive[frame] += n
     if not total:
-        return {"samples": 0, "self": [], "inclusive": []}
+        return {"samples": 0, "self": [], "inclusive": [], "categories": []}
 
     def share(counter: collections.Counter[str]) -> list[list[Any]]:
         return [[round(n / total * 100, 1), frame] for frame, n in counter.most_common(top)]
 
-    return {"samples": total, "self": share(own), "inclusive": share(inclusive)}
+    return {"samples": total, "self": share(own), "inclusive": share(inclusive), "categories": share(kinds)}
 
 
 def busiest(root: int) -> int:

@@ -145,16 +145,17 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         *[f"- {note}" for note in results["notes"]],
         "",
-        "| system | scenario | users | flows/s | req/s | flow p50/p95/p99 ms | confirm p50/p95/p99 ms "
+        "| system | scenario | users | window s | flows/s | req/s | flow p50/p95/p99 ms | confirm p50/p95/p99 ms "
         "| errors | server CPU | server RSS MB (max proc) | loadgen CPU | sandbox CPU | PG CPU | Redis CPU |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in results["runs"]:
         flow = "checkout" if "checkout" in run["flows_per_s"] else next(iter(run["flows_per_s"]), "")
         res = run["resources"]
         users = f"{run['users']}" + (f" paced {run['pace']:.2f}/s" if run.get("pace") else "")
         lines.append(
-            f"| {run['system']} | {run['scenario']} | {users} | {flows(run, flow):.1f} | {run['requests_per_s']:.1f} "
+            f"| {run['system']} | {run['scenario']} | {users} | {run['window']['measure_s']:.0f} "
+            f"| {flows(run, flow):.1f} | {run['requests_per_s']:.1f} "
             f"| {_ms(run['flow_latency_ms'].get(flow))} | {_ms(run['latency_ms'].get('confirm'))} "
             f"| {run['errors']} | {res['server']['cpu_cores']:.2f} "
             f"| {res['server']['peak_rss_mb']:.0f} ({res['server']['peak_process_rss_mb']:.0f}) "
@@ -184,8 +185,8 @@ def _profiles(runs: list[Run]) -> list[str]:
             "|---|---|",
         ]
         out += [f"| {share} | `{frame}` |" for share, frame in profile["self"][:10]]
-        out += ["", "| inclusive % | function |", "|---|---|"]
-        out += [f"| {share} | `{frame}` |" for share, frame in profile["inclusive"] if share < 95][:14]
+        out += ["", "| % of samples | where (innermost library or project frame) |", "|---|---|"]
+        out += [f"| {share} | {name} |" for share, name in profile.get("categories", [])]
     return out
 
 

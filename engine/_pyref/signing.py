@@ -81,9 +81,7 @@ def razorpay_payment_signature(order_id: str, payment_id: str, key_secret: Bytes
     return hmac_sha256_hex(key_secret, f"{order_id}|{payment_id}")
 
 
-def verify_razorpay_payment_signature(
-    order_id: str, payment_id: str, signature: str, key_secret: Bytesish
-) -> bool:
+def verify_razorpay_payment_signature(order_id: str, payment_id: str, signature: str, key_secret: Bytesish) -> bool:
     """True when ``signature`` is the checkout signature of ``order_id|payment_id`` (§2.4)."""
     return _verify(razorpay_payment_signature(order_id, payment_id, key_secret), signature)
 
@@ -151,9 +149,7 @@ def payu_request_hash(params: Mapping[str, str | None], salt: str) -> str:
     return hashlib.sha512("|".join(parts).encode()).hexdigest()
 
 
-def payu_reverse_hash(
-    params: Mapping[str, str | None], salt: str, additional_charges: str | None = None
-) -> str:
+def payu_reverse_hash(params: Mapping[str, str | None], salt: str, additional_charges: str | None = None) -> str:
     """Hash PayU posts back on surl/furl callbacks and webhooks (§3.3).
 
     ``sha512([additionalCharges|]SALT|status||||||udf5|…|udf1|email|firstname|productinfo|amount|txnid|key)``.

@@ -155,9 +155,7 @@ def validate_card_number(number: str) -> str:
         )
     brand = card_brand(number)
     if brand is None:
-        raise ValidationError(
-            "The card's brand is not supported.", code="card_brand_unsupported", param=_NUMBER
-        )
+        raise ValidationError("The card's brand is not supported.", code="card_brand_unsupported", param=_NUMBER)
     if len(number) not in BRAND_LENGTHS[brand]:
         raise ValidationError(
             f"The card number has the wrong length for a {brand} card.", code="invalid_number", param=_NUMBER
@@ -196,14 +194,10 @@ def validate_cvc(cvc: str, brand: str) -> None:
     """
     expected = 4 if brand == "amex" else 3
     if not _is_digits(cvc) or len(cvc) != expected:
-        raise ValidationError(
-            f"The card's security code must be {expected} digits.", code="invalid_cvc", param=_CVC
-        )
+        raise ValidationError(f"The card's security code must be {expected} digits.", code="invalid_cvc", param=_CVC)
 
 
-def validate_card(
-    number: str, exp_month: int, exp_year: int, cvc: str, today_year: int, today_month: int
-) -> str:
+def validate_card(number: str, exp_month: int, exp_year: int, cvc: str, today_year: int, today_month: int) -> str:
     """Validate number, expiry and CVC (in that order, first error wins); return the brand."""
     brand = validate_card_number(number)
     validate_expiry(exp_month, exp_year, today_year, today_month)

@@ -50,9 +50,7 @@ class _Gateway:
     build: Callable[[Mapping[str, str], str, httpx.AsyncClient], GatewayConnector]
 
 
-def _build_razorpay(
-    credentials: Mapping[str, str], base_url: str, client: httpx.AsyncClient
-) -> GatewayConnector:
+def _build_razorpay(credentials: Mapping[str, str], base_url: str, client: httpx.AsyncClient) -> GatewayConnector:
     from engine.gateways.razorpay import RazorpayConnector, RazorpayCredentials
 
     creds = RazorpayCredentials(

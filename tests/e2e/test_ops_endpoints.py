@@ -31,8 +31,9 @@ async def test_metrics_count_requests(merchant, stack):
 
 async def test_gateway_calls_are_counted(merchant, stack):
     card = {"type": "card", "card": {"number": "4111111111111111", "exp_month": 12, "exp_year": 2030, "cvc": "123"}}
-    await merchant.http.post("/v1/payments", json={"amount": 1000, "currency": "INR", "confirm": True,
-                                                   "payment_method": card})
+    await merchant.http.post(
+        "/v1/payments", json={"amount": 1000, "currency": "INR", "confirm": True, "payment_method": card}
+    )
     async with stack.client() as http:
         text = (await http.get("/metrics")).text
     assert 'payment_engine_gateway_calls_total{gateway="razorpay",operation="authorize",outcome="captured"}' in text

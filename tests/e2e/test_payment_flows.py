@@ -28,7 +28,11 @@ async def wait_status(merchant, payment_id: str, wanted: str, timeout: float = 8
 
 
 async def test_success_cards_succeed(merchant):
-    for number, brand in [("4242424242424242", "visa"), ("5555555555554444", "mastercard"), ("6521111111111110", "rupay")]:
+    for number, brand in [
+        ("4242424242424242", "visa"),
+        ("5555555555554444", "mastercard"),
+        ("6521111111111110", "rupay"),
+    ]:
         response = await pay(merchant, card(number))
         assert response.status_code == 201, response.text
         body = response.json()
@@ -38,8 +42,11 @@ async def test_success_cards_succeed(merchant):
 
 
 async def test_declines_answer_402_with_decline_code_and_payment_can_retry(merchant):
-    for number, code in [("4000000000000002", "card_declined"), ("4000000000009995", "insufficient_funds"),
-                         ("4000000000000069", "expired_card")]:
+    for number, code in [
+        ("4000000000000002", "card_declined"),
+        ("4000000000009995", "insufficient_funds"),
+        ("4000000000000069", "expired_card"),
+    ]:
         response = await pay(merchant, card(number))
         assert response.status_code == 402, response.text
         error = response.json()["error"]
@@ -47,7 +54,9 @@ async def test_declines_answer_402_with_decline_code_and_payment_can_retry(merch
         payment = (await merchant.http.get(f"/v1/payments/{error['payment_id']}")).json()
         assert payment["status"] == "requires_payment_method"
         assert payment["last_error"]["decline_code"] == code
-    retry = await merchant.http.post(f"/v1/payments/{error['payment_id']}/confirm", json={"payment_method": card("4111111111111111")})
+    retry = await merchant.http.post(
+        f"/v1/payments/{error['payment_id']}/confirm", json={"payment_method": card("4111111111111111")}
+    )
     assert retry.status_code == 200 and retry.json()["status"] == "succeeded"
 
 
@@ -68,8 +77,7 @@ async def test_dropped_connection_is_unknown_then_sync_settles_succeeded(merchan
     synced = await merchant.http.post(f"/v1/payments/{body['id']}/sync")
     assert synced.status_code == 200, synced.text
     assert synced.json()["status"] == "succeeded" and synced.json()["amount_received"] == 50000
-    rows = await stack.engine.pool.fetch(
-        "SELECT status FROM payment_attempts WHERE payment_id = $1", body["id"])
+    rows = await stack.engine.pool.fetch("SELECT status FROM payment_attempts WHERE payment_id = $1", body["id"])
     assert [r["status"] for r in rows] == ["captured"]
 
 
@@ -144,8 +152,10 @@ async def test_cancel_authorized_payment(merchant):
 
 
 async def test_netbanking_and_wallet_redirect(merchant):
-    for method in ({"type": "netbanking", "netbanking": {"bank_code": "HDFC"}},
-                   {"type": "wallet", "wallet": {"provider": "paytm"}}):
+    for method in (
+        {"type": "netbanking", "netbanking": {"bank_code": "HDFC"}},
+        {"type": "wallet", "wallet": {"provider": "paytm"}},
+    ):
         body = (await pay(merchant, method)).json()
         assert body["status"] == "requires_action", body
         async with httpx.AsyncClient(follow_redirects=True, timeout=10) as browser:

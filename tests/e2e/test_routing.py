@@ -15,13 +15,16 @@ async def test_routing_reads_and_sets_the_order(merchant):
     assert updated.json()["gateways"] == current["available"]
 
 
-@pytest.mark.parametrize("body, param", [
-    ({"gateways": []}, "gateways"),
-    ({"gateways": ["razorpay", "razorpay"]}, "gateways"),
-    ({"gateways": ["stripe"]}, "gateways"),
-    ({"gateways": "razorpay"}, "gateways"),
-    ({"order": ["razorpay"]}, None),
-])
+@pytest.mark.parametrize(
+    "body, param",
+    [
+        ({"gateways": []}, "gateways"),
+        ({"gateways": ["razorpay", "razorpay"]}, "gateways"),
+        ({"gateways": ["stripe"]}, "gateways"),
+        ({"gateways": "razorpay"}, "gateways"),
+        ({"order": ["razorpay"]}, None),
+    ],
+)
 async def test_bad_routing_is_rejected_and_changes_nothing(merchant, body, param):
     before = (await merchant.http.get("/v1/merchant/routing")).json()
     response = await merchant.http.put("/v1/merchant/routing", json=body)
@@ -34,8 +37,11 @@ async def test_bad_routing_is_rejected_and_changes_nothing(merchant, body, param
 
 
 async def test_payment_shows_the_routing_decision(merchant):
-    body = (await merchant.http.post("/v1/payments", json={"amount": 1000, "currency": "INR", "confirm": True,
-                                                           "payment_method": CARD})).json()
+    body = (
+        await merchant.http.post(
+            "/v1/payments", json={"amount": 1000, "currency": "INR", "confirm": True, "payment_method": CARD}
+        )
+    ).json()
     assert body["routing"]["gateway"] == "razorpay"
     assert body["routing"]["failovers"] == []
 
@@ -43,8 +49,9 @@ async def test_payment_shows_the_routing_decision(merchant):
 async def test_disabled_gateway_is_not_routed_to(merchant, stack):
     await stack.engine.pool.execute("UPDATE gateway_accounts SET enabled = false WHERE merchant_id = $1", merchant.id)
     stack.engine.gateways.forget(merchant.id)
-    response = await merchant.http.post("/v1/payments", json={"amount": 1000, "currency": "INR", "confirm": True,
-                                                              "payment_method": CARD})
+    response = await merchant.http.post(
+        "/v1/payments", json={"amount": 1000, "currency": "INR", "confirm": True, "payment_method": CARD}
+    )
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] == "no_gateway_available"
     count = await stack.engine.pool.fetchval("SELECT count(*) FROM payments WHERE merchant_id = $1", merchant.id)

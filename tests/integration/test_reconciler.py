@@ -15,11 +15,15 @@ DROP_CARD = {"type": "card", "card": {"number": "4000000000000259", "exp_month":
 async def test_concurrent_reconcilers_settle_each_unknown_attempt_once(stack):
     _, key = await stack.new_merchant()
     async with stack.client(key) as http:
-        responses = await asyncio.gather(*[
-            http.post("/v1/payments", json={"amount": 10000 + i, "currency": "INR", "confirm": True,
-                                            "payment_method": DROP_CARD})
-            for i in range(8)
-        ])
+        responses = await asyncio.gather(
+            *[
+                http.post(
+                    "/v1/payments",
+                    json={"amount": 10000 + i, "currency": "INR", "confirm": True, "payment_method": DROP_CARD},
+                )
+                for i in range(8)
+            ]
+        )
     ids = [r.json()["id"] for r in responses]
     assert all(r.json()["status"] == "processing" for r in responses)
     pool = stack.engine.pool
@@ -35,17 +39,23 @@ async def test_concurrent_reconcilers_settle_each_unknown_attempt_once(stack):
 
     rows = await pool.fetch(
         "SELECT p.status, a.id, a.status AS attempt_status, a.sync_count FROM payments p "
-        "JOIN payment_attempts a ON a.payment_id = p.id WHERE p.id = ANY($1)", ids)
+        "JOIN payment_attempts a ON a.payment_id = p.id WHERE p.id = ANY($1)",
+        ids,
+    )
     assert {r["status"] for r in rows} == {"succeeded"}
     assert {r["attempt_status"] for r in rows} == {"captured"}
     assert all(r["sync_count"] == 1 for r in rows), [r["sync_count"] for r in rows]
     events = await pool.fetch(
         "SELECT object_id, count(*) AS n FROM events WHERE type = 'attempt.captured' AND object_id = ANY($1) "
-        "GROUP BY object_id", [r["id"] for r in rows])
+        "GROUP BY object_id",
+        [r["id"] for r in rows],
+    )
     assert len(events) == len(rows) and all(e["n"] == 1 for e in events)
     succeeded = await pool.fetch(
         "SELECT object_id, count(*) AS n FROM events WHERE type = 'payment.succeeded' AND object_id = ANY($1) "
-        "GROUP BY object_id", ids)
+        "GROUP BY object_id",
+        ids,
+    )
     assert all(e["n"] == 1 for e in succeeded) and len(succeeded) == len(ids)
 
 
@@ -59,14 +69,21 @@ async def test_an_attempt_the_gateway_never_resolves_stays_unresolved_not_failed
     await pool.execute(
         "INSERT INTO payment_attempts (id, payment_id, merchant_id, gateway, gateway_account_id, status, amount,"
         " method_type, gateway_order_id, next_sync_at) VALUES ('att_ghost' || $3, $1, $2, 'razorpay', $4, 'unknown',"
-        " 5000, 'card', 'order_ghost000000001', now())", payment["id"], merchant_id, merchant_id[-6:], account)
+        " 5000, 'card', 'order_ghost000000001', now())",
+        payment["id"],
+        merchant_id,
+        merchant_id[-6:],
+        account,
+    )
     for _ in range(3):
         await reconcile_once(stack.engine, backoff_s=(0.0, 0.0))
         await pool.execute(
             "UPDATE payment_attempts SET next_sync_at = now() WHERE payment_id = $1 AND next_sync_at IS NOT NULL",
-            payment["id"])
-    row = await pool.fetchrow("SELECT status, sync_count, next_sync_at FROM payment_attempts WHERE payment_id = $1",
-                              payment["id"])
+            payment["id"],
+        )
+    row = await pool.fetchrow(
+        "SELECT status, sync_count, next_sync_at FROM payment_attempts WHERE payment_id = $1", payment["id"]
+    )
     assert row["status"] == "unknown" and row["next_sync_at"] is None and row["sync_count"] == 3
     async with stack.client(key) as http:
         shown = (await http.get(f"/v1/payments/{payment['id']}")).json()

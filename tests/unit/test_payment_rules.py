@@ -23,14 +23,32 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def payment(status: str = "processing", **kw) -> Payment:
-    base = dict(id="pay_1", merchant_id="mer_1", amount=1000, currency="INR", status=status,
-                capture_method="automatic", created_at=NOW, updated_at=NOW)
+    base = dict(
+        id="pay_1",
+        merchant_id="mer_1",
+        amount=1000,
+        currency="INR",
+        status=status,
+        capture_method="automatic",
+        created_at=NOW,
+        updated_at=NOW,
+    )
     return Payment(**{**base, **kw})
 
 
 def attempt(status: str = "pending", **kw) -> Attempt:
-    base = dict(id="att_1", payment_id="pay_1", merchant_id="mer_1", gateway="razorpay", gateway_account_id="gwa_1",
-                status=status, amount=1000, method_type="card", created_at=NOW, updated_at=NOW)
+    base = dict(
+        id="att_1",
+        payment_id="pay_1",
+        merchant_id="mer_1",
+        gateway="razorpay",
+        gateway_account_id="gwa_1",
+        status=status,
+        amount=1000,
+        method_type="card",
+        created_at=NOW,
+        updated_at=NOW,
+    )
     return Attempt(**{**base, **kw})
 
 
@@ -70,12 +88,15 @@ def test_unknown_never_fails_the_payment():
 
 
 def test_requires_action_sets_redirect_next_action():
-    change = apply_charge_result(payment(), attempt(), ChargeResult(Outcome.REQUIRES_ACTION, redirect_url="https://gw/3ds"))
+    change = apply_charge_result(
+        payment(), attempt(), ChargeResult(Outcome.REQUIRES_ACTION, redirect_url="https://gw/3ds")
+    )
     assert change.payment.next_action == {"type": "redirect", "redirect_url": "https://gw/3ds"}
 
 
-@pytest.mark.parametrize("late", [Outcome.PROCESSING, Outcome.AUTHORIZED, Outcome.DECLINED, Outcome.UNKNOWN,
-                                  Outcome.REQUIRES_ACTION])
+@pytest.mark.parametrize(
+    "late", [Outcome.PROCESSING, Outcome.AUTHORIZED, Outcome.DECLINED, Outcome.UNKNOWN, Outcome.REQUIRES_ACTION]
+)
 def test_late_news_never_moves_a_captured_attempt_backwards(late):
     done_payment = payment("succeeded", amount_received=1000, gateway_reference="pay_gw")
     done_attempt = attempt("captured", amount_captured=1000, gateway_reference="pay_gw")
@@ -93,7 +114,10 @@ def test_first_capture_amount_wins_over_a_later_full_amount():
     a = attempt("authorized", gateway_reference="g")
     first = apply_charge_result(p, a, ChargeResult(Outcome.CAPTURED, "g", amount_captured=600))
     assert first.payment.amount_received == 600 and first.payment.amount_capturable == 0
-    assert apply_charge_result(first.payment, first.attempt, ChargeResult(Outcome.CAPTURED, "g", amount_captured=1000)) is None
+    assert (
+        apply_charge_result(first.payment, first.attempt, ChargeResult(Outcome.CAPTURED, "g", amount_captured=1000))
+        is None
+    )
 
 
 def test_capture_cannot_exceed_the_attempt_amount():
@@ -108,8 +132,9 @@ def test_capture_after_cancel_records_the_money_but_keeps_the_payment_canceled()
 
 
 def test_void_cancels_an_authorized_payment():
-    change = apply_charge_result(payment("requires_capture", amount_capturable=1000), attempt("authorized"),
-                                 ChargeResult(Outcome.VOIDED))
+    change = apply_charge_result(
+        payment("requires_capture", amount_capturable=1000), attempt("authorized"), ChargeResult(Outcome.VOIDED)
+    )
     assert change.payment.status == "canceled" and change.payment.amount_capturable == 0
 
 

@@ -155,9 +155,7 @@ def test_other_method_bodies(method: PaymentMethod, expected: dict[str, object])
     assert body["email"] == "a@b.co" and body["contact"] == "9876543210" and "card" not in body
 
 
-@pytest.mark.parametrize(
-    "method", [PaymentMethod(type="upi"), PaymentMethod(type="emi"), PaymentMethod(type="card")]
-)
+@pytest.mark.parametrize("method", [PaymentMethod(type="upi"), PaymentMethod(type="emi"), PaymentMethod(type="card")])
 def test_unsupported_or_incomplete_method(method: PaymentMethod) -> None:
     with pytest.raises(tf.UnsupportedMethod):
         tf.build_payment(charge(method), "order_1")
@@ -232,17 +230,13 @@ def test_redirect_is_requires_action() -> None:
 
 @pytest.mark.parametrize("url", ["javascript:alert(1)", "http://evil.example/x", "", "https://"])
 def test_unsafe_redirect_is_not_shown(url: str) -> None:
-    res, _ = created(
-        answer(200, {"razorpay_payment_id": "pay_9", "next": [{"action": "redirect", "url": url}]})
-    )
+    res, _ = created(answer(200, {"razorpay_payment_id": "pay_9", "next": [{"action": "redirect", "url": url}]}))
     assert res.outcome is Outcome.UNKNOWN and res.redirect_url is None  # type: ignore[attr-defined]
 
 
 def test_http_redirect_allowed_on_trusted_host() -> None:
     url = "http://127.0.0.1:8001/razorpay/pages/pay_9"
-    res, _ = created(
-        answer(200, {"razorpay_payment_id": "pay_9", "next": [{"action": "redirect", "url": url}]})
-    )
+    res, _ = created(answer(200, {"razorpay_payment_id": "pay_9", "next": [{"action": "redirect", "url": url}]}))
     assert res.outcome is Outcome.REQUIRES_ACTION  # type: ignore[attr-defined]
 
 
@@ -287,9 +281,7 @@ def test_bad_request_is_declined(reason: str, code: str) -> None:
 )
 def test_input_validation_failed(field: str | None, code: str) -> None:
     res, _ = created(
-        answer(
-            400, err("BAD_REQUEST_ERROR", "input_validation_failed", step="payment_initiation", field=field)
-        )
+        answer(400, err("BAD_REQUEST_ERROR", "input_validation_failed", step="payment_initiation", field=field))
     )
     assert res.outcome is Outcome.DECLINED and res.decline_code == code  # type: ignore[attr-defined]
 
@@ -430,9 +422,7 @@ def test_capture_refusal_detected() -> None:
 )
 def test_refund_statuses(status: str, outcome: RefundOutcome) -> None:
     req = RefundRequest("re_0123456789", REF, 1000, "INR")
-    res = tf.map_refund(
-        answer(200, {"id": "rfnd_1", "entity": "refund", "amount": 1000, "status": status}), req
-    )
+    res = tf.map_refund(answer(200, {"id": "rfnd_1", "entity": "refund", "amount": 1000, "status": status}), req)
     assert res.outcome is outcome and res.gateway_refund_id == "rfnd_1"
 
 
@@ -492,9 +482,7 @@ def test_webhook_signature(connector: RazorpayConnector) -> None:
         ("payment.failed", Outcome.DECLINED, "insufficient_funds"),
     ],
 )
-def test_payment_webhooks(
-    connector: RazorpayConnector, event: str, outcome: Outcome, decline: str | None
-) -> None:
+def test_payment_webhooks(connector: RazorpayConnector, event: str, outcome: Outcome, decline: str | None) -> None:
     status = event.split(".")[1]
     body = webhook(event, payment=payment(status, error_reason="insufficient_funds" if decline else None))
     ev = connector.parse_webhook({"X-Razorpay-Event-Id": "evt_1"}, body)
@@ -505,9 +493,7 @@ def test_payment_webhooks(
 
 def test_order_paid_webhook(connector: RazorpayConnector) -> None:
     order = {"id": "order_1", "entity": "order", "status": "paid", "receipt": "att_1", "notes": []}
-    ev = connector.parse_webhook(
-        {}, webhook("order.paid", payment=payment("captured", notes=[]), order=order)
-    )
+    ev = connector.parse_webhook({}, webhook("order.paid", payment=payment("captured", notes=[]), order=order))
     assert ev.charge is not None and ev.charge.outcome is Outcome.CAPTURED and ev.attempt_id == "att_1"
     assert ev.event_id == "order.paid:pay_1:captured"
 
@@ -520,9 +506,7 @@ def test_order_paid_webhook(connector: RazorpayConnector) -> None:
         ("refund.failed", "failed", RefundOutcome.FAILED),
     ],
 )
-def test_refund_webhooks(
-    connector: RazorpayConnector, event: str, status: str, outcome: RefundOutcome
-) -> None:
+def test_refund_webhooks(connector: RazorpayConnector, event: str, status: str, outcome: RefundOutcome) -> None:
     refund = {
         "id": "rfnd_1",
         "entity": "refund",
@@ -571,10 +555,7 @@ def test_success_callback(connector: RazorpayConnector) -> None:
     assert connector.verify_callback({**params, "razorpay_payment_id": "pay_8"}, ref) is None
     other = sign(CREDS.key_secret, b"order_2|pay_9")
     assert (
-        connector.verify_callback(
-            {**params, "razorpay_order_id": "order_2", "razorpay_signature": other}, ref
-        )
-        is None
+        connector.verify_callback({**params, "razorpay_order_id": "order_2", "razorpay_signature": other}, ref) is None
     )
     assert connector.verify_callback(params, AttemptRef("att_1")) is None
     assert connector.verify_callback({}, ref) is None

@@ -263,9 +263,7 @@ def test_validate_card_number_digit_strings(number: str) -> None:
 TODAY = (2025, 6)
 
 
-@pytest.mark.parametrize(
-    ("month", "year"), [(6, 2025), (12, 2025), (1, 2026), (7, 2045), (12, 2045), (1, 2030)]
-)
+@pytest.mark.parametrize(("month", "year"), [(6, 2025), (12, 2025), (1, 2026), (7, 2045), (12, 2045), (1, 2030)])
 def test_validate_expiry_ok(month: int, year: int) -> None:
     assert validate_expiry(month, year, *TODAY) is None
 
@@ -373,9 +371,7 @@ def test_validate_ifsc_ok(code: str) -> None:
     assert validate_ifsc(code) is None
 
 
-@pytest.mark.parametrize(
-    "code", ["HDFC1001234", "hdfc0001234", "HDF00001234", "HDFC000123", "HDFC00012345", None]
-)
+@pytest.mark.parametrize("code", ["HDFC1001234", "hdfc0001234", "HDF00001234", "HDFC000123", "HDFC00012345", None])
 def test_validate_ifsc_errors(code: object) -> None:
     with raises("invalid_ifsc", "ifsc"):
         validate_ifsc(code)  # type: ignore[arg-type]

@@ -78,6 +78,4 @@ def build_payment(request: ChargeRequest, order_id: str) -> PaymentCreate:
 
 def build_refund(request: RefundRequest) -> RefundCreate:
     """The refund body; our refund id rides in ``notes`` and ``receipt`` to be echoed back."""
-    return RefundCreate(
-        amount=request.amount, notes={"refund_id": request.refund_id}, receipt=request.refund_id
-    )
+    return RefundCreate(amount=request.amount, notes={"refund_id": request.refund_id}, receipt=request.refund_id)

@@ -87,18 +87,14 @@ class RazorpayConnector:
             )
         order_id = request.gateway_order_id
         if not order_id:
-            created = tf.map_order_created(
-                await self._call("POST", "/v1/orders", json=tf.build_order(request))
-            )
+            created = tf.map_order_created(await self._call("POST", "/v1/orders", json=tf.build_order(request)))
             if isinstance(created, ChargeResult):
                 return created
             order_id = created
             body = msgspec.structs.replace(body, order_id=order_id)
         return await self._create_payment(body, order_id, request)
 
-    async def _create_payment(
-        self, body: PaymentCreate, order_id: str, request: ChargeRequest
-    ) -> ChargeResult:
+    async def _create_payment(self, body: PaymentCreate, order_id: str, request: ChargeRequest) -> ChargeResult:
         answer = await self._call("POST", "/v1/payments/create/json", json=body)
         result, fetch_id = tf.map_payment_created(answer, order_id, trusted_hosts=self._trusted_hosts)
         if fetch_id is None:
@@ -151,9 +147,7 @@ class RazorpayConnector:
 
     async def void(self, ref: AttemptRef) -> ChargeResult:
         """No call: Razorpay has no void API and auto-refunds uncaptured authorizations."""
-        return ChargeResult(
-            Outcome.VOIDED, ref.gateway_reference, ref.gateway_order_id, raw_status="not_captured"
-        )
+        return ChargeResult(Outcome.VOIDED, ref.gateway_reference, ref.gateway_order_id, raw_status="not_captured")
 
     async def refund(self, request: RefundRequest) -> RefundResult:
         """Refund ``request.amount``; the engine refund id is the idempotency key."""
@@ -240,9 +234,7 @@ class RazorpayConnector:
         json: object | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> http.HttpResult:
-        return await http.send(
-            self._client, method, self._base + path, json=json, auth=self._auth, headers=headers
-        )
+        return await http.send(self._client, method, self._base + path, json=json, auth=self._auth, headers=headers)
 
 
 def _seg(value: str) -> str:

@@ -289,15 +289,11 @@ def _why(result: HttpResult) -> str:
     return f"http_{result.status}"
 
 
-def _unknown(
-    code: str, order_id: str | None, pay_id: str | None = None, raw: str | None = None
-) -> ChargeResult:
+def _unknown(code: str, order_id: str | None, pay_id: str | None = None, raw: str | None = None) -> ChargeResult:
     return ChargeResult(Outcome.UNKNOWN, pay_id, order_id, error_code=code, raw_status=raw)
 
 
-def _retryable(
-    code: str, message: str | None, order_id: str | None = None, pay_id: str | None = None
-) -> ChargeResult:
+def _retryable(code: str, message: str | None, order_id: str | None = None, pay_id: str | None = None) -> ChargeResult:
     return ChargeResult(Outcome.RETRYABLE, pay_id, order_id, error_code=code, error_message=message)
 
 
