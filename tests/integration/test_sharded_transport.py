@@ -12,7 +12,7 @@ from tests.support.servers import serve_asgi
 
 async def slow_app(scope, receive, send):
     if scope["type"] == "lifespan":
-        while (message := await receive())["type"] != "lifespan.shutdown":
+        while (await receive())["type"] != "lifespan.shutdown":
             await send({"type": "lifespan.startup.complete"})
         await send({"type": "lifespan.shutdown.complete"})
         return
