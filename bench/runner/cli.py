@@ -27,6 +27,7 @@ from typing import Any
 from bench.ratio import machine
 from bench.runner import report
 from bench.runner.loadrun import Load, run_load
+from bench.runner.monitor import settle
 from bench.runner.plan import ENGINES, PROFILES, Profile, custom
 from bench.runner.procs import Children, install_signal_handlers
 from bench.runner.systems import ROOT, SYSTEMS, Stack, set_webhooks, start_system
@@ -38,7 +39,10 @@ NOTES = (
     "Closed loop without think time: each user starts its next checkout when the last one ends. A checkout is "
     "create + confirm with a card (Razorpay: order, S2S payment, fetch = 3 gateway calls) + get.",
     "Warm-up lasts until every user has completed a flow (steady state), then statistics are reset and the "
-    "window is measured. Webhooks are not delivered in the head-to-head (both systems would receive them; "
+    "window is measured: at least the profile's seconds and at least 2-3 warm-up cycles (a first-come-first-served "
+    "server makes closed-loop users move in step, so their checkouts complete in bursts one cycle apart). Before "
+    "each run the server is left to finish what the previous run's clients abandoned. 'other work CPU' is what "
+    "processes outside the benchmark used meanwhile (the machine is shared). Webhooks are not delivered in the head-to-head (both systems would receive them; "
     "the card answer is synchronous); the engine's mix has them on (UPI is settled by webhook).",
 )
 
@@ -106,7 +110,9 @@ class Bench:
     def _run(self, running: Any, load: Load, extra: str = "") -> dict[str, Any] | None:
         number = len(self.runs) + len(self.failures) + 1
         what = f"{running.system.name} {load.scenario} {load.users} users" + (f" ({extra})" if extra else "")
-        print(f"[{number}/{self.planned}] {what}  (t+{time.monotonic() - self.started:.0f}s)", flush=True)
+        waited = settle(running.server.pid)
+        print(f"[{number}/{self.planned}] {what}  (t+{time.monotonic() - self.started:.0f}s, settled {waited:.0f}s)",
+              flush=True)  # fmt: skip
         try:
             profile = self.args.profile and running.system.kind == "engine"
             result = run_load(
@@ -118,6 +124,7 @@ class Bench:
             return None
         if extra:
             result["extra"] = extra
+        result["loadavg"] = [round(x, 2) for x in os.getloadavg()]
         self.runs.append(result)
         print(_line(result), flush=True)
         return result

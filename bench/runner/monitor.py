@@ -91,18 +91,26 @@ class Monitor:
     """Samples every group every ``interval`` seconds while running (a context manager)."""
 
     def __init__(self, groups: list[Group], interval: float = 0.5) -> None:
-        """Sample ``groups`` every ``interval`` seconds once started."""
+        """Sample ``groups`` (and the whole machine's CPU) every ``interval`` seconds once started."""
         self.groups = groups
         self.interval = interval
+        self.machine: list[tuple[float, float, float]] = []  # (t, busy cpu s, steal s)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="bench-monitor", daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            now = time.time()
-            for group in self.groups:
-                group.sample(now)
+            self._sample()
             self._stop.wait(self.interval)
+
+    def _sample(self) -> None:
+        now = time.time()
+        times = psutil.cpu_times()
+        idle = times.idle + getattr(times, "iowait", 0.0)
+        busy = sum(times) - idle - getattr(times, "guest", 0.0) - getattr(times, "guest_nice", 0.0)
+        self.machine.append((now, busy, getattr(times, "steal", 0.0)))
+        for group in self.groups:
+            group.sample(now)
 
     def __enter__(self) -> Monitor:
         self._thread.start()
@@ -111,13 +119,21 @@ class Monitor:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(5)
-        now = time.time()
-        for group in self.groups:
-            group.sample(now)
+        self._sample()
 
     def report(self, start: float, end: float) -> dict[str, dict[str, float]]:
-        """Per group: CPU over the measured window, peak RSS over the run."""
-        return {group.name: group.window(start, end) for group in self.groups}
+        """Per group: CPU over the measured window, peak RSS over the run; plus ``machine``: all
+        cores busy (steal included), and ``others``: what no watched group used (other work)."""
+        out = {group.name: group.window(start, end) for group in self.groups}
+        inside = [m for m in self.machine if start <= m[0] <= end]
+        if len(inside) >= 2 and inside[-1][0] > inside[0][0]:
+            span = inside[-1][0] - inside[0][0]
+            busy = (inside[-1][1] - inside[0][1]) / span
+            steal = (inside[-1][2] - inside[0][2]) / span
+            watched = sum(group["cpu_cores"] for group in out.values())
+            out["machine"] = {"cpu_cores": round(busy, 2), "steal_cores": round(steal, 2)}
+            out["others"] = {"cpu_cores": round(max(0.0, busy - steal - watched), 2)}
+        return out
 
 
 def postmaster_pid(pgdata: str) -> int | None:
@@ -137,3 +153,24 @@ def redis_pid(redis_url: str) -> int | None:
         if "redis-server" in cmdline and target and target in cmdline:
             return int(proc.pid)
     return None
+
+
+def settle(pid: int, *, idle_cores: float = 0.05, quiet_s: float = 2.0, timeout: float = 90.0) -> float:
+    """Wait until ``pid``'s tree uses less than ``idle_cores`` for ``quiet_s`` (work left over from
+    the previous run, e.g. requests still queued when its clients quit); returns the seconds waited."""
+    group = Group("settle", lambda: [pid])
+    started = time.monotonic()
+    quiet_since = None
+    group.sample(time.time())
+    while time.monotonic() - started < timeout:
+        time.sleep(0.5)
+        group.sample(time.time())
+        a, b = group.samples[-2], group.samples[-1]
+        cores = (b.cpu_s - a.cpu_s) / max(b.t - a.t, 1e-6)
+        if cores < idle_cores:
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= quiet_s:
+                break
+        else:
+            quiet_since = None
+    return time.monotonic() - started

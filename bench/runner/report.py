@@ -146,8 +146,9 @@ def markdown(results: dict[str, Any]) -> str:
         *[f"- {note}" for note in results["notes"]],
         "",
         "| system | scenario | users | window s | flows/s | req/s | flow p50/p95/p99 ms | confirm p50/p95/p99 ms "
-        "| errors | server CPU | server RSS MB (max proc) | loadgen CPU | sandbox CPU | PG CPU | Redis CPU |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| errors | server CPU | server RSS MB (max proc) | loadgen CPU | sandbox CPU | PG CPU | Redis CPU "
+        "| other work CPU |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in results["runs"]:
         flow = "checkout" if "checkout" in run["flows_per_s"] else next(iter(run["flows_per_s"]), "")
@@ -160,7 +161,8 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {run['errors']} | {res['server']['cpu_cores']:.2f} "
             f"| {res['server']['peak_rss_mb']:.0f} ({res['server']['peak_process_rss_mb']:.0f}) "
             f"| {res['loadgen']['cpu_cores']:.2f} | {res.get('sandbox', {}).get('cpu_cores', 0):.2f} "
-            f"| {res.get('postgres', {}).get('cpu_cores', 0):.2f} | {res.get('redis', {}).get('cpu_cores', 0):.2f} |"
+            f"| {res.get('postgres', {}).get('cpu_cores', 0):.2f} | {res.get('redis', {}).get('cpu_cores', 0):.2f} "
+            f"| {res.get('others', {}).get('cpu_cores', 0):.2f} |"
         )
     lines += ["", "## Summary", "", *[f"    {line}" for line in results["summary"]], "", "## Targets", ""]
     for target in results["targets"]:
