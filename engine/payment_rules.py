@@ -52,7 +52,10 @@ def apply_charge_result(payment: Payment, attempt: Attempt, result: ChargeResult
         # redirect (a status check or an unsigned callback must not take it away).
         new_status = current
     new_attempt = _next_attempt(attempt, new_status, result)
-    new_payment = _next_payment(payment, new_attempt)
+    # The payment follows an attempt only when that attempt's status moves. News that leaves the
+    # attempt where it was (a late failure for an older attempt while a retry is in flight, a
+    # duplicate) must not touch the payment, which may already belong to a newer attempt.
+    new_payment = _next_payment(payment, new_attempt) if new_attempt.status != attempt.status else payment
     events: list[str] = []
     if new_attempt.status != attempt.status:
         events.append(f"attempt.{new_attempt.status}")

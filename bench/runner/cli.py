@@ -16,6 +16,7 @@ on Ctrl-C and on SIGTERM.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -33,7 +34,8 @@ from bench.runner.procs import Children, install_signal_handlers
 from bench.runner.systems import ROOT, SYSTEMS, Stack, set_webhooks, start_system
 
 NOTES = (
-    "One machine runs everything: the load generator (locust, FastHttpUser, one process), the sandbox, "
+    "One machine runs everything: the load generator (locust, FastHttpUser, one process unless "
+    "--locust-processes), the sandbox, "
     "PostgreSQL and the server under test share its cores, so absolute figures are lower than on separate "
     "machines; the CPU columns show who used what during the measured window.",
     "Closed loop without think time: each user starts its next checkout when the last one ends. A checkout is "
@@ -42,8 +44,9 @@ NOTES = (
     "window is measured: at least the profile's seconds and at least 2-3 warm-up cycles (a first-come-first-served "
     "server makes closed-loop users move in step, so their checkouts complete in bursts one cycle apart). Before "
     "each run the server is left to finish what the previous run's clients abandoned. 'other work CPU' is what "
-    "processes outside the benchmark used meanwhile (the machine is shared). Webhooks are not delivered in the head-to-head (both systems would receive them; "
-    "the card answer is synchronous); the engine's mix has them on (UPI is settled by webhook).",
+    "processes outside the benchmark used meanwhile (the machine is shared).",
+    "Webhooks are not delivered in the head-to-head (both systems would receive them; the card answer is "
+    "synchronous); the engine's mix has them on (UPI is settled by webhook).",
 )
 
 
@@ -58,6 +61,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--check-ratio", type=float, default=0.0, help="fail unless engine >= R x sync-workers")
     parser.add_argument("--out-dir", default=str(ROOT / "bench" / "results"))
     parser.add_argument("--data-dir", default=os.environ.get("BENCH_DATA_DIR", str(ROOT / ".data" / "bench")))
+    parser.add_argument(
+        "--locust-processes", type=int, default=1, help="load generator processes (1: one gevent process; more "
+        "processes compete with the servers for the same cores, and their warm-up is a fixed minimum)",
+    )  # fmt: skip
     parser.add_argument("--profile", action="store_true", help="py-spy the engine during each of its windows")
     parser.add_argument("--report-only", action="store_true", help="re-render outputs from the JSON file")
     return parser.parse_args(argv)
@@ -108,6 +115,7 @@ class Bench:
         self.started = time.monotonic()
 
     def _run(self, running: Any, load: Load, extra: str = "") -> dict[str, Any] | None:
+        load = dataclasses.replace(load, processes=self.args.locust_processes)
         number = len(self.runs) + len(self.failures) + 1
         what = f"{running.system.name} {load.scenario} {load.users} users" + (f" ({extra})" if extra else "")
         waited = settle(running.server.pid)

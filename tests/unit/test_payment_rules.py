@@ -153,3 +153,10 @@ def test_every_attempt_status_maps_to_a_reachable_payment_status():
         target = payment_status_for(status)
         assert target in PaymentStatus
     assert "processing" in sources_of(PAYMENT_TRANSITIONS, "succeeded")
+
+
+def test_late_failure_of_an_older_attempt_leaves_the_retry_alone():
+    retrying = payment("processing", gateway_reference=None)
+    old_failed = attempt("failed", id="att_old", error_code="card_declined")
+    change = apply_charge_result(retrying, old_failed, ChargeResult(Outcome.DECLINED, "pay_old"))
+    assert change is None or (not change.payment_changed and change.payment == retrying and change.events == ())
