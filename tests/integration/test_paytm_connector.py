@@ -12,7 +12,7 @@ import asyncio
 import inspect
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -33,6 +33,7 @@ from engine.gateways.paytm import PaytmConnector
 from engine.gateways.registry import build_connector
 from sandbox.app import create_app
 from sandbox.config import SandboxSettings
+from tests.support.receiver import Receiver
 from tests.support.servers import free_port, serve_asgi
 
 # The sandbox's published Paytm test account (DESIGN.md §5).
@@ -40,30 +41,6 @@ SANDBOX_CREDENTIALS = {"mid": "SANDBOXMID0000000001", "merchant_key": "sandboxme
 GATEWAY = "paytm"
 UPI_DELAY_S = 0.3
 _counter = iter(range(1, 1_000_000))
-
-
-@dataclass
-class Receiver:
-    """A minimal ASGI app recording the webhooks the sandbox delivers."""
-
-    deliveries: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        self.deliveries.append((scope["path"], headers, body))
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"ok"})
 
 
 @dataclass
