@@ -104,7 +104,7 @@ def _uvicorn(settings: Settings) -> None:
         access_log=False,
         log_config=logging_config(settings.log_level),
         server_header=False,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=settings.shutdown_grace,
     )
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 import msgspec
 from litestar import Request, Response
 
 from engine.bootstrap import Engine
-from engine.errors import EngineError, InvalidRequest
+from engine.errors import EngineError, InvalidRequest, OutcomePending
 from engine.services import idempotency
 from engine.services.charging import record_error
 
@@ -41,8 +42,10 @@ async def run(
 ) -> Response[bytes]:
     """Claim the key (unless the handler claims it itself), run, and answer.
 
-    ``InvalidRequest`` errors (and 429/503) mean "rejected before any work": the claim is released
-    so the key stores nothing. Any other failure after work began is stored as the key's response.
+    ``InvalidRequest`` errors (and 429/503) before the first recovery point mean "rejected before
+    any work": the claim is released so the key stores nothing. Any other failure after work
+    began is stored as the key's response. A request cancelled mid-way (shutdown) unlocks its
+    key, so a retry resumes from the last recovery point at once.
     """
     claim = await key_claim(request, engine, merchant_id)
     if claim is not None and pre_claim:
@@ -52,11 +55,19 @@ async def run(
         claim = outcome
     try:
         result = await handler(claim)
+    except asyncio.CancelledError:
+        if claim is not None and pre_claim:
+            await asyncio.shield(idempotency.unlock(engine, claim))
+        raise
+    except OutcomePending:
+        if claim is not None and pre_claim:
+            await idempotency.unlock(engine, claim)
+        raise
     except EngineError as exc:
         if claim is None or not pre_claim:
             raise
-        if isinstance(exc, InvalidRequest) or exc.status in _RETRY_LATER:
-            await idempotency.release(engine, claim)
+        rejected = isinstance(exc, InvalidRequest) or exc.status in _RETRY_LATER
+        if rejected and await idempotency.release(engine, claim):
             raise
         status, body = await record_error(engine, claim, exc)
         return Response(body, status_code=status, media_type=JSON)

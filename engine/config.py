@@ -193,6 +193,20 @@ VARIABLES: tuple[Variable, ...] = (
         "idempotency_ttl_hours",
     ),
     Variable(
+        "IDEMPOTENCY_LOCK_TIMEOUT_S",
+        "60",
+        _positive_float,
+        "How long a request holds its Idempotency-Key before a retry may take it over and resume the operation (seconds; at least twice a gateway call's connect + read timeout).",
+        "idempotency_lock_timeout",
+    ),
+    Variable(
+        "SHUTDOWN_GRACE_S",
+        "30",
+        _positive_float,
+        "On SIGTERM, how long in-flight requests may finish before they are cancelled (seconds; longer than GATEWAY_READ_TIMEOUT_S).",
+        "shutdown_grace",
+    ),
+    Variable(
         "API_KEY_CACHE_TTL_S",
         "60",
         _positive_int,
@@ -253,6 +267,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_max: int = 20
     max_body_bytes: int = 65536
     idempotency_ttl_hours: int = 24
+    idempotency_lock_timeout: float = 60.0
+    shutdown_grace: float = 30.0
     api_key_cache_ttl: int = 60
     reconcile_interval: float = 2.0
     breaker_threshold: int = 5
@@ -283,6 +299,16 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
             raise ConfigError(f"{var.name}={_shown(var, raw)} is invalid: {exc}") from None
     if values["idempotency_ttl_hours"] < 24:
         raise ConfigError("IDEMPOTENCY_TTL_HOURS is invalid: must be at least 24")
+    # A live request must never be taken over: it makes at most two gateway calls before the
+    # first that can create a payment has answered or timed out.
+    call_s = values["gateway_connect_timeout"] + values["gateway_read_timeout"]
+    if values["idempotency_lock_timeout"] < 2 * call_s:
+        raise ConfigError(
+            f"IDEMPOTENCY_LOCK_TIMEOUT_S is invalid: must be at least {2 * call_s:g} "
+            "(twice GATEWAY_CONNECT_TIMEOUT_S + GATEWAY_READ_TIMEOUT_S)"
+        )
+    if values["shutdown_grace"] <= values["gateway_read_timeout"]:
+        raise ConfigError("SHUTDOWN_GRACE_S is invalid: must be longer than GATEWAY_READ_TIMEOUT_S")
     if values["db_pool_min"] > values["db_pool_max"]:
         raise ConfigError("DB_POOL_MIN is invalid: must not exceed DB_POOL_MAX")
     values.update(overrides)

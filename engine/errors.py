@@ -123,3 +123,21 @@ class Conflict(InvalidRequest):
 
     status = 409
     code = "resource_already_exists"
+
+
+class OutcomePending(EngineError):
+    """The operation's outcome is still open and finishes in the background (e.g. a capture
+    whose answer was lost). Nothing is stored for the key: a retry with the same
+    ``Idempotency-Key`` resumes the operation and learns its outcome."""
+
+    type = "gateway_error"
+    status = 502
+    code = "outcome_pending"
+
+
+class ConnectorBug(EngineError):
+    """A connector raised before any request left: a bug, and provably nothing was charged
+    (the attempt fails as ``internal_error``, safe to retry)."""
+
+    status = 500
+    code = "internal_error"

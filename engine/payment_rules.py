@@ -7,6 +7,7 @@ or older news in any order without moving anything backwards or counting money t
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -25,6 +26,31 @@ from engine.states import (
 
 # Which public code a failure reports when the gateway gave no decline code.
 _FAILURE_CODES = {Outcome.DECLINED: "card_declined", Outcome.RETRYABLE: "gateway_unavailable"}
+# Failures whose own code is kept: a connector bug raised before any request left.
+INTERNAL_ERROR = "internal_error"
+# What connectors report when the gateway has no payment at all for an attempt.
+NO_PAYMENT = "no_payment"
+_NEVER_ANSWERED = frozenset({AttemptStatus.PENDING, AttemptStatus.UNKNOWN})
+
+
+def conclude_absent(attempt: Attempt, result: ChargeResult, now: datetime, quiet_s: float) -> ChargeResult:
+    """A gateway that has no payment for an attempt we never heard back about, once no live
+    request can still be creating one (``quiet_s`` after the attempt began), proves that nothing
+    was charged: the attempt fails as safe to retry. Younger, it is only "not yet"."""
+    if (
+        result.outcome is Outcome.UNKNOWN
+        and result.raw_status == NO_PAYMENT
+        and attempt.status in _NEVER_ANSWERED
+        and (now - attempt.created_at).total_seconds() > quiet_s
+    ):
+        return ChargeResult(
+            Outcome.RETRYABLE,
+            gateway_order_id=result.gateway_order_id,
+            error_code="not_found_at_gateway",
+            error_message="The gateway has no payment for this attempt: nothing was charged.",
+            raw_status=NO_PAYMENT,
+        )
+    return result
 
 
 class Change(msgspec.Struct, frozen=True):
@@ -93,9 +119,12 @@ def _next_attempt(attempt: Attempt, status: AttemptStatus, result: ChargeResult)
         # A gateway failure is not a decline: it keeps its own public code so the API can
         # answer 502 instead of 402 (and failover can tell the two apart).
         changes["decline_code"] = None if retryable else result.decline_code
-        changes["error_code"] = (
-            _FAILURE_CODES[result.outcome] if retryable else result.error_code or _FAILURE_CODES[Outcome.DECLINED]
-        )
+        if result.error_code == INTERNAL_ERROR:
+            changes["error_code"] = INTERNAL_ERROR
+        elif retryable:
+            changes["error_code"] = _FAILURE_CODES[Outcome.RETRYABLE]
+        else:
+            changes["error_code"] = result.error_code or _FAILURE_CODES[Outcome.DECLINED]
         changes["error_message"] = result.error_message or "The payment was not completed."
     return msgspec.structs.replace(attempt, **changes)
 

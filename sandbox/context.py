@@ -1,4 +1,4 @@
-"""Per-application sandbox state: settings, faults, webhooks, background tasks, gateway stores.
+"""Per-application sandbox state: settings, faults, webhooks, background tasks, ledger, gateway stores.
 
 One :class:`SandboxContext` lives in ``app.state.sandbox``; route handlers and middleware reach
 it through :func:`context_of`, so several sandbox apps can run side by side (tests do).
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.config import SandboxSettings
 from sandbox.faults import FaultRegistry
+from sandbox.ledger import Ledger
 from sandbox.webhooks import WebhookDispatcher
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ class SandboxContext:
     tasks: BackgroundTasks = field(default_factory=BackgroundTasks)
     faults: FaultRegistry = field(default_factory=FaultRegistry)
     webhooks: WebhookDispatcher = field(init=False)
+    ledger: Ledger = field(default_factory=Ledger)
     gateways: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

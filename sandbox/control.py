@@ -1,4 +1,4 @@
-"""The sandbox control API (no auth): health, fault injection, webhook delivery modes and log.
+"""The sandbox control API (no auth): health, fault injection, webhook delivery modes and log, ledger.
 
 | method and path | what |
 |---|---|
@@ -11,6 +11,13 @@
 | ``POST /_sandbox/webhooks/flush`` | send held webhooks → ``{"flushed": n}`` |
 | ``GET /_sandbox/webhooks/log`` | ``{"entries": [...]}``, one per delivery attempt (status received) |
 | ``DELETE /_sandbox/webhooks/log`` | clear the log |
+| ``GET /_sandbox/ledger`` | ``{"entries": [...]}``, oldest first; query ``gateway``?, ``kind``?, ``reference``? |
+| ``DELETE /_sandbox/ledger`` | clear the ledger → ``{"cleared": n}`` |
+
+The ledger (:mod:`sandbox.ledger`) holds every order / charge / capture / refund / void the simulated
+gateways performed, one entry ``{"gateway", "kind", "reference", "gateway_id", "amount", "currency",
+"at"}`` each (``amount`` in paise, ``at`` Unix seconds). The query filters match exactly and combine
+with AND; an unknown ``gateway`` or ``kind`` answers 400.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from litestar.exceptions import HTTPException
 
 from sandbox.context import SandboxContext, context_of
 from sandbox.faults import FaultKind
+from sandbox.ledger import KINDS
 from sandbox.webhooks import WebhookMode
 
 
@@ -127,6 +135,24 @@ def clear_webhook_log(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return {"cleared": cleared}
 
 
+@get("/_sandbox/ledger", sync_to_thread=False)
+def ledger_entries(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The gateways' money-relevant operations, optionally filtered by gateway, kind and reference."""
+    ctx, query = _ctx(request), request.query_params
+    gateway, kind = query.get("gateway"), query.get("kind")
+    if gateway is not None and gateway not in ctx.gateways:
+        raise _ControlError(detail=f"gateway must be one of {sorted(ctx.gateways)}")
+    if kind is not None and kind not in KINDS:
+        raise _ControlError(detail=f"kind must be one of {list(KINDS)}")
+    return {"entries": ctx.ledger.entries(gateway, kind, query.get("reference"))}
+
+
+@delete("/_sandbox/ledger", status_code=200, sync_to_thread=False)
+def clear_ledger(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Forget every ledger entry."""
+    return {"cleared": _ctx(request).ledger.clear()}
+
+
 def control_router() -> Router:
     """The health and ``/_sandbox`` control routes."""
     return Router(
@@ -141,6 +167,8 @@ def control_router() -> Router:
             flush_webhooks,
             webhook_log,
             clear_webhook_log,
+            ledger_entries,
+            clear_ledger,
         ],
         response_class=Response,
     )

@@ -11,10 +11,10 @@ from api.deps import engine_of, merchant_id
 from api.idem import JSON, run
 from engine.commands import CancelPayment, CapturePayment, ConfirmPayment, CreatePayment, SyncPayment
 from engine.errors import InvalidRequest, ValidationError
-from engine.services import charging, routing
+from engine.services import captures, charging, routing
 from engine.services import confirm as confirming
 from engine.services.methods import prepare_method
-from engine.services.payments import create_payment, get_payment, list_payments, new_payment
+from engine.services.payments import create_for_confirm, create_payment, get_payment, list_payments, new_payment
 from engine.views import encode, payment_view
 
 
@@ -51,9 +51,11 @@ class PaymentController(Controller):
         confirm = ConfirmPayment(payment_method=data.payment_method, return_url=data.return_url, gateway=data.gateway)
 
         async def create_and_confirm(claim):  # type: ignore[no-untyped-def]
-            await create_payment(engine, payment, None)
+            # A retry after a crash continues the payment the first request created.
+            payment_id = claim.object_id if claim and claim.object_id else None
+            payment_id = payment_id or await create_for_confirm(engine, payment, claim)
             try:
-                return await confirming.confirm(engine, merchant_id, payment.id, confirm, claim, ok_status=201)
+                return await confirming.confirm(engine, merchant_id, payment_id, confirm, claim, ok_status=201)
             except InvalidRequest as exc:  # the payment exists now: this answer is final for the key
                 return await charging.record_error(engine, claim, exc)
 
@@ -100,7 +102,7 @@ class PaymentController(Controller):
             request,
             engine,
             merchant_id,
-            lambda claim: charging.capture(engine, merchant_id, payment_id, data.amount if data else None, claim),
+            lambda claim: captures.capture(engine, merchant_id, payment_id, data.amount if data else None, claim),
         )
 
     @post("/{payment_id:str}/cancel", status_code=200, summary="Cancel a payment before capture")

@@ -10,6 +10,7 @@ gateway).
 from __future__ import annotations
 
 import enum
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import msgspec
@@ -66,6 +67,9 @@ class ChargeRequest(msgspec.Struct, frozen=True):
     customer_email: str | None = None
     customer_phone: str | None = None
     gateway_order_id: str | None = None  # reuse an order created by an earlier attempt
+    # Commits the gateway's order id before the payment is created at the gateway (a recovery
+    # point: a crash between the two leaves an order the status sync finds by id).
+    record_order: Callable[[str], Awaitable[None]] | None = None
 
 
 class AttemptRef(msgspec.Struct, frozen=True):

@@ -18,10 +18,12 @@ never creates clients. Request bodies are never logged (they may hold a card num
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import enum
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -45,6 +47,30 @@ _NOT_SENT_ERRORS: tuple[type[Exception], ...] = (
     httpx.ProxyError,
     httpx.InvalidURL,
 )
+
+
+class RequestCounter:
+    """How many requests of one connector call may have reached the gateway (see ``counting``)."""
+
+    __slots__ = ("sent",)
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+
+_counter: contextvars.ContextVar[RequestCounter | None] = contextvars.ContextVar("gateway_requests", default=None)
+
+
+@contextlib.contextmanager
+def counting() -> Iterator[RequestCounter]:
+    """Count, within the block (same task), the requests that may have left this process: an
+    exception raised by a connector before any did is a bug that cannot have moved money."""
+    counter = RequestCounter()
+    token = _counter.set(counter)
+    try:
+        yield counter
+    finally:
+        _counter.reset(token)
 
 
 class Transport(enum.StrEnum):
@@ -187,6 +213,8 @@ def _headers(response: httpx.Response) -> dict[str, str]:
 def _done(transport: Transport, method: str, url: str, started: float, **fields: Any) -> HttpResult:
     elapsed = (time.perf_counter() - started) * 1000
     result = HttpResult(transport=transport, elapsed_ms=elapsed, **fields)
+    if transport is not Transport.NOT_SENT and (counter := _counter.get()) is not None:
+        counter.sent += 1
     # Path only: query strings and bodies stay out of logs.
     log.debug(
         "gateway call %s %s -> %s %s %.1fms",

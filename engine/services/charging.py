@@ -12,20 +12,23 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import asyncpg
 import msgspec
 
-from engine.errors import CardDeclined, EngineError, GatewayFailure, IllegalTransition, ValidationError
-from engine.gateways import registry
+from engine.errors import CardDeclined, ConnectorBug, EngineError, GatewayFailure, IllegalTransition
+from engine.gateways import http
 from engine.gateways.base import AttemptRef, ChargeRequest, ChargeResult, Outcome, PaymentMethod
 from engine.metrics import GATEWAY_CALLS, GATEWAY_SECONDS
-from engine.model import Attempt, GatewayAccount, Payment
-from engine.payment_rules import apply_charge_result
+from engine.model import Attempt, Payment
+from engine.payment_rules import apply_charge_result, conclude_absent
 from engine.services import idempotency
 from engine.services.payments import get_payment, write_change
 from engine.states import CANCELABLE, UNRESOLVED_ATTEMPTS, AttemptStatus, PaymentStatus
 from engine.store import payments as store
+from engine.store import work as work_store
+from engine.store.work import WorkItem
 from engine.views import encode, payment_view
 
 if TYPE_CHECKING:
@@ -62,48 +65,13 @@ def payment_response(payment: Payment, ok_status: int = 200) -> Response:
     return ok_status, encode(payment_view(payment))
 
 
-async def capture(
-    engine: Engine, merchant_id: str, payment_id: str, amount: int | None, claim: idempotency.Claim | None
-) -> Response:
-    """Capture all or part of an authorized payment; the rest of the hold is released."""
-    async with engine.cache.lock(f"payment:{payment_id}"):
-        payment = await get_payment(engine, merchant_id, payment_id)
-        require(payment, {PaymentStatus.REQUIRES_CAPTURE}, "captured")
-        amount = payment.amount_capturable if amount is None else amount
-        if not 0 < amount <= payment.amount_capturable:
-            raise ValidationError(
-                f"amount must be between 1 and {payment.amount_capturable}.", code="amount_too_large", param="amount"
-            )
-        attempt, account = await _current(engine, payment)
-        if amount != payment.amount_capturable and not registry.capabilities(account.gateway).partial_capture:
-            raise ValidationError(
-                f"{account.gateway} captures only the full authorized amount ({payment.amount_capturable}).",
-                code="partial_capture_unsupported",
-                param="amount",
-            )
-        result = await call_connector(
-            engine.gateways.connector(account).capture, ref_of(attempt, payment.currency), amount
-        )
-        if result.outcome is Outcome.CAPTURED and not result.amount_captured:
-            result = msgspec.structs.replace(result, amount_captured=amount)
-        payment = await settle(engine, merchant_id, attempt.id, result)
-        if payment.status != PaymentStatus.SUCCEEDED:
-            return await record_error(
-                engine,
-                claim,
-                GatewayFailure(
-                    "The gateway did not confirm the capture; the payment is still capturable. Retry or sync.",
-                    code="capture_failed",
-                ),
-            )
-        return await _record(engine, claim, 200, encode(payment_view(payment)))
-
-
 async def cancel(engine: Engine, merchant_id: str, payment_id: str, claim: idempotency.Claim | None) -> Response:
     """Cancel a payment that has not been captured, voiding an authorization at the gateway."""
     async with engine.cache.lock(f"payment:{payment_id}"):
         payment = await get_payment(engine, merchant_id, payment_id)
         require(payment, CANCELABLE, "canceled")
+        if await work_store.open_for_payment(engine.pool, merchant_id, payment_id) is not None:
+            raise IllegalTransition("A capture of this payment is in progress; it cannot be canceled.")
         attempt = await store.latest_attempt(engine.pool, payment_id, merchant_id)
         if attempt is not None and attempt.status == AttemptStatus.AUTHORIZED:
             account = await engine.gateways.account(merchant_id, attempt.gateway_account_id, attempt.gateway)
@@ -129,7 +97,7 @@ async def cancel(engine: Engine, merchant_id: str, payment_id: str, claim: idemp
                     ),
                 )
                 await store.add_event(conn, merchant_id, "payment.canceled", payment.id, payment_view(payment))
-        return await _record(engine, claim, 200, encode(payment_view(payment)))
+        return await record_response(engine, claim, 200, encode(payment_view(payment)))
 
 
 async def sync(engine: Engine, merchant_id: str, payment_id: str, claim: idempotency.Claim | None) -> Response:
@@ -139,32 +107,57 @@ async def sync(engine: Engine, merchant_id: str, payment_id: str, claim: idempot
     if attempt is not None and (attempt.status in UNRESOLVED_ATTEMPTS or attempt.status == AttemptStatus.AUTHORIZED):
         account = await engine.gateways.account(merchant_id, attempt.gateway_account_id, attempt.gateway)
         result = await call_connector(engine.gateways.connector(account).sync, ref_of(attempt, payment.currency))
-        return await finish(engine, account, payment, attempt.id, result, claim, respond_errors=False)
-    return await _record(engine, claim, 200, encode(payment_view(payment)))
+        return await finish(engine, payment, attempt.id, result, claim, respond_errors=False)
+    return await record_response(engine, claim, 200, encode(payment_view(payment)))
 
 
-async def settle(engine: Engine, merchant_id: str, attempt_id: str, result: ChargeResult) -> Payment:
-    """Fold a gateway answer into the attempt and its payment, under row locks, in one transaction."""
+async def settle(
+    engine: Engine, merchant_id: str, attempt_id: str, result: ChargeResult, *, work: WorkItem | None = None
+) -> Payment:
+    """Fold any gateway answer (original, sync, webhook, callback) into the attempt and its
+    payment, under row locks, in one transaction.
+
+    An automatic payment that becomes ``requires_capture`` gets its capture work row in the same
+    transaction (``auto_capture`` or the worker runs it); ``work`` is closed here once the
+    attempt is captured.
+    """
     async with engine.pool.acquire() as conn, conn.transaction():
-        # Lock order everywhere: payment, then attempt (then refund) -- never the reverse.
         unlocked = await store.get_attempt(conn, attempt_id, merchant_id)
         assert unlocked is not None
-        payment = await store.lock_payment(conn, unlocked.payment_id, merchant_id)
-        attempt = await store.lock_attempt(conn, attempt_id, merchant_id)
-        assert payment is not None and attempt is not None
-        change = apply_charge_result(payment, attempt, result)
-        if change is None:
-            return payment
-        if change.attempt.status == AttemptStatus.UNKNOWN and attempt.status != AttemptStatus.UNKNOWN:
+        return await settle_in(conn, engine, unlocked, result, work=work)
+
+
+async def settle_in(
+    conn: asyncpg.Connection, engine: Engine, attempt: Attempt, result: ChargeResult, *, work: WorkItem | None = None
+) -> Payment:
+    """``settle`` inside the caller's transaction (a webhook settles with its dedupe receipt)."""
+    # Lock order everywhere: payment, then attempt (then refund) -- never the reverse.
+    payment = await store.lock_payment(conn, attempt.payment_id, attempt.merchant_id)
+    locked = await store.lock_attempt(conn, attempt.id, attempt.merchant_id)
+    assert payment is not None and locked is not None
+    now = datetime.now(UTC)
+    result = conclude_absent(locked, result, now, engine.settings.idempotency_lock_timeout)
+    change = apply_charge_result(payment, locked, result)
+    settled = payment
+    if change is not None:
+        if change.attempt.status == AttemptStatus.UNKNOWN and locked.status != AttemptStatus.UNKNOWN:
             # An unknown outcome is checked soon, whatever its original schedule said.
-            soon = datetime.now(UTC) + timedelta(seconds=FIRST_CHECK_UNKNOWN_S)
+            soon = now + timedelta(seconds=FIRST_CHECK_UNKNOWN_S)
             change = msgspec.structs.replace(change, attempt=msgspec.structs.replace(change.attempt, next_sync_at=soon))
-        return await write_change(conn, change)
+        settled = await write_change(conn, change)
+        if _needs_auto_capture(settled) and payment.status != PaymentStatus.REQUIRES_CAPTURE:
+            await work_store.add_capture(conn, settled.merchant_id, settled.id, locked.id, locked.amount, 0)
+    if work is not None and (change.attempt if change else locked).status == AttemptStatus.CAPTURED:
+        await work_store.finish(conn, work, "done")
+    return settled
+
+
+def _needs_auto_capture(payment: Payment) -> bool:
+    return payment.status == PaymentStatus.REQUIRES_CAPTURE and payment.capture_method == "automatic"
 
 
 async def finish(
     engine: Engine,
-    account: GatewayAccount,
     payment: Payment,
     attempt_id: str,
     result: ChargeResult,
@@ -174,30 +167,21 @@ async def finish(
     ok_status: int = 200,
 ) -> Response:
     """Settle an answer, capture an automatic payment's authorization, respond and record."""
-    payment = await settle(engine, payment.merchant_id, attempt_id, result)
-    if payment.status == PaymentStatus.REQUIRES_CAPTURE and payment.capture_method == "automatic":
-        payment = await capture_authorized(engine, account, payment, attempt_id)
+    payment = await auto_capture(engine, await settle(engine, payment.merchant_id, attempt_id, result))
     status, body = payment_response(payment, ok_status) if respond_errors else (200, encode(payment_view(payment)))
-    return await _record(engine, claim, status, body)
+    return await record_response(engine, claim, status, body)
 
 
-async def capture_authorized(engine: Engine, account: GatewayAccount, payment: Payment, attempt_id: str) -> Payment:
-    """Automatic capture of an authorization (gateways that do not capture by themselves)."""
-    attempt = await store.latest_attempt(engine.pool, payment.id, payment.merchant_id)
-    assert attempt is not None and attempt.id == attempt_id
-    result = await call_connector(
-        engine.gateways.connector(account).capture, ref_of(attempt, payment.currency), attempt.amount
-    )
-    if result.outcome is Outcome.CAPTURED and not result.amount_captured:
-        result = msgspec.structs.replace(result, amount_captured=attempt.amount)
-    return await settle(engine, payment.merchant_id, attempt_id, result)
+async def auto_capture(engine: Engine, payment: Payment) -> Payment:
+    """Run an automatic payment's open capture now, unless another process holds it (then it
+    finishes there, or in the worker once that lease runs out)."""
+    if not _needs_auto_capture(payment):
+        return payment
+    from engine.services.captures import run_capture  # captures builds on settle
 
-
-async def _current(engine: Engine, payment: Payment) -> tuple[Attempt, GatewayAccount]:
-    attempt = await store.latest_attempt(engine.pool, payment.id, payment.merchant_id)
-    if attempt is None or attempt.status != AttemptStatus.AUTHORIZED:
-        raise IllegalTransition("This payment has no authorized attempt to capture.")
-    return attempt, await engine.gateways.account(payment.merchant_id, attempt.gateway_account_id, attempt.gateway)
+    lease = engine.settings.idempotency_lock_timeout
+    item = await work_store.lease_for_payment(engine.pool, payment.merchant_id, payment.id, lease)
+    return payment if item is None else (await run_capture(engine, item)).payment
 
 
 def charge_request(engine: Engine, payment: Payment, attempt: Attempt, method: PaymentMethod) -> ChargeRequest:
@@ -215,15 +199,25 @@ def charge_request(engine: Engine, payment: Payment, attempt: Attempt, method: P
     )
 
 
-async def call_connector(fn, *args) -> ChargeResult:  # type: ignore[no-untyped-def]
-    """Run a connector call, timed and counted; a bug inside it is an unknown outcome, never a failure."""
+async def call_connector(fn, *args, unknown: Any = None):  # type: ignore[no-untyped-def]
+    """Run a connector call, timed and counted.
+
+    A connector that raises after a request left may have moved money: the outcome is unknown.
+    One that raises before any request left has a bug and provably moved nothing:
+    ``ConnectorBug`` (500), never an unknown outcome reconciled for days.
+    """
     gateway, operation = getattr(getattr(fn, "__self__", None), "name", "unknown"), fn.__name__
     started = time.perf_counter()
-    try:
-        result: ChargeResult = await fn(*args)
-    except Exception:
-        log.exception("connector raised; treating the outcome as unknown")
-        result = ChargeResult(outcome=Outcome.UNKNOWN, error_code="connector_error")
+    with http.counting() as requests:
+        try:
+            result = await fn(*args)
+        except Exception:
+            if not requests.sent:
+                log.exception("connector %s.%s raised before sending anything", gateway, operation)
+                GATEWAY_CALLS.labels(gateway, operation, "internal_error").inc()
+                raise ConnectorBug("An internal error stopped this request before it reached the gateway.") from None
+            log.exception("connector raised after a request left; treating the outcome as unknown")
+            result = unknown or ChargeResult(outcome=Outcome.UNKNOWN, error_code="connector_error")
     GATEWAY_SECONDS.labels(gateway, operation).observe(time.perf_counter() - started)
     GATEWAY_CALLS.labels(gateway, operation, str(result.outcome)).inc()
     return result
@@ -234,7 +228,7 @@ def require(payment: Payment, allowed: frozenset[str] | set[str], action: str) -
         raise IllegalTransition(f"This payment's status is {payment.status}; it cannot be {action}.")
 
 
-async def _record(engine: Engine, claim: idempotency.Claim | None, status: int, body: bytes) -> Response:
+async def record_response(engine: Engine, claim: idempotency.Claim | None, status: int, body: bytes) -> Response:
     if claim is not None:
         await idempotency.record(engine, claim, status, body)
     return status, body
@@ -242,4 +236,4 @@ async def _record(engine: Engine, claim: idempotency.Claim | None, status: int, 
 
 async def record_error(engine: Engine, claim: idempotency.Claim | None, exc: EngineError) -> Response:
     """Store and return an error response for a request that already changed state."""
-    return await _record(engine, claim, exc.status, encode({"error": exc.to_dict()}))
+    return await record_response(engine, claim, exc.status, encode({"error": exc.to_dict()}))

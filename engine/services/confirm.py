@@ -4,6 +4,11 @@ Routing gives an ordered list of gateway accounts. Only a ``RETRYABLE`` answer (
 failed before any money could move) moves on to the next account, as a new attempt with the
 reason recorded; an ``UNKNOWN`` answer never fails over -- it is reconciled instead, because
 the first gateway may have charged.
+
+Recovery points: the transaction that records the attempt also moves the key to
+``charge_started``; a gateway order is committed on the attempt before the payment is created
+at the gateway. A retry of the key after a crash never charges again: it asks the gateway about
+the recorded attempt (by its payment id, order id, or our reference) and finishes from there.
 """
 
 from __future__ import annotations
@@ -13,15 +18,27 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from engine.commands import ConfirmPayment
-from engine.errors import ValidationError
-from engine.gateways.base import ChargeResult, Outcome, PaymentMethod
+from engine.errors import ConnectorBug, ValidationError
+from engine.gateways.base import ChargeRequest, ChargeResult, Outcome, PaymentMethod
 from engine.model import Attempt, GatewayAccount, Payment
-from engine.payment_rules import fail_over
+from engine.payment_rules import INTERNAL_ERROR, fail_over
 from engine.services import idempotency, routing
-from engine.services.charging import Response, call_connector, charge_request, finish, require
+from engine.services.charging import (
+    Response,
+    auto_capture,
+    call_connector,
+    charge_request,
+    finish,
+    payment_response,
+    record_response,
+    ref_of,
+    require,
+    settle,
+)
+from engine.services.idempotency import RecoveryPoint
 from engine.services.methods import prepare_method
 from engine.services.payments import get_payment, write_change
-from engine.states import CONFIRMABLE, PaymentStatus
+from engine.states import CONFIRMABLE, UNRESOLVED_ATTEMPTS, PaymentStatus
 from engine.store import payments as store
 from engine.views import payment_view
 
@@ -43,6 +60,8 @@ async def confirm(
     ``ok_status`` is the success status (201 when the payment was created by this request).
     """
     payment = await get_payment(engine, merchant_id, payment_id)
+    if claim is not None and claim.resumes(RecoveryPoint.CHARGE_STARTED):
+        return await resume(engine, payment, claim, ok_status)
     if cmd.payment_method is None:
         raise ValidationError(
             "payment_method is required to confirm.", code="parameter_missing", param="payment_method"
@@ -72,16 +91,44 @@ async def confirm(
             ),
         )
         await store.add_event(conn, merchant_id, "payment.processing", payment.id, payment_view(payment))
+        await idempotency.checkpoint(conn, claim, RecoveryPoint.CHARGE_STARTED, payment.id)
     remaining = list(plan.candidates[1:]) if not plan.named else []
     while True:
-        request = charge_request(engine, payment, attempt, method)
-        result = await call_connector(engine.gateways.connector(account).authorize, request)
+        request = _with_order_recorder(engine, charge_request(engine, payment, attempt, method))
+        try:
+            result = await call_connector(engine.gateways.connector(account).authorize, request)
+        except ConnectorBug:
+            await settle(engine, merchant_id, attempt.id, ChargeResult(Outcome.RETRYABLE, error_code=INTERNAL_ERROR))
+            raise
         await engine.breaker.record(account.gateway, result.outcome)
         following = await _next_allowed(engine, remaining) if result.outcome is Outcome.RETRYABLE else None
         if following is None:
-            return await finish(engine, account, payment, attempt.id, result, claim, ok_status=ok_status)
+            return await finish(engine, payment, attempt.id, result, claim, ok_status=ok_status)
         payment, attempt = await _hand_over(engine, payment, attempt, result, following, method)
         account = following
+
+
+async def resume(engine: Engine, payment: Payment, claim: idempotency.Claim, ok_status: int) -> Response:
+    """Finish a confirm whose request died after recording its attempt: ask the gateway about
+    that attempt (never charge again), settle, and answer as the first request would have."""
+    attempt = await store.latest_attempt(engine.pool, payment.id, payment.merchant_id)
+    assert attempt is not None  # the recovery point was written with the attempt
+    if attempt.status in UNRESOLVED_ATTEMPTS:
+        account = await engine.gateways.account(payment.merchant_id, attempt.gateway_account_id, attempt.gateway)
+        result = await call_connector(engine.gateways.connector(account).sync, ref_of(attempt, payment.currency))
+        return await finish(engine, payment, attempt.id, result, claim, ok_status=ok_status)
+    payment = await auto_capture(engine, payment)  # settled meanwhile (webhook, worker)
+    return await record_response(engine, claim, *payment_response(payment, ok_status))
+
+
+def _with_order_recorder(engine: Engine, request: ChargeRequest) -> ChargeRequest:
+    """The request with its order recovery point: the gateway's order id is committed on the
+    attempt before the connector creates the payment."""
+
+    async def record_order(order_id: str) -> None:
+        await store.record_order(engine.pool, request.attempt_id, request.merchant_id, order_id)
+
+    return msgspec.structs.replace(request, record_order=record_order)
 
 
 async def _next_allowed(engine: Engine, remaining: list[GatewayAccount]) -> GatewayAccount | None:

@@ -1,13 +1,18 @@
-"""Idempotency keys (DESIGN.md §4): replay, mismatch (422), in flight (409).
+"""Idempotency keys (DESIGN.md §4): replay, mismatch (422), in flight (409), resume.
 
 A key is claimed only after the request passed authentication and validation, so rejected
-requests store nothing. The fingerprint is an HMAC (keyed with the engine's secret) of method,
+requests store nothing. Each phase of the operation records the key's *recovery point* and the
+object it created in the phase's own transaction (``checkpoint``); a retry that finds the key
+held past ``IDEMPOTENCY_LOCK_TIMEOUT_S`` takes it over with that point and the service
+continues the first attempt (same payment, same attempt, same refund) instead of starting a
+second one. The fingerprint is an HMAC (keyed with the engine's secret) of method,
 path and body: it detects a changed body without keeping anything from which a card number
 could be recovered. Responses are stored as the exact bytes sent, so replays are identical.
 """
 
 from __future__ import annotations
 
+import enum
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -22,18 +27,36 @@ if TYPE_CHECKING:
 
 Q = load_queries("idempotency")
 MAX_KEY_LENGTH = 255
-# A request whose process died leaves its key in flight; after this long a retry may take over.
-STALE_LOCK_S = 300.0
+
+
+class RecoveryPoint(enum.StrEnum):
+    """How far an operation got (mirrored by the CHECK in sql/0005_durable_operations.sql)."""
+
+    STARTED = "started"  # nothing committed yet: run from the start
+    PAYMENT_CREATED = "payment_created"  # create-with-confirm: the payment exists, not charged
+    CHARGE_STARTED = "charge_started"  # an attempt is recorded: ask the gateway about it
+    CAPTURE_STARTED = "capture_started"  # a capture work row exists: run it to the end
+    REFUND_CREATED = "refund_created"  # the refund is recorded: ask the gateway about it
 
 
 class Claim(msgspec.Struct, frozen=True):
-    """A key this request now owns; complete or release it."""
+    """A key this request now owns; complete or release it.
+
+    A claim taken over from a request that died carries that request's recovery point and the
+    object it had created; a fresh one starts at ``STARTED``.
+    """
 
     merchant_id: str
     key: str
     method: str
     path: str
     fingerprint: bytes
+    recovery_point: RecoveryPoint = RecoveryPoint.STARTED
+    object_id: str | None = None
+
+    def resumes(self, point: RecoveryPoint) -> str | None:
+        """The recorded object's id when this claim continues an operation from ``point``."""
+        return self.object_id if self.recovery_point is point else None
 
 
 class Replay(msgspec.Struct, frozen=True):
@@ -74,7 +97,7 @@ async def claim(engine: Engine, new: Claim) -> Claim | Replay:
                 engine.settings.idempotency_ttl_hours,
             ):
                 return new
-            outcome = await _existing(conn, new)
+            outcome = await _existing(engine, conn, new)
             if outcome is not None:
                 return outcome
         raise IdempotencyError(
@@ -82,7 +105,7 @@ async def claim(engine: Engine, new: Claim) -> Claim | Replay:
         )
 
 
-async def _existing(conn: asyncpg.Connection, new: Claim) -> Claim | Replay | None:
+async def _existing(engine: Engine, conn: asyncpg.Connection, new: Claim) -> Claim | Replay | None:
     """Judge an existing row for ``new``'s key; ``None`` means it vanished: claim again."""
     row = await conn.fetchrow(Q.get, new.merchant_id, new.key)
     if row is None:
@@ -99,13 +122,29 @@ async def _existing(conn: asyncpg.Connection, new: Claim) -> Claim | Replay | No
         )
     if row["state"] == "done":
         return Replay(status=row["response_status"], body=bytes(row["response_body"]))
-    if row["held_for"].total_seconds() > STALE_LOCK_S and await conn.fetchval(
-        Q.take_over_stale, new.merchant_id, new.key, STALE_LOCK_S
+    timeout = engine.settings.idempotency_lock_timeout
+    if row["held_for"].total_seconds() > timeout and await conn.fetchval(
+        Q.take_over, new.merchant_id, new.key, row["locked_at"], timeout
     ):
-        return new
+        return msgspec.structs.replace(
+            new, recovery_point=RecoveryPoint(row["recovery_point"]), object_id=row["object_id"]
+        )
     raise IdempotencyError(
         "A request with this Idempotency-Key is still in progress.", code="idempotency_key_in_use", status=409
     )
+
+
+async def checkpoint(conn: asyncpg.Connection, claim_: Claim | None, point: RecoveryPoint, object_id: str) -> None:
+    """Record the next recovery point inside the transaction of the phase that reached it."""
+    if claim_ is not None:
+        await conn.execute(Q.checkpoint, claim_.merchant_id, claim_.key, str(point), object_id)
+
+
+async def unlock(engine: Engine, claim_: Claim) -> None:
+    """Let a retry resume this key at once (the request was cancelled, or its outcome is still
+    open and the work continues in the background)."""
+    async with engine.pool.acquire() as conn:
+        await conn.execute(Q.unlock, claim_.merchant_id, claim_.key)
 
 
 async def complete(conn: asyncpg.Connection, claim_: Claim, status: int, body: bytes) -> None:
@@ -119,10 +158,11 @@ async def record(engine: Engine, claim_: Claim, status: int, body: bytes) -> Non
         await complete(conn, claim_, status, body)
 
 
-async def release(engine: Engine, claim_: Claim) -> None:
-    """Forget an in-flight claim whose request was rejected before any state changed."""
+async def release(engine: Engine, claim_: Claim) -> bool:
+    """Forget an in-flight claim whose request was rejected before any state changed (a key
+    with a recovery point is kept: its operation is resumable)."""
     async with engine.pool.acquire() as conn:
-        await conn.execute(Q.release, claim_.merchant_id, claim_.key)
+        return await conn.fetchval(Q.release, claim_.merchant_id, claim_.key) is not None
 
 
 def new_claim(engine: Engine, merchant_id: str, key: str, method: str, path: str, body: bytes) -> Claim:

@@ -15,11 +15,9 @@ from engine.errors import InvalidRequest, NotFound
 from engine.gateways.base import AttemptRef, Outcome, WebhookEvent
 from engine.ids import plausible
 from engine.metrics import WEBHOOKS
-from engine.payment_rules import apply_charge_result
-from engine.services.charging import call_connector, capture_authorized, ref_of, settle
-from engine.services.payments import get_payment, write_change
+from engine.services.charging import auto_capture, call_connector, ref_of, settle, settle_in
+from engine.services.payments import get_payment
 from engine.services.refunds import settle_refund
-from engine.states import PaymentStatus
 from engine.store import payments as store
 from engine.store import refunds as refund_store
 from engine.store.sqlfile import load_queries
@@ -55,24 +53,26 @@ async def receive_webhook(
         event = connector.parse_webhook(headers, body)
     except ValueError:
         raise InvalidRequest("Webhook body is not a recognised event.", code="webhook_unrecognised") from None
-    capture_after: tuple[str, str] | None = None
+    settled: Payment | None = None
     async with engine.pool.acquire() as conn, conn.transaction():
         if await conn.fetchval(Q.record_webhook, gateway, merchant_id, event.event_id, event.event_type) is None:
             WEBHOOKS.labels(gateway, "duplicate").inc()
             return {"received": True, "duplicate": True}
         if event.charge is not None:
-            capture_after = await _apply_charge(conn, engine, merchant_id, gateway, event)
+            settled = await _apply_charge(conn, engine, merchant_id, gateway, event)
     if event.refund is not None:
         refund = await _refund_of(engine, merchant_id, event)
         if refund is not None:
             await settle_refund(engine, merchant_id, refund, event.refund)
-    if capture_after is not None:
-        await _auto_capture(engine, merchant_id, *capture_after)
+    if settled is not None:
+        # The capture row was committed with the receipt: if this run is cut short or meets
+        # another holder's lease, the worker finishes it -- the webhook is answered 200 either way.
+        await auto_capture(engine, settled)
     WEBHOOKS.labels(gateway, "applied").inc()
     return {"received": True, "duplicate": False}
 
 
-async def _apply_charge(conn, engine: Engine, merchant_id: str, gateway: str, event: WebhookEvent):  # type: ignore[no-untyped-def]
+async def _apply_charge(conn, engine: Engine, merchant_id: str, gateway: str, event: WebhookEvent) -> Payment | None:  # type: ignore[no-untyped-def]
     attempt = None
     if event.attempt_id and plausible(event.attempt_id):
         attempt = await store.get_attempt(conn, event.attempt_id, merchant_id)
@@ -81,25 +81,8 @@ async def _apply_charge(conn, engine: Engine, merchant_id: str, gateway: str, ev
     if attempt is None or attempt.gateway != gateway:
         log.warning("webhook %s for an unknown attempt ignored", event.event_id)
         return None
-    payment = await store.lock_payment(conn, attempt.payment_id, merchant_id)
-    attempt = await store.lock_attempt(conn, attempt.id, merchant_id)
-    assert payment is not None and attempt is not None and event.charge is not None
-    change = apply_charge_result(payment, attempt, event.charge)
-    if change is not None:
-        payment = await write_change(conn, change)
-    if payment.status == PaymentStatus.REQUIRES_CAPTURE and payment.capture_method == "automatic":
-        return payment.id, attempt.id
-    return None
-
-
-async def _auto_capture(engine: Engine, merchant_id: str, payment_id: str, attempt_id: str) -> None:
-    payment = await get_payment(engine, merchant_id, payment_id)
-    attempt = await store.latest_attempt(engine.pool, payment_id, merchant_id)
-    if attempt is None or attempt.id != attempt_id:
-        return
-    async with engine.cache.lock(f"payment:{payment_id}"):
-        account = await engine.gateways.account(merchant_id, attempt.gateway_account_id, attempt.gateway)
-        await capture_authorized(engine, account, payment, attempt_id)
+    assert event.charge is not None
+    return await settle_in(conn, engine, attempt, event.charge)
 
 
 async def _refund_of(engine: Engine, merchant_id: str, event: WebhookEvent) -> str | None:
@@ -146,9 +129,7 @@ async def receive_callback(
     result = await call_connector(connector.sync, ref)
     if result.outcome is Outcome.UNKNOWN and verified.outcome is not Outcome.UNKNOWN:
         result = verified
-    payment = await settle(engine, merchant_id, attempt.id, result)
-    if payment.status == PaymentStatus.REQUIRES_CAPTURE and payment.capture_method == "automatic":
-        payment = await capture_authorized(engine, account, payment, attempt.id)
+    payment = await auto_capture(engine, await settle(engine, merchant_id, attempt.id, result))
     if not payment.return_url:
         return payment, None
     sep = "&" if "?" in payment.return_url else "?"

@@ -72,6 +72,13 @@ async def create_payment(
     return await create_payment(engine, payment, claim)
 
 
+async def create_for_confirm(engine: Engine, payment: Payment, claim: idempotency.Claim | None) -> str:
+    """Store the payment of a create-with-confirm; with a key, the key's recovery point names it
+    in the same statement (a retry after a crash confirms this payment, never a new one)."""
+    await store.insert_payment(engine.pool, payment, payment_view(payment), claimed_key=claim.key if claim else None)
+    return payment.id
+
+
 async def get_payment(engine: Engine, merchant_id: str, payment_id: str) -> Payment:
     """The merchant's payment or a 404."""
     payment = await store.get_payment(engine.pool, payment_id, merchant_id) if plausible(payment_id) else None

@@ -1,4 +1,5 @@
-"""The reconciler: asks gateways about attempts whose outcome is still open, on a backoff.
+"""The background worker: follow-up work rows (captures), then attempts and refunds whose
+outcome is still open, asked about on a backoff.
 
 Every server process runs one; they never settle the same attempt at the same time because
 claiming is ``FOR UPDATE SKIP LOCKED`` plus a lease (``next_sync_at`` pushed forward), and
@@ -12,13 +13,13 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from engine.gateways.base import RefundRequest
 from engine.model import Attempt, Refund
-from engine.services.charging import call_connector, capture_authorized, ref_of, settle
-from engine.services.refunds import settle_refund
-from engine.states import PaymentStatus
+from engine.services.captures import run_capture
+from engine.services.charging import auto_capture, call_connector, ref_of, settle
+from engine.services.refunds import refund_request, settle_refund
 from engine.store import payments as store
 from engine.store import refunds as refund_store
+from engine.store import work as work_store
 
 if TYPE_CHECKING:
     from engine.bootstrap import Engine
@@ -46,17 +47,25 @@ async def _reconcile(engine: Engine, attempt: Attempt) -> None:
     assert payment is not None
     account = await engine.gateways.account(attempt.merchant_id, attempt.gateway_account_id, attempt.gateway)
     result = await call_connector(engine.gateways.connector(account).sync, ref_of(attempt, payment.currency))
-    payment = await settle(engine, attempt.merchant_id, attempt.id, result)
-    if payment.status == PaymentStatus.REQUIRES_CAPTURE and payment.capture_method == "automatic":
-        async with engine.cache.lock(f"payment:{payment.id}"):
-            await capture_authorized(engine, account, payment, attempt.id)
+    await auto_capture(engine, await settle(engine, attempt.merchant_id, attempt.id, result))
+
+
+async def run_work_once(engine: Engine, limit: int = BATCH) -> int:
+    """Lease the due work rows (``SKIP LOCKED``) and run each; returns how many ran."""
+    items = await work_store.claim_due(engine.pool, limit, engine.settings.idempotency_lock_timeout)
+    for item in items:
+        try:
+            await run_capture(engine, item)
+        except Exception:
+            log.exception("work item %s failed; it stays due", item.id)
+    return len(items)
 
 
 async def run_forever(engine: Engine, interval_s: float) -> None:
-    """Reconcile every ``interval_s`` seconds (sooner while there is a backlog), until cancelled."""
+    """Work and reconcile every ``interval_s`` seconds (sooner while there is a backlog), until cancelled."""
     while True:
         try:
-            checked = await reconcile_once(engine) + await reconcile_refunds_once(engine)
+            checked = await run_work_once(engine) + await reconcile_once(engine) + await reconcile_refunds_once(engine)
         except Exception:
             log.exception("reconciler pass failed; retrying later")
             checked = 0
@@ -83,16 +92,8 @@ async def _reconcile_refund(engine: Engine, refund: Refund) -> None:
     status_of = getattr(connector, "refund_status", None)
     if status_of is None:  # the gateway offers no way to ask; its webhook must settle it
         return
-    request = RefundRequest(
-        refund_id=refund.id,
-        ref=ref_of(attempt, refund.currency),
-        amount=refund.amount,
-        currency=refund.currency,
-        reason=refund.reason,
-        gateway_refund_id=refund.gateway_refund_id,
-    )
     try:
-        result = await status_of(request)
+        result = await status_of(refund_request(refund, attempt))
     except Exception:
         log.exception("refund status call raised; outcome stays unknown")
         return

@@ -1,4 +1,9 @@
-"""Refunds: partial and multiple, never more than captured (reserved in SQL before the call)."""
+"""Refunds: partial and multiple, never more than captured (reserved in SQL before the call).
+
+The transaction that reserves the amount and records the refund also moves the idempotency key
+to ``refund_created`` naming the refund; a retry after a crash asks the gateway about *that*
+refund (whose id is the gateway's idempotency key) instead of creating a second one.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,14 @@ import logging
 from typing import TYPE_CHECKING
 
 from engine.commands import CreateRefund
-from engine.errors import IllegalTransition, NotFound, ValidationError
+from engine.errors import ConnectorBug, IllegalTransition, NotFound, ValidationError
 from engine.gateways.base import RefundOutcome, RefundRequest, RefundResult
 from engine.ids import plausible
-from engine.model import Refund
+from engine.model import Attempt, Refund
+from engine.payment_rules import INTERNAL_ERROR
 from engine.services import idempotency
-from engine.services.charging import ref_of
+from engine.services.charging import call_connector, ref_of
+from engine.services.idempotency import RecoveryPoint
 from engine.services.payments import get_payment
 from engine.states import REFUND_TRANSITIONS, AttemptStatus, PaymentStatus, RefundStatus, can_move
 from engine.store import payments as payment_store
@@ -34,6 +41,8 @@ async def create_refund(
     engine: Engine, merchant_id: str, cmd: CreateRefund, claim: idempotency.Claim | None
 ) -> tuple[int, bytes]:
     """Refund ``cmd.amount`` (default: everything not yet refunded) of a succeeded payment."""
+    if claim is not None and (refund_id := claim.resumes(RecoveryPoint.REFUND_CREATED)):
+        return await _resume(engine, merchant_id, refund_id, claim)
     try:
         payment = await get_payment(engine, merchant_id, cmd.payment_id)
     except NotFound:
@@ -63,20 +72,54 @@ async def create_refund(
             raise _too_much(remaining)
         refund = await store.insert(conn, merchant_id, payment, attempt.id, amount, cmd.reason)
         await payment_store.add_event(conn, merchant_id, "refund.created", refund.id, refund_view(refund))
-    account = await engine.gateways.account(merchant_id, attempt.gateway_account_id, attempt.gateway)
-    request = RefundRequest(
-        refund_id=refund.id,
-        ref=ref_of(attempt, payment.currency),
-        amount=amount,
-        currency=payment.currency,
-        reason=cmd.reason,
-    )
+        await idempotency.checkpoint(conn, claim, RecoveryPoint.REFUND_CREATED, refund.id)
+    connector = await _connector(engine, attempt)
     try:
-        result = await engine.gateways.connector(account).refund(request)
-    except Exception:
-        log.exception("connector raised during refund; outcome unknown")
-        result = RefundResult(outcome=RefundOutcome.UNKNOWN, error_code="connector_error")
-    refund = await settle_refund(engine, merchant_id, refund.id, result)
+        result = await call_connector(connector.refund, refund_request(refund, attempt), unknown=_UNKNOWN)
+    except ConnectorBug:
+        failed = RefundResult(RefundOutcome.FAILED, error_code=INTERNAL_ERROR)
+        await settle_refund(engine, merchant_id, refund.id, failed)
+        raise
+    return await _answer(engine, claim, await settle_refund(engine, merchant_id, refund.id, result))
+
+
+async def _resume(engine: Engine, merchant_id: str, refund_id: str, claim: idempotency.Claim) -> tuple[int, bytes]:
+    """Finish a refund whose request died after recording it: ask the gateway about this
+    refund (Razorpay's status call re-sends it under the same ``X-Refund-Idempotency``)."""
+    refund = await store.get(engine.pool, refund_id, merchant_id)
+    assert refund is not None  # written with the recovery point
+    if refund.status in (RefundStatus.PENDING, RefundStatus.UNKNOWN):
+        attempt = await payment_store.get_attempt(engine.pool, refund.attempt_id, merchant_id)
+        assert attempt is not None
+        connector = await _connector(engine, attempt)
+        status_of = getattr(connector, "refund_status", None)
+        if status_of is not None:
+            result = await call_connector(status_of, refund_request(refund, attempt), unknown=_UNKNOWN)
+            refund = await settle_refund(engine, merchant_id, refund.id, result)
+    return await _answer(engine, claim, refund)
+
+
+_UNKNOWN = RefundResult(outcome=RefundOutcome.UNKNOWN, error_code="connector_error")
+
+
+async def _connector(engine: Engine, attempt: Attempt):  # type: ignore[no-untyped-def]
+    account = await engine.gateways.account(attempt.merchant_id, attempt.gateway_account_id, attempt.gateway)
+    return engine.gateways.connector(account)
+
+
+def refund_request(refund: Refund, attempt: Attempt) -> RefundRequest:
+    """How the gateway is asked about ``refund`` (its id is the gateway's idempotency key)."""
+    return RefundRequest(
+        refund_id=refund.id,
+        ref=ref_of(attempt, refund.currency),
+        amount=refund.amount,
+        currency=refund.currency,
+        reason=refund.reason,
+        gateway_refund_id=refund.gateway_refund_id,
+    )
+
+
+async def _answer(engine: Engine, claim: idempotency.Claim | None, refund: Refund) -> tuple[int, bytes]:
     body = encode(refund_view(refund))
     if claim is not None:
         await idempotency.record(engine, claim, 200, body)

@@ -25,13 +25,20 @@ def _attempt(row: Any) -> Attempt:
 
 
 async def insert_payment(
-    conn: Executor, p: Payment, event: Any, key: tuple[str, str, str, bytes, int, bytes, int] | None = None
+    conn: Executor,
+    p: Payment,
+    event: Any,
+    key: tuple[str, str, str, bytes, int, bytes, int] | None = None,
+    *,
+    claimed_key: str | None = None,
 ) -> bool:
     """Insert a payment and its ``payment.created`` event in ONE statement (one round trip).
 
     With ``key`` = (key, method, path, fingerprint, status, body, ttl hours) the idempotency
     record is written in the same statement; returns False (and writes nothing) when that key
-    already exists. A reused ``merchant_order_id`` is a 409 conflict.
+    already exists. With ``claimed_key`` (a key this request holds) the key's recovery point
+    becomes ``payment_created`` in the same statement. A reused ``merchant_order_id`` is a 409
+    conflict.
     """
     args = (
         p.id, p.merchant_id, p.amount, p.currency, p.status, p.capture_method, p.customer_id,
@@ -39,6 +46,9 @@ async def insert_payment(
         p.created_at, new_id("evt"), event,
     )  # fmt: skip
     try:
+        if claimed_key is not None:
+            await conn.execute(Q.create_payment_at_recovery_point, *args, claimed_key)
+            return True
         if key is None:
             await conn.execute(Q.create_payment_alone, *args)
             return True
@@ -195,3 +205,8 @@ async def list_events(db: Executor, merchant_id: str, object_id: str) -> list[di
 async def claim_due_attempts(conn: asyncpg.Connection, limit: int, backoff_s: list[float]) -> list[Attempt]:
     """Claim up to ``limit`` due unresolved attempts for this reconciler (see the SQL)."""
     return [_attempt(r) for r in await conn.fetch(Q.claim_due_attempts, limit, backoff_s)]
+
+
+async def record_order(db: Executor, attempt_id: str, merchant_id: str, order_id: str) -> None:
+    """Commit the gateway order id of an attempt (a recovery point between two gateway calls)."""
+    await db.execute(Q.record_order, attempt_id, merchant_id, order_id)

@@ -21,6 +21,8 @@ Following Juspay's pre-auth docs ("PREAUTH - CAPTURE - VOID", Capture API, Void 
   Transaction", "error_info": {...}}`` (:func:`sandbox.juspay.wire.invalid_state`); an unknown
   ``txn_uuid`` is 404 ``object_not_found``. Capture and void always succeed at the simulated gateway:
   ``CAPTURE_INITIATED`` / ``CAPTURE_FAILED`` / ``VOID_*`` are known statuses but never produced.
+* Ledger (:mod:`sandbox.ledger`): a capture records a ``capture``, a void a ``void`` (``reference`` the
+  ``order_id``, ``gateway_id`` the ``txn_uuid``); a refused capture or void records nothing.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def _locate(juspay: JuspayService, txn_uuid: str) -> tuple[Order, Txn, str]:
 
 def capture(juspay: JuspayService, txn_uuid: str, data: dict[str, str]) -> dict[str, Any]:
     """``POST /v2/txns/{txn_uuid}/capture``: the full authorized amount."""
-    order, _, status = _locate(juspay, txn_uuid)
+    order, txn, status = _locate(juspay, txn_uuid)
     if status != "AUTHORIZED":
         raise w.invalid_state(f"Cannot Capture {status} Transaction")
     if data.get("amount") not in (None, ""):
@@ -72,14 +74,16 @@ def capture(juspay: JuspayService, txn_uuid: str, data: dict[str, str]) -> dict[
         if amount < order.amount:
             raise w.invalid_state("Partial capture is not supported for this gateway")
     order.status = "CHARGED"
+    juspay.ctx.ledger.record("juspay", "capture", order.order_id, txn.txn_uuid, order.amount, order.currency)
     juspay.emit([juspay.webhook(order, "ORDER_SUCCEEDED")])
     return w.order_wire(order)
 
 
 def void(juspay: JuspayService, txn_uuid: str) -> dict[str, Any]:
     """``POST /v2/txns/{txn_uuid}/void``: release the hold."""
-    order, _, status = _locate(juspay, txn_uuid)
+    order, txn, status = _locate(juspay, txn_uuid)
     if status != "AUTHORIZED":
         raise w.invalid_state(f"Cannot Void {status} Transaction")
     order.status = "VOIDED"
+    juspay.ctx.ledger.record("juspay", "void", order.order_id, txn.txn_uuid, order.amount, order.currency)
     return w.order_wire(order)

@@ -20,7 +20,7 @@ from litestar.params import FromPath
 
 from sandbox.context import context_of
 from sandbox.faults import DROP_HEADER
-from sandbox.juspay import preauth
+from sandbox.juspay import preauth, refunds
 from sandbox.juspay import wire as w
 from sandbox.juspay.service import JuspayService
 
@@ -122,7 +122,7 @@ async def create_txn(request: AnyRequest) -> Response[Any]:
 async def refund(request: AnyRequest, order_id: PathId) -> dict[str, Any]:
     """Refund Order (idempotent on ``unique_request_id``)."""
     authenticate(request)
-    return _service(request).refund(order_id, await _data(request), request.url.path)
+    return refunds.refund(_service(request), order_id, await _data(request), request.url.path)
 
 
 @post("/order/refund", status_code=200)
@@ -130,7 +130,7 @@ async def legacy_refund(request: AnyRequest) -> dict[str, Any]:
     """Refund Order, legacy form with ``order_id`` in the body."""
     authenticate(request)
     data = await _data(request)
-    return _service(request).refund(data.get("order_id", ""), data, request.url.path)
+    return refunds.refund(_service(request), data.get("order_id", ""), data, request.url.path)
 
 
 @post("/v2/txns/{txn_uuid:str}/capture", status_code=200)

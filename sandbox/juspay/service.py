@@ -1,5 +1,5 @@
-"""Juspay behaviour: customers, orders, ``/txns`` by test instrument, refunds, webhooks (pre-auth,
-capture and void: :mod:`sandbox.juspay.preauth`).
+"""Juspay behaviour: customers, orders, ``/txns`` by test instrument, webhooks (pre-auth, capture and
+void: :mod:`sandbox.juspay.preauth`; refunds: :mod:`sandbox.juspay.refunds`).
 
 Choices where Juspay's documentation is silent (gateways.md §7), kept lenient:
 
@@ -13,10 +13,9 @@ Choices where Juspay's documentation is silent (gateways.md §7), kept lenient:
   ``AUTHORIZATION_FAILED``. A new transaction is allowed after a failed one only. A card pre-auth
   ends ``AUTHORIZED`` where others end ``CHARGED``.
 * Duplicate ``object_reference_id`` on create customer: 400 ``ALREADY_EXISTS``.
-* Refunds: ``unique_request_id`` of 1-20 characters ``[A-Za-z0-9_-]``; repeating one returns the order
-  unchanged. Refunds are ``PENDING`` then ``SUCCESS`` (``ORDER_REFUNDED``) after
-  ``SANDBOX_UPI_DELAY_S``, or ``FAILURE`` (``ORDER_REFUND_FAILED``) under a ``refund_fail`` fault, or
-  ``MANUAL_REVIEW`` (``REFUND_MANUAL_REVIEW_NEEDED``, the amount stays counted) under ``refund_review``.
+* Ledger (:mod:`sandbox.ledger`): an ``order`` per new order; a ``charge`` when a transaction turns
+  ``CHARGED`` or ``AUTHORIZED``, with a ``capture`` for ``CHARGED``; ``reference`` is the ``order_id``,
+  ``gateway_id`` the Juspay order id (``ordeh_…``) or the ``txn_uuid``.
 """
 
 from __future__ import annotations
@@ -33,7 +32,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import msgspec
 
 from sandbox.context import SandboxContext
-from sandbox.faults import FaultKind
 from sandbox.instruments import (
     DeclineReason,
     Instrument,
@@ -47,7 +45,7 @@ from sandbox.instruments import (
 )
 from sandbox.juspay import preauth
 from sandbox.juspay import wire as w
-from sandbox.juspay.store import Customer, Order, Refund, Store, Txn, new_id
+from sandbox.juspay.store import Customer, Order, Store, Txn, new_id
 from sandbox.webhooks import Delivery
 
 GATEWAY = "juspay"
@@ -57,7 +55,6 @@ DECLINES = {
     DeclineReason.EXPIRED_CARD: ("54", "Expired card"),
 }
 _ORDER_ID = re.compile(r"^[A-Za-z0-9_-]{1,50}$")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
 _RETRYABLE = frozenset({"NEW", "AUTHENTICATION_FAILED", "AUTHORIZATION_FAILED", "JUSPAY_DECLINED"})
 
 
@@ -119,6 +116,7 @@ class JuspayService:
                 links={"web": base, "mobile": base + "?mobile=true", "iframe": base + "?iframe=true"},
             )
             self.store.orders[order_id] = order
+            self.ctx.ledger.record(GATEWAY, "order", order_id, order.id, order.amount, order.currency)
         return {**w.order_wire(order), "status": "CREATED", "status_id": 1}
 
     def order(self, order_id: str) -> Order:
@@ -214,6 +212,8 @@ class JuspayService:
         order.status = status
         if status in ("CHARGED", "AUTHORIZED"):
             txn.rrn = "".join(secrets.choice("0123456789") for _ in range(12))
+            captured = status == "CHARGED"
+            self.ctx.ledger.paid(GATEWAY, order.order_id, txn.txn_uuid, order.amount, order.currency, captured)
         if status == "AUTHORIZED":  # Juspay documents no webhook event for a pre-authorization
             return []
         return [self.webhook(order, "ORDER_SUCCEEDED" if status == "CHARGED" else "ORDER_FAILED")]
@@ -229,41 +229,6 @@ class JuspayService:
         params["signature"] = w.return_signature(params)
         params["signature_algorithm"] = "HMAC-SHA256"
         return parts._replace(query=urlencode(params)).geturl()
-
-    # ---- refunds ------------------------------------------------------------------------------
-
-    def refund(self, order_id: str, data: dict[str, str], path: str) -> dict[str, Any]:
-        """``POST /orders/{order_id}/refunds``: idempotent on ``unique_request_id``."""
-        order = self.order(order_id)
-        request_id = data.get("unique_request_id", "")
-        if not _REQUEST_ID.match(request_id):
-            raise w.bad_request("unique_request_id is mandatory: 1-20 characters of letters, digits, _ or -")
-        if any(r.unique_request_id == request_id for r in order.refunds):
-            return w.order_wire(order)
-        if order.status != "CHARGED":
-            raise w.bad_request("Order is not in a successful state", "invalid.order.not_successful")
-        remaining = order.amount - order.refunded
-        amount = remaining if data.get("amount") in (None, "") else w.amount_of(data["amount"])
-        if amount > remaining or remaining <= 0:
-            raise w.bad_request("Refund amount exceeds the amount left to refund", "invalid.refund.amount")
-        refund = Refund(new_id("rfd_", 14), request_id, amount)
-        order.refunds.append(refund)
-        order.refunded += amount
-        kinds = [FaultKind.REFUND_PENDING, FaultKind.REFUND_FAIL, FaultKind.REFUND_REVIEW]
-        fault = self.ctx.faults.take(GATEWAY, path, kinds)
-        final = {FaultKind.REFUND_FAIL: "FAILURE", FaultKind.REFUND_REVIEW: "MANUAL_REVIEW"}
-        self.ctx.tasks.spawn(
-            self._settle_refund(order, refund, final.get(fault.fault, "SUCCESS") if fault else "SUCCESS")
-        )
-        return w.order_wire(order)
-
-    async def _settle_refund(self, order: Order, refund: Refund, status: str) -> None:
-        await asyncio.sleep(self.ctx.settings.upi_delay_s)
-        refund.status, refund.ref = status, str(int(time.time() * 1000))
-        if status == "FAILURE":
-            order.refunded -= refund.amount
-        events = {"SUCCESS": "ORDER_REFUNDED", "FAILURE": "ORDER_REFUND_FAILED"}
-        self.emit([self.webhook(order, events.get(status, "REFUND_MANUAL_REVIEW_NEEDED"))])
 
     # ---- webhooks -----------------------------------------------------------------------------
 

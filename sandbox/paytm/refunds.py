@@ -8,6 +8,8 @@
 * Refusals (``resultStatus: F``; codes other than 601 are UNCONFIRMED, chosen here): ``617`` duplicate
   ``refId``, ``619`` invalid amount, ``620`` more than the refundable balance, ``600`` payment not
   successful, ``631`` unknown order / transaction / refund.
+* Each accepted refund is a ``refund`` in the sandbox ledger (``reference`` = ``refId``); a refused
+  one (a duplicate ``refId`` included) records nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from typing import Any
 
 from sandbox.faults import FaultKind
 from sandbox.paytm import wire as w
-from sandbox.paytm.service import GATEWAY, Answer, PaytmError, PaytmService, authenticate, envelope
+from sandbox.paytm.api import Answer, PaytmError, authenticate, envelope
+from sandbox.paytm.service import GATEWAY, PaytmService
 from sandbox.paytm.store import Order, Refund, digits
 from sandbox.webhooks import Delivery
 
@@ -58,6 +61,7 @@ def apply(paytm: PaytmService, data: dict[str, Any], text: str, path: str) -> An
     refund = Refund(ref_id, digits(20), order.order_id, txn.txn_id, amount)
     paytm.store.refunds[(mid, ref_id)] = refund
     order.refunded += amount
+    paytm.ctx.ledger.record(GATEWAY, "refund", ref_id, refund.refund_id, amount)
     fault = paytm.ctx.faults.take(GATEWAY, path, [FaultKind.REFUND_PENDING, FaultKind.REFUND_FAIL])
     succeed = fault is None or fault.fault is FaultKind.REFUND_PENDING
     paytm.ctx.tasks.spawn(_settle_later(paytm, order, refund, succeed))

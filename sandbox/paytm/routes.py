@@ -15,7 +15,8 @@ from sandbox.context import context_of
 from sandbox.faults import DROP_HEADER
 from sandbox.paytm import refunds
 from sandbox.paytm import wire as w
-from sandbox.paytm.service import Answer, PaytmError, PaytmService, fail
+from sandbox.paytm.api import Answer, PaytmError, fail
+from sandbox.paytm.service import PaytmService
 
 AnyRequest = Request[Any, Any, Any]
 

@@ -10,6 +10,8 @@ Choices where Paytm's documentation is silent (gateways.md §7), kept lenient:
   3-DS cards, netbanking and wallet (``BALANCE``) answer a ``bankForm`` whose ``actionUrl`` is the
   sandbox's approval page; UPI collect answers ``S/0000`` and resolves after ``SANDBOX_UPI_DELAY_S``.
 * The order status of an order with no transaction is ``TXN_FAILURE/334`` ("Invalid Order Id.").
+* Ledger (:mod:`sandbox.ledger`): an ``order`` per new order; a ``charge`` and a ``capture`` (Paytm
+  sells, no pre-auth) when a transaction turns ``TXN_SUCCESS``; ``reference`` is the ``orderId``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import asyncio
 import hashlib
 import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -30,13 +32,12 @@ from sandbox.instruments import (
     Instrument,
     Outcome,
     card_instrument,
-    luhn_valid,
     redirect_instrument,
     upi_instrument,
     vpa_valid,
 )
-from sandbox.paytm import checksum
 from sandbox.paytm import wire as w
+from sandbox.paytm.api import Answer, PaytmError, authenticate, card_details, check_query, envelope, fail
 from sandbox.paytm.store import Order, Store, Txn, digits, new_txn_id
 from sandbox.webhooks import Delivery
 
@@ -48,54 +49,6 @@ DECLINES = {
 }
 _ORDER_ID = re.compile(r"^[A-Za-z0-9@._-]{1,50}$")
 _BANK = re.compile(r"^[A-Za-z0-9_]{2,20}$")
-
-
-@dataclass(frozen=True)
-class Answer:
-    """An API answer: HTTP status, the ``body`` to sign, and whether to drop the connection."""
-
-    body: dict[str, Any]
-    status: int = 200
-    drop: bool = False
-
-
-def fail(code: tuple[str, str, str], status: int = 200) -> Answer:
-    """An answer carrying only a ``resultInfo``."""
-    return Answer({"resultInfo": w.result_info(code)}, status)
-
-
-class PaytmError(Exception):
-    """Raised inside the service to answer a ``resultInfo`` failure."""
-
-    def __init__(self, code: tuple[str, str, str]) -> None:
-        super().__init__(code[2])
-        self.code = code
-
-
-def envelope(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``head`` and ``body`` of a request (both must be objects)."""
-    head, body = data.get("head", {}), data.get("body")
-    if not isinstance(head, dict) or not isinstance(body, dict):
-        raise PaytmError(w.BAD_PARAMS)
-    return head, body
-
-
-def authenticate(head: dict[str, Any], body: dict[str, Any], text: str) -> str:
-    """The MID of a request whose ``head.signature`` signs the exact body text."""
-    key = w.KEYS.get(str(body.get("mid")))
-    if key is None:
-        raise PaytmError(w.BAD_MID)
-    if not checksum.verify(text, key, head.get("signature")):
-        raise PaytmError(w.BAD_CHECKSUM)
-    return str(body["mid"])
-
-
-def check_query(query: dict[str, str], mid: str, order_id: Any) -> None:
-    """The ``mid`` / ``orderId`` query parameters must match the body."""
-    if query.get("mid") not in (None, mid):
-        raise PaytmError(w.QUERY_MID_MISMATCH)
-    if query.get("orderId") not in (None, order_id):
-        raise PaytmError(w.QUERY_ORDER_MISMATCH)
 
 
 class PaytmService:
@@ -147,6 +100,7 @@ class PaytmService:
             fingerprint=fingerprint,
         )
         self.store.orders[(mid, order_id)] = order
+        self.ctx.ledger.record(GATEWAY, "order", order_id, order_id, amount)
         return Answer(self._token_body(order, w.OK))
 
     @staticmethod
@@ -179,7 +133,7 @@ class PaytmService:
         order.txns.append(txn)
         match instrument.outcome:
             case Outcome.SUCCESS | Outcome.CHARGE_THEN_DROP:
-                txn.code, txn.bank_txn_id = w.TXN_SUCCESS, digits(12)
+                self._finish(order, txn, w.TXN_SUCCESS)
                 if instrument.outcome is Outcome.SUCCESS:
                     self.emit([self.payment_webhook(order, txn)])
                 return Answer(self._direct_body(order, txn), drop=instrument.outcome is Outcome.CHARGE_THEN_DROP)
@@ -248,18 +202,22 @@ class PaytmService:
         """The customer approved or rejected the bank / OTP / wallet page (no-op once decided)."""
         if txn.status != "PENDING":
             return
-        txn.code = w.TXN_SUCCESS if approve else w.CANCELLED
-        txn.bank_txn_id = digits(12) if approve else ""
+        self._finish(order, txn, w.TXN_SUCCESS if approve else w.CANCELLED)
         self.emit([self.payment_webhook(order, txn)])
 
     async def _resolve_later(self, order: Order, txn: Txn, outcome: Outcome) -> None:
         await asyncio.sleep(self.ctx.settings.upi_delay_s)
         if txn.status != "PENDING":
             return
-        success = outcome is Outcome.PENDING_SUCCESS
-        txn.code = w.TXN_SUCCESS if success else w.DECLINED
-        txn.bank_txn_id = digits(12) if success else ""
+        self._finish(order, txn, w.TXN_SUCCESS if outcome is Outcome.PENDING_SUCCESS else w.DECLINED)
         self.emit([self.payment_webhook(order, txn)])
+
+    def _finish(self, order: Order, txn: Txn, code: tuple[str, str, str]) -> None:
+        """Make a pending transaction final; a success is a charge and a capture in the ledger."""
+        txn.code = code
+        if code == w.TXN_SUCCESS:
+            txn.bank_txn_id = digits(12)
+            self.ctx.ledger.paid(GATEWAY, order.order_id, txn.txn_id, order.amount)
 
     # ---- status and webhooks ------------------------------------------------------------------
 
@@ -285,23 +243,6 @@ class PaytmService:
     def emit(self, batch: list[Delivery]) -> None:
         """Hand the webhooks produced by one action to the dispatcher."""
         self.ctx.webhooks.emit(batch)
-
-
-def card_details(card_info: Any) -> str:
-    """The card number of a valid ``cardInfo`` (``saveCardId|cardNo|cvv|MMYYYY``)."""
-    parts = card_info.split("|") if isinstance(card_info, str) else []
-    invalid = PaytmError(("F", "1001", "Invalid card details"))
-    if len(parts) != 4:
-        raise invalid
-    _, number, cvv, expiry = parts
-    if not luhn_valid(number) or not cvv.isdigit() or len(cvv) not in (3, 4):
-        raise invalid
-    if len(expiry) != 6 or not expiry.isdigit() or not 1 <= int(expiry[:2]) <= 12:
-        raise invalid
-    today = time.gmtime()
-    if (int(expiry[2:]), int(expiry[:2])) < (today.tm_year, today.tm_mon):
-        raise invalid
-    return number
 
 
 def _tamper_form(delivery: Delivery) -> Delivery:

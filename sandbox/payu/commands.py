@@ -22,6 +22,9 @@ then POST a JSON refund webhook ``{key, action: "refund", status, amt, token, mi
 merchantTxnId, bank_ref_num, bank_arn, refund_mode, hash}``; PayU documents no signature for it, the
 sandbox adds ``hash = sha512(SALT|status|amt|request_id|mihpayid|key)`` (confirm with
 ``check_action_status`` either way).
+
+Each queued refund is a ``refund`` in the sandbox ledger (``reference`` = the merchant's token,
+``gateway_id`` = ``request_id``); a refused one (a reused token included) records nothing.
 """
 
 from __future__ import annotations
@@ -136,6 +139,7 @@ def refund(payu: PayuService, key: str, form: dict[str, str], path: str) -> dict
     payu.store.tokens[(key, token)] = item.request_id
     txn.refund_ids.append(item.request_id)
     txn.refunded += amount
+    payu.ctx.ledger.record(GATEWAY, "refund", token, item.request_id, amount)
     fault = payu.ctx.faults.take(GATEWAY, path, [FaultKind.REFUND_PENDING, FaultKind.REFUND_FAIL])
     succeed = fault is None or fault.fault is FaultKind.REFUND_PENDING
     payu.ctx.tasks.spawn(_settle_later(payu, txn, item, succeed))

@@ -17,6 +17,8 @@ Choices where PayU's documentation is thin (gateways.md §7), kept lenient:
 * Decline codes (``error`` / ``error_Message``, also in ``field9``) are sandbox choices: ``E308``
   declined, ``E208`` insufficient funds, ``E217`` expired card, ``E1605`` cancelled by the customer,
   ``E1904`` UPI collect declined.
+* Ledger (:mod:`sandbox.ledger`): an ``order`` per accepted ``_payment``, a ``charge`` and a ``capture``
+  when it succeeds; ``reference`` is the ``txnid``, ``gateway_id`` the ``mihpayid``.
 """
 
 from __future__ import annotations
@@ -135,6 +137,7 @@ class PayuService:
             raise PayuError("gateway", status=502)
         self.store.txns[txn.mihpayid] = txn
         self.store.by_txnid[(txn.key, txn.txnid)] = txn.mihpayid
+        self.ctx.ledger.record(GATEWAY, "order", txn.txnid, txn.mihpayid, txn.amount)
         match instrument.outcome:
             case Outcome.SUCCESS:
                 self.emit([self.settle(txn, True)])
@@ -177,6 +180,7 @@ class PayuService:
         """Make the transaction final; returns its webhook."""
         if success:
             txn.status, txn.unmappedstatus, txn.bank_ref_num = "success", "captured", digits(12)
+            self.ctx.ledger.paid(GATEWAY, txn.txnid, txn.mihpayid, txn.amount)
         else:
             txn.status, txn.unmappedstatus = "failure", unmapped
             txn.error, txn.error_message = error or DECLINES[DeclineReason.CARD_DECLINED]

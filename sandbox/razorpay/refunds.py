@@ -9,6 +9,8 @@
 * ``X-Refund-Idempotency`` (at least 10 of ``[A-Za-z0-9_-]``, scoped to the key id): a repeated key
   returns the first refund unchanged instead of creating another.
 * A payment whose captured amount is fully refunded turns ``refunded``.
+* Each new refund (not a replay) is a ``refund`` in the sandbox ledger, its ``reference`` the
+  ``X-Refund-Idempotency`` key, else the refund's ``receipt``, else its ``notes.refund_id``.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ def create_refund(
     if key is not None:
         store.refund_keys[(key_id, key)] = refund.id
     payment.refund_ids.append(refund.id)
+    reference = key or refund.receipt or _note(refund.notes, "refund_id")
+    rzp.ctx.ledger.record(GATEWAY, "refund", reference, refund.id, amount, refund.currency)
     payment.amount_refunded += amount
     if payment.amount_refunded >= payment.amount_captured:
         payment.status = "refunded"
@@ -83,6 +87,11 @@ def create_refund(
         rzp.ctx.tasks.spawn(_settle_later(rzp, refund, succeed=fault.fault is FaultKind.REFUND_PENDING))
     rzp.emit(events)
     return refund
+
+
+def _note(notes: dict[str, Any], name: str) -> str | None:
+    value = notes.get(name)
+    return None if value is None else str(value)
 
 
 async def _settle_later(rzp: RazorpayService, refund: Refund, succeed: bool) -> None:

@@ -5,6 +5,9 @@ Choices where the real gateway is stricter or undocumented:
 * Capture must be for the full authorized amount, as Razorpay's capture API documents ("should
   be equal to the order amount"); a partial capture answers 400 on the ``amount`` field.
 * Refunds live in :mod:`sandbox.razorpay.refunds`.
+* The sandbox ledger (:mod:`sandbox.ledger`) gets an ``order`` per created order, a ``charge`` when a
+  payment first turns ``authorized`` and a ``capture`` when it turns ``captured``; ``reference`` is
+  the order's ``receipt``.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ class RazorpayService:
             partial_payment=body.partial_payment,
         )
         self.store.orders[order.id] = order
+        self.ctx.ledger.record(GATEWAY, "order", order.receipt, order.id, order.amount, order.currency)
         return order
 
     def list_orders(self, key_id: str, receipt: str | None, count: int, skip: int) -> list[Order]:
@@ -191,6 +195,7 @@ class RazorpayService:
     def _authorize(self, payment: Payment, order: Order) -> list[Delivery]:
         payment.status = "authorized"
         payment.acquirer_data = _acquirer_data(payment)
+        self.ctx.ledger.record(GATEWAY, "charge", order.receipt, payment.id, payment.amount, payment.currency)
         events = [event(self.ctx.settings, "payment.authorized", order, payment)]
         if order.payment_capture:
             events += self._capture(payment, order, payment.amount)
@@ -202,6 +207,7 @@ class RazorpayService:
         payment.tax = round(payment.fee * 18 / 118)
         order.amount_paid = min(order.amount, order.amount_paid + amount)
         order.status = "paid"
+        self.ctx.ledger.record(GATEWAY, "capture", order.receipt, payment.id, amount, payment.currency)
         return [
             event(self.ctx.settings, "payment.captured", order, payment),
             event(self.ctx.settings, "order.paid", order, payment),

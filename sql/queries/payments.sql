@@ -121,3 +121,25 @@ WITH claimed AS (
     RETURNING 1
 )
 SELECT EXISTS (SELECT 1 FROM claimed);
+
+-- name: create_payment_at_recovery_point
+-- Create-with-confirm: the payment and its event, and the key's recovery point naming the
+-- payment, in one statement -- a retry after a crash confirms this payment, never a new one.
+WITH pay AS (
+    INSERT INTO payments (id, merchant_id, amount, currency, status, capture_method, customer_id,
+                          merchant_order_id, description, metadata, return_url, gateway, payment_method,
+                          created_at, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
+    RETURNING id, merchant_id
+), event AS (
+    INSERT INTO events (id, merchant_id, type, object_id, data)
+    SELECT $15, merchant_id, 'payment.created', id, $16 FROM pay
+    RETURNING 1
+)
+UPDATE idempotency_keys SET recovery_point = 'payment_created', object_id = $1, locked_at = now()
+ WHERE merchant_id = $2 AND key = $17 AND state = 'in_flight' AND EXISTS (SELECT 1 FROM pay);
+
+-- name: record_order
+-- The gateway order created for an attempt, committed before the gateway payment is created.
+UPDATE payment_attempts SET gateway_order_id = $3, updated_at = now()
+ WHERE id = $1 AND merchant_id = $2 AND gateway_order_id IS NULL;

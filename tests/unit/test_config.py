@@ -28,6 +28,8 @@ BAD_VALUES: dict[str, str | None] = {
     "DB_POOL_MAX": "many",
     "MAX_BODY_BYTES": "0",
     "IDEMPOTENCY_TTL_HOURS": "12",
+    "IDEMPOTENCY_LOCK_TIMEOUT_S": "0",
+    "SHUTDOWN_GRACE_S": "never",
     "API_KEY_CACHE_TTL_S": "1.5",
     "RECONCILE_INTERVAL_S": "-1",
     "BREAKER_THRESHOLD": "0",
@@ -130,6 +132,18 @@ def test_cross_field_rules() -> None:
     with pytest.raises(ConfigError, match="IDEMPOTENCY_TTL_HOURS"):
         load_settings({"IDEMPOTENCY_TTL_HOURS": "23"})
     assert load_settings({"IDEMPOTENCY_TTL_HOURS": "48"}).idempotency_ttl_hours == 48
+
+
+def test_lock_timeout_outlasts_a_live_request_and_grace_outlasts_a_gateway_call() -> None:
+    # A live request makes at most two gateway calls before one that can create a payment ended.
+    with pytest.raises(ConfigError, match=r"IDEMPOTENCY_LOCK_TIMEOUT_S.*at least 46"):
+        load_settings({"IDEMPOTENCY_LOCK_TIMEOUT_S": "45"})
+    fast = {"GATEWAY_CONNECT_TIMEOUT_S": "1", "GATEWAY_READ_TIMEOUT_S": "3", "IDEMPOTENCY_LOCK_TIMEOUT_S": "8"}
+    assert load_settings(fast).idempotency_lock_timeout == 8
+    assert load_settings({}).idempotency_lock_timeout == 60
+    with pytest.raises(ConfigError, match="SHUTDOWN_GRACE_S"):
+        load_settings({"SHUTDOWN_GRACE_S": "20"})
+    assert load_settings({"SHUTDOWN_GRACE_S": "25"}).shutdown_grace == 25
 
 
 def test_overrides_win() -> None:

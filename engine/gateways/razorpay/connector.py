@@ -91,6 +91,8 @@ class RazorpayConnector:
             if isinstance(created, ChargeResult):
                 return created
             order_id = created
+            if request.record_order is not None:
+                await request.record_order(order_id)
             body = msgspec.structs.replace(body, order_id=order_id)
         return await self._create_payment(body, order_id, request)
 
@@ -176,13 +178,20 @@ class RazorpayConnector:
         return tf.map_refund(answer, request)
 
     async def sync(self, ref: AttemptRef) -> ChargeResult:
-        """The attempt's current status, by payment id or else by the order's payments."""
+        """The attempt's current status: by payment id, else by the order's payments, else by
+        looking the order up by its receipt (our attempt id) -- a crash can leave an attempt
+        whose order id was never recorded; no order at all means nothing was charged."""
         if ref.gateway_reference:
             return await self._fetch_payment(ref)
-        if ref.gateway_order_id:
-            answer = await self._call("GET", f"/v1/orders/{_seg(ref.gateway_order_id)}/payments")
-            return tf.map_order_payments(answer, ref)
-        return ChargeResult(Outcome.UNKNOWN, error_code="no_gateway_reference")
+        if not ref.gateway_order_id:
+            found = tf.map_orders_by_receipt(
+                await self._call("GET", f"/v1/orders?receipt={quote(ref.attempt_id, safe='')}"), ref.attempt_id
+            )
+            if isinstance(found, ChargeResult):
+                return found
+            ref = msgspec.structs.replace(ref, gateway_order_id=found)
+        answer = await self._call("GET", f"/v1/orders/{_seg(ref.gateway_order_id or '')}/payments")
+        return tf.map_order_payments(answer, ref)
 
     async def _fetch_payment(self, ref: AttemptRef) -> ChargeResult:
         assert ref.gateway_reference

@@ -37,6 +37,7 @@ from engine.gateways.razorpay.wire import (
     ErrorBody,
     ErrorEnvelope,
     Notes,
+    OrderCollection,
     Payment,
     PaymentCollection,
     PaymentCreated,
@@ -221,6 +222,16 @@ def map_order_payments(result: HttpResult, ref: AttemptRef) -> ChargeResult:
     if payment is None:
         return ChargeResult(Outcome.UNKNOWN, None, ref.gateway_order_id, raw_status="no_payment")
     return map_payment(payment, expect=ref)
+
+
+def map_orders_by_receipt(result: HttpResult, receipt: str) -> str | ChargeResult:
+    """The id of the order created for ``receipt`` (our attempt id), else why not: no such
+    order is ``UNKNOWN`` with ``raw_status="no_payment"`` (nothing can have been charged)."""
+    collection = convert(result.data, OrderCollection) if result.ok and result.parsed else None
+    if collection is None:
+        return _unknown(_why(result), None)
+    order = next((o for o in collection.items if o.receipt == receipt), None)
+    return order.id if order else ChargeResult(Outcome.UNKNOWN, raw_status="no_payment")
 
 
 def map_capture_refused(result: HttpResult) -> ErrorBody | None:

@@ -179,6 +179,13 @@ class PaymentCollection(msgspec.Struct, frozen=True):
     entity: str | None = None
 
 
+class OrderCollection(msgspec.Struct, frozen=True):
+    """``GET /v1/orders?receipt=...``."""
+
+    items: list[Order] = msgspec.field(default_factory=list)
+    count: int | None = None
+
+
 class Refund(msgspec.Struct, frozen=True):
     """A refund entity."""
 

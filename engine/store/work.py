@@ -1,0 +1,78 @@
+"""Follow-up work rows (``work_items``; SQL in sql/queries/work.sql).
+
+A row is written in the transaction that makes the work necessary and run by whoever leases it
+first: the request that created it, or any process's background worker. The lease is
+``held_until``, so a process that dies mid-work leaves a row that becomes free again by itself;
+``run_at`` is when the next try is due.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from engine.store.sqlfile import load_queries
+
+Q = load_queries("work")
+Executor = asyncpg.Connection | asyncpg.Pool
+
+
+class WorkItem(msgspec.Struct, kw_only=True, frozen=True):
+    """One unit of follow-up work (today: capturing an authorization)."""
+
+    id: int
+    merchant_id: str
+    kind: str
+    payment_id: str
+    attempt_id: str
+    amount: int | None
+    state: str
+    tries: int
+    run_at: datetime | None
+    held_until: datetime | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def _item(row: Any) -> WorkItem:
+    return WorkItem(**dict(row))
+
+
+async def add_capture(
+    conn: asyncpg.Connection, merchant_id: str, payment_id: str, attempt_id: str, amount: int, lease_s: float
+) -> WorkItem | None:
+    """A new capture row leased to the caller, or ``None`` when one is already open."""
+    row = await conn.fetchrow(Q.add_capture, merchant_id, payment_id, attempt_id, amount, lease_s)
+    return _item(row) if row else None
+
+
+async def lease_for_payment(db: Executor, merchant_id: str, payment_id: str, lease_s: float) -> WorkItem | None:
+    """Lease the payment's open capture, or ``None`` (none open, or a live holder has it)."""
+    row = await db.fetchrow(Q.lease_for_payment, merchant_id, payment_id, lease_s)
+    return _item(row) if row else None
+
+
+async def open_for_payment(db: Executor, merchant_id: str, payment_id: str) -> WorkItem | None:
+    """The payment's open capture row, leased or not."""
+    row = await db.fetchrow(Q.open_for_payment, merchant_id, payment_id)
+    return _item(row) if row else None
+
+
+async def claim_due(db: Executor, limit: int, lease_s: float) -> list[WorkItem]:
+    """Lease up to ``limit`` due rows for this worker (``SKIP LOCKED``: safe on many processes)."""
+    return [_item(r) for r in await db.fetch(Q.claim_due, limit, lease_s)]
+
+
+async def finish(db: Executor, item: WorkItem, state: str, error: str | None = None) -> None:
+    """Close a row: ``done``, or ``failed`` (the gateway refused for good)."""
+    await db.execute(Q.finish, item.id, item.merchant_id, state, error)
+
+
+async def retry_later(db: Executor, item: WorkItem, backoff_s: list[float], error: str) -> WorkItem | None:
+    """Count a try and schedule the next one on the ladder."""
+    row = await db.fetchrow(Q.retry_later, item.id, item.merchant_id, backoff_s, error)
+    return _item(row) if row else None

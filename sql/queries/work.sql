@@ -1,0 +1,50 @@
+-- name: add_capture
+-- "Capture this authorization": one open row per attempt (a second request for the same work
+-- is the same row). A positive $5 leases it to the caller for that long (it runs it now);
+-- 0 leaves it due for whoever leases it first. ``tries`` counts runs started.
+INSERT INTO work_items (merchant_id, kind, payment_id, attempt_id, amount, tries, held_until)
+VALUES ($1, 'capture', $2, $3, $4, CASE WHEN $5 > 0 THEN 1 ELSE 0 END,
+        CASE WHEN $5 > 0 THEN now() + make_interval(secs => $5) END)
+ON CONFLICT (kind, attempt_id) WHERE state = 'pending' DO NOTHING
+RETURNING *;
+
+-- name: lease_for_payment
+-- Take the open capture of a payment for $3 seconds -- before its scheduled retry, too (the
+-- merchant asked again) -- unless a live holder has it.
+UPDATE work_items SET held_until = now() + make_interval(secs => $3), tries = tries + 1, updated_at = now()
+ WHERE merchant_id = $1 AND payment_id = $2 AND kind = 'capture' AND state = 'pending'
+   AND (held_until IS NULL OR held_until < now())
+RETURNING *;
+
+-- name: open_for_payment
+SELECT * FROM work_items
+ WHERE merchant_id = $1 AND payment_id = $2 AND kind = 'capture' AND state = 'pending';
+
+-- name: claim_due
+-- The background worker: due rows nobody holds (SKIP LOCKED: safe on many processes), each
+-- leased for $2 seconds.
+WITH due AS (
+    SELECT id FROM work_items
+     WHERE state = 'pending' AND run_at IS NOT NULL AND run_at <= now()
+       AND (held_until IS NULL OR held_until < now())
+     ORDER BY run_at
+     LIMIT $1
+     FOR UPDATE SKIP LOCKED
+)
+UPDATE work_items w SET held_until = now() + make_interval(secs => $2), tries = w.tries + 1, updated_at = now()
+  FROM due WHERE w.id = due.id
+RETURNING w.*;
+
+-- name: finish
+UPDATE work_items SET state = $3, last_error = $4, run_at = NULL, held_until = NULL, updated_at = now()
+ WHERE id = $1 AND merchant_id = $2 AND state = 'pending';
+
+-- name: retry_later
+-- After the n-th run the next is due after the ladder's n-th step ($3); past its last step
+-- run_at becomes NULL: the row stays pending and visible.
+UPDATE work_items
+   SET last_error = $4, held_until = NULL, updated_at = now(),
+       run_at = CASE WHEN tries > cardinality($3::float8[]) THEN NULL
+                     ELSE now() + make_interval(secs => ($3::float8[])[greatest(tries, 1)]) END
+ WHERE id = $1 AND merchant_id = $2 AND state = 'pending'
+RETURNING *;
