@@ -169,6 +169,9 @@ def fault_middleware(gateway: str, server_error_body: bytes) -> Callable[[ASGIAp
             path = scope["path"]
             delay_ms = ctx.settings.latency_ms + ctx.faults.take_latency_ms(gateway, path)
             if delay_ms > 0:
+                # The request has arrived whole before the gateway is slow: like a real gateway,
+                # it is processed even if the client gives up (or dies) while waiting.
+                receive = await _buffered_request(receive)
                 await asyncio.sleep(delay_ms / 1000)
             fault = ctx.faults.take(gateway, path, TRANSPORT_FAULTS)
             kind = fault.fault if fault else None
@@ -200,6 +203,21 @@ def fault_middleware(gateway: str, server_error_body: bytes) -> Callable[[ASGIAp
         return handle
 
     return middleware
+
+
+async def _buffered_request(receive: Receive) -> Receive:
+    """Read the whole request body now; the returned ``receive`` replays it to the app."""
+    messages: list[Message] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body"):
+            break
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    return replay
 
 
 async def _run_buffered(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[dict[str, Any], bytes]:

@@ -136,7 +136,7 @@ async def settle_in(
     locked = await store.lock_attempt(conn, attempt.id, attempt.merchant_id)
     assert payment is not None and locked is not None
     now = datetime.now(UTC)
-    result = conclude_absent(locked, result, now, engine.settings.idempotency_lock_timeout)
+    result = conclude_absent(locked, result, now, absent_after_s(engine))
     change = apply_charge_result(payment, locked, result)
     settled = payment
     if change is not None:
@@ -150,6 +150,13 @@ async def settle_in(
     if work is not None and (change.attempt if change else locked).status == AttemptStatus.CAPTURED:
         await work_store.finish(conn, work, "done")
     return settled
+
+
+def absent_after_s(engine: Engine) -> float:
+    """How old an attempt must be before "the gateway has no payment for it" proves nothing
+    was charged: twice the longest a live request may still be sending (a gateway that answers
+    late must not find its payment already declared failed)."""
+    return 2 * engine.settings.idempotency_lock_timeout
 
 
 def _needs_auto_capture(payment: Payment) -> bool:

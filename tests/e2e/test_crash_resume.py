@@ -1,0 +1,209 @@
+"""Crash at every phase boundary: the engine is SIGKILLed with a gateway call in flight or just
+after the gateway answered, restarted, and the client retries with the same Idempotency-Key.
+
+Everything is checked against the sandbox's own ledger (a separate process that survives the
+kill): exactly one order, charge, capture or refund per key, for the engine's amounts, and the
+final answer equal to a crash-free run's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+
+from tests.support.procs import ProcessStack, process_stack
+from tests.support.stack import Services
+
+LOCK_S = 8  # the smallest IDEMPOTENCY_LOCK_TIMEOUT_S the 1 s + 3 s gateway timeouts allow
+CARD = {"type": "card", "card": {"number": "4111111111111111", "exp_month": 12, "exp_year": 2030, "cvc": "123"}}
+# Fields a crash-free run and a resumed run must agree on (ids and times differ by nature).
+SAME = ("object", "amount", "currency", "status", "capture_method", "amount_capturable", "amount_received",
+        "amount_refunded", "gateway", "payment_method", "next_action", "last_error")  # fmt: skip
+
+
+@pytest_asyncio.fixture(scope="module")
+async def procs(svc: Services, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ProcessStack]:
+    """One sandbox and one engine process for the module (the engine is killed and restarted)."""
+    env = {"IDEMPOTENCY_LOCK_TIMEOUT_S": str(LOCK_S), "SHUTDOWN_GRACE_S": "5"}
+    async with process_stack(svc, engine_env=env, log_dir=Path(tmp_path_factory.mktemp("crash"))) as stack:
+        yield stack
+
+
+@pytest_asyncio.fixture
+async def http(procs: ProcessStack) -> AsyncIterator[httpx.AsyncClient]:
+    """A fresh merchant's client; the sandbox starts without faults."""
+    await procs.clear_sandbox_faults()
+    _, api_key = await procs.new_merchant()
+    async with procs.client(api_key) as client:
+        yield client
+
+
+async def until(check: Callable[[], Awaitable[Any]], within: float = 20.0) -> Any:
+    """Poll ``check`` until it returns something truthy (an observable, never a fixed sleep)."""
+    async with asyncio.timeout(within):
+        while not (found := await check()):
+            await asyncio.sleep(0.05)  # noqa: ASYNC110 - the observable lives in another process
+    return found
+
+
+async def crash_during(procs: ProcessStack, request: Awaitable[httpx.Response], reached: Callable) -> None:
+    """Send ``request``, SIGKILL the engine once ``reached()`` holds, and start it again."""
+    task = asyncio.ensure_future(request)
+    try:
+        await until(reached)
+        assert not task.done(), task.result().text
+        assert await procs.kill_engine() == -9
+        with contextlib.suppress(httpx.TransportError):
+            await asyncio.wait_for(task, 5)
+            raise AssertionError(f"the request in flight answered {task.result().status_code}")
+    finally:
+        task.cancel()
+    await procs.start_engine()
+
+
+async def retry(http: httpx.AsyncClient, path: str, body: dict, key: str, within: float = 4 * LOCK_S) -> httpx.Response:
+    """The client's retries under the same key: 409 while the dead request's lock holds."""
+    async with asyncio.timeout(within):
+        while True:
+            response = await http.post(path, json=body, headers={"Idempotency-Key": key})
+            if response.status_code != 409 or response.json()["error"]["code"] != "idempotency_key_in_use":
+                return response
+            await asyncio.sleep(0.25)
+
+
+def fault_taken(procs: ProcessStack) -> Callable[[], Awaitable[bool]]:
+    """The sandbox received the faulted request (a count-1 fault leaves the list on arrival)."""
+
+    async def check() -> bool:
+        return not await procs.sandbox_faults()
+
+    return check
+
+
+async def ledger_of(procs: ProcessStack, svc: Services, payment_id: str) -> dict[str, list[int]]:
+    """The sandbox's entries for a payment's attempts (our receipts) and refunds, by kind."""
+    conn = await asyncpg.connect(svc.database_url)
+    try:
+        refs = [r["id"] for r in await conn.fetch("SELECT id FROM payment_attempts WHERE payment_id = $1", payment_id)]
+        refs += [r["id"] for r in await conn.fetch("SELECT id FROM refunds WHERE payment_id = $1", payment_id)]
+    finally:
+        await conn.close()
+    kinds: dict[str, list[int]] = {}
+    for entry in await procs.sandbox_ledger(gateway="razorpay"):
+        if entry["reference"] in refs:
+            kinds.setdefault(entry["kind"], []).append(entry["amount"])
+    return kinds
+
+
+async def assert_replays(http: httpx.AsyncClient, path: str, body: dict, key: str, final: httpx.Response) -> None:
+    again = await http.post(path, json=body, headers={"Idempotency-Key": key})
+    assert again.status_code == final.status_code and again.content == final.content
+    assert again.headers.get("idempotent-replayed") == "true"
+
+
+def create_body(amount: int, **extra: Any) -> dict[str, Any]:
+    return {"amount": amount, "currency": "INR", "confirm": True, "payment_method": CARD, "gateway": "razorpay",
+            **extra}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("fault", "reached"),
+    [("latency", "the charge is in flight"), ("timeout", "the gateway charged, the answer is not back")],
+)
+async def test_create_and_confirm_cut_by_a_crash_continues_the_same_payment(procs, http, svc, fault, reached):
+    body = create_body(41000)
+    clean = await http.post("/v1/payments", json=create_body(41000), headers={"Idempotency-Key": "clean"})
+    assert clean.status_code == 201 and clean.json()["status"] == "succeeded", clean.text
+    await procs.add_sandbox_fault("razorpay", fault, latency_ms=2000, path_contains="/v1/payments/create", count=1)
+
+    async def charged_or_held() -> bool:
+        taken = await fault_taken(procs)()
+        if fault == "timeout":  # processed first, then the answer hangs: wait for the charge itself
+            return taken and any(e["amount"] == 41000 for e in await procs.sandbox_ledger(kind="capture"))
+        return taken
+
+    before = len(await procs.sandbox_ledger(kind="capture"))
+    await crash_during(procs, http.post("/v1/payments", json=body, headers={"Idempotency-Key": "k1"}), charged_or_held)
+    final = await retry(http, "/v1/payments", body, "k1")
+    assert final.status_code == 201, f"{final.text}\n{procs.engine_log_tail()}"
+    paid = final.json()
+    assert {k: paid[k] for k in SAME} == {k: clean.json()[k] for k in SAME}
+    assert paid["status"] == "succeeded" and paid["amount_received"] == 41000
+    listed = (await http.get("/v1/payments", params={"limit": 10})).json()["data"]
+    assert len(listed) == 2, "a retry after the crash must continue the first payment, not create another"
+    kinds = await ledger_of(procs, svc, paid["id"])
+    assert kinds == {"order": [41000], "charge": [41000], "capture": [41000]}, kinds
+    assert len(await procs.sandbox_ledger(kind="capture")) == before + 1
+    await assert_replays(http, "/v1/payments", body, "k1", final)
+
+
+async def test_refund_cut_by_a_crash_refunds_once(procs, http, svc):
+    paid = (await http.post("/v1/payments", json=create_body(30000), headers={"Idempotency-Key": "p"})).json()
+    assert paid["status"] == "succeeded", paid
+    body = {"payment_id": paid["id"], "amount": 12000}
+    await procs.add_sandbox_fault("razorpay", "latency", latency_ms=2000, path_contains="/refund", count=1)
+    await crash_during(
+        procs, http.post("/v1/refunds", json=body, headers={"Idempotency-Key": "r1"}), fault_taken(procs)
+    )
+    final = await retry(http, "/v1/refunds", body, "r1")
+    assert final.status_code == 200, f"{final.text}\n{procs.engine_log_tail()}"
+    refund = final.json()
+    assert refund["amount"] == 12000 and refund["status"] == "succeeded", refund
+    kinds = await ledger_of(procs, svc, paid["id"])
+    assert kinds.get("refund") == [12000], kinds
+    shown = (await http.get(f"/v1/payments/{paid['id']}")).json()
+    assert shown["amount_refunded"] == 12000, shown
+    await assert_replays(http, "/v1/refunds", body, "r1", final)
+
+
+async def test_manual_capture_cut_by_a_crash_captures_once(procs, http, svc):
+    held = (
+        await http.post(
+            "/v1/payments", json=create_body(25000, capture_method="manual"), headers={"Idempotency-Key": "h"}
+        )
+    ).json()
+    assert held["status"] == "requires_capture", held
+    path = f"/v1/payments/{held['id']}/capture"
+    await procs.add_sandbox_fault("razorpay", "latency", latency_ms=2000, path_contains="/capture", count=1)
+    await crash_during(procs, http.post(path, json={}, headers={"Idempotency-Key": "c1"}), fault_taken(procs))
+    final = await retry(http, path, {}, "c1")
+    assert final.status_code == 200, f"{final.text}\n{procs.engine_log_tail()}"
+    assert final.json()["status"] == "succeeded" and final.json()["amount_received"] == 25000
+    kinds = await ledger_of(procs, svc, held["id"])
+    assert kinds == {"order": [25000], "charge": [25000], "capture": [25000]}, kinds
+    await assert_replays(http, path, {}, "c1", final)
+
+
+async def test_a_crash_before_the_gateway_payment_existed_ends_failed_not_processing_forever(procs, http, svc):
+    """Killed while the order is being created: no payment ever reached the gateway. The retry
+    finds the order by its receipt, answers honestly (processing), and once no live request can
+    still create a payment, a sync concludes that nothing was charged."""
+    body = create_body(17000, merchant_order_id="ord-17000")
+    await procs.add_sandbox_fault("razorpay", "latency", latency_ms=1000, path_contains="/v1/orders", count=1)
+    await crash_during(
+        procs, http.post("/v1/payments", json=body, headers={"Idempotency-Key": "o1"}), fault_taken(procs)
+    )
+    final = await retry(http, "/v1/payments", body, "o1")
+    assert final.status_code == 201, f"{final.text}\n{procs.engine_log_tail()}"
+    payment = final.json()
+    assert payment["status"] == "processing", payment
+
+    async def concluded() -> dict | None:
+        synced = (await http.post(f"/v1/payments/{payment['id']}/sync")).json()
+        return synced if synced["status"] != "processing" else None
+
+    settled = await until(concluded, within=4 * LOCK_S)
+    assert settled["status"] == "requires_payment_method", settled
+    assert "nothing was charged" in settled["last_error"]["message"]
+    assert "charge" not in await ledger_of(procs, svc, payment["id"])
+    # Not stuck: the same payment can be paid now.
+    again = await http.post(f"/v1/payments/{payment['id']}/confirm", json={"payment_method": CARD})
+    assert again.status_code == 200 and again.json()["status"] == "succeeded", again.text
