@@ -49,8 +49,8 @@ async def http(procs: ProcessStack) -> AsyncIterator[httpx.AsyncClient]:
 async def until(check: Callable[[], Awaitable[Any]], within: float = 20.0) -> Any:
     """Poll ``check`` until it returns something truthy (an observable, never a fixed sleep)."""
     async with asyncio.timeout(within):
-        while not (found := await check()):
-            await asyncio.sleep(0.05)  # noqa: ASYNC110 - the observable lives in another process
+        while not (found := await check()):  # noqa: ASYNC110 - the observable lives in another process
+            await asyncio.sleep(0.05)
     return found
 
 
