@@ -137,6 +137,21 @@ def cmd_merchant_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rotate_keys(args: argparse.Namespace) -> int:
+    """Re-seal gateway credentials with ENGINE_ENCRYPTION_KEY; print what was done."""
+    from engine.bootstrap import rotate_keys
+
+    if args.batch_size <= 0:
+        raise CliError("--batch-size must be a positive integer")
+    settings = ensure_encryption_key(ensure_services(_settings(), redis=False))
+    rotation = asyncio.run(rotate_keys(settings, args.batch_size))
+    print(rotation.summary())
+    if rotation.unreadable:
+        # Dropping an older key now would lose these accounts: fail so scripts notice.
+        raise CliError("some gateway accounts are sealed with keys not configured; add them to ENGINE_ENCRYPTION_KEYS")
+    return 0
+
+
 def _sandbox_address(settings: Settings) -> tuple[str, int]:
     parts = urlsplit(settings.sandbox_url)
     return parts.hostname or "127.0.0.1", parts.port or (443 if parts.scheme == "https" else 80)
@@ -200,7 +215,8 @@ def _start_sandbox(settings: Settings) -> Any:
         print(f"sandbox already answering at {settings.sandbox_url}; using it", file=sys.stderr)
         return None
     host, port = _sandbox_address(settings)
-    env = {k: v for k, v in os.environ.items() if k not in {"ENGINE_ENCRYPTION_KEY", "ENGINE_ADMIN_TOKEN"}}
+    secret = {"ENGINE_ENCRYPTION_KEY", "ENGINE_ENCRYPTION_KEYS", "ENGINE_ADMIN_TOKEN"}
+    env = {k: v for k, v in os.environ.items() if k not in secret}
     env.setdefault("SANDBOX_WEBHOOK_URL", f"{settings.base_url}/v1/webhooks/{{gateway}}/{{merchant_id}}")
     env.setdefault("SANDBOX_PUBLIC_URL", settings.sandbox_url)
     child = start_child(python_module("api.cli", "sandbox", "--host", host, "--port", str(port)), env)
@@ -278,6 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--host", help="default: SANDBOX_URL's host")
     sandbox.add_argument("--port", type=int, help="default: SANDBOX_URL's port")
     add("config", cmd_config, "print the configuration table (markdown)")
+    rotate = add("rotate-keys", cmd_rotate_keys, "re-encrypt gateway credentials with ENGINE_ENCRYPTION_KEY")
+    rotate.add_argument("--batch-size", type=int, default=100, help="accounts read per batch (default 100)")
     return parser
 
 

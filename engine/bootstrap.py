@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import httpx
 
 from engine.config import Settings
-from engine.crypto import Sealer
+from engine.crypto import Sealer, derive_keys
 from engine.gateways.transport import ShardedTransport
 from engine.services.breaker import CircuitBreaker
 from engine.services.directory import GatewayDirectory
 from engine.store.cache import Cache
 from engine.store.db import create_pool
 from engine.store.migrate import migrate
+
+if TYPE_CHECKING:
+    from engine.services.keys import Rotation
 
 
 @dataclass
@@ -34,6 +37,10 @@ class Engine:
     http: httpx.AsyncClient
     gateways: GatewayDirectory
     breaker: CircuitBreaker
+    # HMAC keys of idempotency fingerprints: the one derived from the current master key signs;
+    # the rest (the raw master used before derivation, older masters' keys) still recognise the
+    # keys that requests in flight or retried within their 24 h were stored under.
+    fingerprint_keys: tuple[bytes, ...]
     api_key_memo: dict[bytes, tuple[str, float]] = field(default_factory=dict)
 
     @classmethod
@@ -51,7 +58,10 @@ class Engine:
         )
         # One client for every gateway, over several small keep-alive pools (see ShardedTransport).
         http = httpx.AsyncClient(timeout=timeout, transport=ShardedTransport())
-        sealer = Sealer(settings.encryption_key)
+        # Derived once here; the master key itself is used for nothing but derivation.
+        masters = (settings.encryption_key, *settings.encryption_keys)
+        fingerprint_keys = (*(derive_keys(m).fingerprint for m in masters), *masters)
+        sealer = Sealer(settings.encryption_key, settings.encryption_keys)
         cache = Cache.from_url(settings.redis_url)
         directory = GatewayDirectory(pool=pool, sealer=sealer, http=http)
         breaker = CircuitBreaker(
@@ -61,7 +71,14 @@ class Engine:
             cooldown_s=settings.breaker_cooldown,
         )
         return cls(
-            settings=settings, pool=pool, cache=cache, sealer=sealer, http=http, gateways=directory, breaker=breaker
+            settings=settings,
+            pool=pool,
+            cache=cache,
+            sealer=sealer,
+            http=http,
+            gateways=directory,
+            breaker=breaker,
+            fingerprint_keys=fingerprint_keys,
         )
 
     async def close(self) -> None:
@@ -82,6 +99,17 @@ async def create_merchant(settings: Settings, name: str) -> tuple[dict[str, Any]
         return await create(engine, name)
     finally:
         await engine.close()
+
+
+async def rotate_keys(settings: Settings, batch_size: int) -> Rotation:
+    """CLI helper: re-seal every gateway account not sealed with ``ENGINE_ENCRYPTION_KEY``."""
+    from engine.services.keys import rotate_keys as rotate
+
+    pool = await create_pool(settings.database_url, min_size=1, max_size=1)
+    try:
+        return await rotate(pool, Sealer(settings.encryption_key, settings.encryption_keys), batch_size=batch_size)
+    finally:
+        await pool.close()
 
 
 def encryption_key_b64(settings: Settings) -> str:

@@ -96,6 +96,17 @@ def _key(raw: str) -> bytes:
     return key
 
 
+def _keys(raw: str) -> tuple[bytes, ...]:
+    """Comma-separated keys (see ``_key``); the error names the entry, never its value."""
+    keys = []
+    for number, part in enumerate((p for p in raw.split(",") if p.strip()), 1):
+        try:
+            keys.append(_key(part))
+        except ValueError as exc:
+            raise ValueError(f"entry {number} {exc}") from None
+    return tuple(keys)
+
+
 def _token(raw: str) -> str:
     if raw and len(raw) < 16:
         raise ValueError("must be at least 16 characters")
@@ -145,8 +156,15 @@ VARIABLES: tuple[Variable, ...] = (
         "ENGINE_ENCRYPTION_KEY",
         "",
         lambda raw: _key(raw) if raw.strip() else b"",
-        "Base64 32-byte AES-GCM key for gateway credentials at rest. Empty: a key is generated once into ENGINE_DATA_DIR/encryption.key.",
+        "Base64 32-byte master key; HKDF derives from it the AES-256-GCM key for gateway credentials at rest and the idempotency fingerprint key. Empty: a key is generated once into ENGINE_DATA_DIR/encryption.key.",
         "encryption_key",
+    ),
+    Variable(
+        "ENGINE_ENCRYPTION_KEYS",
+        "",
+        _keys,
+        "Comma-separated older master keys (base64, 32 bytes each) still accepted for decrypting credentials while `payment-engine rotate-keys` re-seals them with ENGINE_ENCRYPTION_KEY.",
+        "encryption_keys",
     ),
     Variable(
         "ENGINE_SANDBOX",
@@ -259,6 +277,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     public_url: str = ""
     admin_token: str = ""
     encryption_key: bytes = b""
+    encryption_keys: tuple[bytes, ...] = ()
     sandbox: bool = False
     sandbox_url: str = "http://127.0.0.1:8001"
     gateway_connect_timeout: float = 3.0
@@ -317,7 +336,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
 
 def _shown(var: Variable, raw: str) -> str:
     """The value as it may appear in an error: secrets are not echoed."""
-    if var.field in {"encryption_key", "admin_token"}:
+    if var.field in {"encryption_key", "encryption_keys", "admin_token"}:
         return "<hidden>"
     return repr(raw[:80])
 

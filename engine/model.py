@@ -84,6 +84,7 @@ class Attempt(msgspec.Struct, kw_only=True):
     next_sync_at: datetime | None = None
     failover_reason: str | None = None
     last_synced_at: datetime | None = None
+    version: int = 1
     created_at: datetime
     updated_at: datetime
 

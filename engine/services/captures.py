@@ -140,5 +140,5 @@ async def run_capture(engine: Engine, item: WorkItem) -> CaptureRun:
 async def _captured(engine: Engine, item: WorkItem, result: ChargeResult, amount: int) -> CaptureRun:
     if not result.amount_captured:
         result = msgspec.structs.replace(result, amount_captured=amount)
-    payment = await settle(engine, item.merchant_id, item.attempt_id, result, work=item)
+    payment = await settle(engine, item.merchant_id, item.attempt_id, result)
     return CaptureRun(payment, "done")

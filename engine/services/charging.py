@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -24,11 +25,11 @@ from engine.metrics import GATEWAY_CALLS, GATEWAY_SECONDS
 from engine.model import Attempt, Payment
 from engine.payment_rules import apply_charge_result, conclude_absent
 from engine.services import idempotency
-from engine.services.payments import get_payment, write_change
+from engine.services.payments import event_rows, get_payment
 from engine.states import CANCELABLE, UNRESOLVED_ATTEMPTS, AttemptStatus, PaymentStatus
 from engine.store import payments as store
+from engine.store import phases
 from engine.store import work as work_store
-from engine.store.work import WorkItem
 from engine.views import encode, payment_view
 
 if TYPE_CHECKING:
@@ -38,6 +39,8 @@ log = logging.getLogger("engine.charging")
 Response = tuple[int, bytes]
 # How soon a freshly unknown attempt is first checked by the reconciler.
 FIRST_CHECK_UNKNOWN_S = 5.0
+# How often a settle folds again after losing a race to another writer before giving up.
+SETTLE_TRIES = 8
 
 
 def ref_of(attempt: Attempt, currency: str) -> AttemptRef:
@@ -111,45 +114,79 @@ async def sync(engine: Engine, merchant_id: str, payment_id: str, claim: idempot
     return await record_response(engine, claim, 200, encode(payment_view(payment)))
 
 
-async def settle(
-    engine: Engine, merchant_id: str, attempt_id: str, result: ChargeResult, *, work: WorkItem | None = None
-) -> Payment:
+async def settle(engine: Engine, merchant_id: str, attempt_id: str, result: ChargeResult) -> Payment:
     """Fold any gateway answer (original, sync, webhook, callback) into the attempt and its
-    payment, under row locks, in one transaction.
+    payment: one read and one guarded write, folded again from a fresh read if another writer
+    got there first.
 
     An automatic payment that becomes ``requires_capture`` gets its capture work row in the same
-    transaction (``auto_capture`` or the worker runs it); ``work`` is closed here once the
-    attempt is captured.
+    statement (``auto_capture`` or the worker runs it), closed there once the attempt is captured.
     """
-    async with engine.pool.acquire() as conn, conn.transaction():
-        unlocked = await store.get_attempt(conn, attempt_id, merchant_id)
-        assert unlocked is not None
-        return await settle_in(conn, engine, unlocked, result, work=work)
+    payment, _ = await _settle(engine, merchant_id, attempt_id, result, None, None)
+    return payment
+
+
+async def _settle(
+    engine: Engine,
+    merchant_id: str,
+    attempt_id: str,
+    result: ChargeResult,
+    claim: idempotency.Claim | None,
+    respond: Callable[[Payment], Response] | None,
+) -> tuple[Payment, Response | None]:
+    for _ in range(SETTLE_TRIES):
+        read = await phases.read_for_settle(engine.pool, attempt_id, merchant_id)
+        assert read is not None
+        try:
+            return await settle_in(engine.pool, engine, *read, result, claim=claim, respond=respond)
+        except phases.StaleWrite:
+            continue  # another writer moved the rows between our read and write: fold again
+    raise RuntimeError(f"attempt {attempt_id} kept changing while being settled")
 
 
 async def settle_in(
-    conn: asyncpg.Connection, engine: Engine, attempt: Attempt, result: ChargeResult, *, work: WorkItem | None = None
-) -> Payment:
-    """``settle`` inside the caller's transaction (a webhook settles with its dedupe receipt)."""
-    # Lock order everywhere: payment, then attempt (then refund) -- never the reverse.
-    payment = await store.lock_payment(conn, attempt.payment_id, attempt.merchant_id)
-    locked = await store.lock_attempt(conn, attempt.id, attempt.merchant_id)
-    assert payment is not None and locked is not None
+    db: asyncpg.Connection | asyncpg.Pool,
+    engine: Engine,
+    payment: Payment,
+    attempt: Attempt,
+    result: ChargeResult,
+    *,
+    claim: idempotency.Claim | None = None,
+    respond: Callable[[Payment], Response] | None = None,
+) -> tuple[Payment, Response | None]:
+    """Fold ``result`` into the rows as read and write the change in one guarded statement (a
+    webhook does this inside the transaction of its dedupe receipt). With ``claim`` and
+    ``respond``, the key's final response is written in the same statement -- unless a capture
+    is still owed. Raises ``StaleWrite`` (nothing written) when the rows moved since the read."""
     now = datetime.now(UTC)
-    result = conclude_absent(locked, result, now, absent_after_s(engine))
-    change = apply_charge_result(payment, locked, result)
+    result = conclude_absent(attempt, result, now, absent_after_s(engine))
+    change = apply_charge_result(payment, attempt, result)
+    if change is None:
+        return payment, None
+    settled_attempt = msgspec.structs.replace(change.attempt, version=attempt.version + 1, updated_at=now)
+    if settled_attempt.status == AttemptStatus.UNKNOWN and attempt.status != AttemptStatus.UNKNOWN:
+        # An unknown outcome is checked soon, whatever its original schedule said.
+        soon = now + timedelta(seconds=FIRST_CHECK_UNKNOWN_S)
+        settled_attempt = msgspec.structs.replace(settled_attempt, next_sync_at=soon)
     settled = payment
-    if change is not None:
-        if change.attempt.status == AttemptStatus.UNKNOWN and locked.status != AttemptStatus.UNKNOWN:
-            # An unknown outcome is checked soon, whatever its original schedule said.
-            soon = now + timedelta(seconds=FIRST_CHECK_UNKNOWN_S)
-            change = msgspec.structs.replace(change, attempt=msgspec.structs.replace(change.attempt, next_sync_at=soon))
-        settled = await write_change(conn, change)
-        if _needs_auto_capture(settled) and payment.status != PaymentStatus.REQUIRES_CAPTURE:
-            await work_store.add_capture(conn, settled.merchant_id, settled.id, locked.id, locked.amount, 0)
-    if work is not None and (change.attempt if change else locked).status == AttemptStatus.CAPTURED:
-        await work_store.finish(conn, work, "done")
-    return settled
+    if change.payment_changed:
+        settled = msgspec.structs.replace(change.payment, version=payment.version + 1, updated_at=now)
+    owes_capture = _needs_auto_capture(settled)
+    response = respond(settled) if respond is not None and claim is not None and not owes_capture else None
+    await phases.write_settlement(
+        db,
+        payment,
+        attempt,
+        settled if change.payment_changed else None,
+        settled_attempt,
+        event_rows(change.events, settled_attempt, settled),
+        now,
+        open_capture=attempt.amount if owes_capture and payment.status != PaymentStatus.REQUIRES_CAPTURE else None,
+        # Whichever news proved the capture (its answer, a webhook, a sync) closes the work.
+        close_captures=settled_attempt.status == AttemptStatus.CAPTURED and attempt.status != AttemptStatus.CAPTURED,
+        answer=phases.Answer(claim.key, *response) if response is not None and claim is not None else None,
+    )
+    return settled, response
 
 
 def absent_after_s(engine: Engine) -> float:
@@ -173,10 +210,16 @@ async def finish(
     respond_errors: bool = True,
     ok_status: int = 200,
 ) -> Response:
-    """Settle an answer, capture an automatic payment's authorization, respond and record."""
-    payment = await auto_capture(engine, await settle(engine, payment.merchant_id, attempt_id, result))
-    status, body = payment_response(payment, ok_status) if respond_errors else (200, encode(payment_view(payment)))
-    return await record_response(engine, claim, status, body)
+    """Settle an answer, capture an automatic payment's authorization, respond and record (the
+    response is written with the settlement itself when no capture is owed)."""
+
+    def respond(settled: Payment) -> Response:
+        return payment_response(settled, ok_status) if respond_errors else (200, encode(payment_view(settled)))
+
+    payment, answered = await _settle(engine, payment.merchant_id, attempt_id, result, claim, respond)
+    if answered is not None:
+        return answered
+    return await record_response(engine, claim, *respond(await auto_capture(engine, payment)))
 
 
 async def auto_capture(engine: Engine, payment: Payment) -> Payment:

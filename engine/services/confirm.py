@@ -13,13 +13,15 @@ the recorded attempt (by its payment id, order id, or our reference) and finishe
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from engine.commands import ConfirmPayment
-from engine.errors import ConnectorBug, ValidationError
+from engine.errors import ConnectorBug, IllegalTransition, ValidationError
 from engine.gateways.base import ChargeRequest, ChargeResult, Outcome, PaymentMethod
+from engine.ids import new_id
 from engine.model import Attempt, GatewayAccount, Payment
 from engine.payment_rules import INTERNAL_ERROR, fail_over
 from engine.services import idempotency, routing
@@ -38,12 +40,17 @@ from engine.services.charging import (
 from engine.services.idempotency import RecoveryPoint
 from engine.services.methods import prepare_method
 from engine.services.payments import get_payment, write_change
-from engine.states import CONFIRMABLE, UNRESOLVED_ATTEMPTS, PaymentStatus
+from engine.states import CONFIRMABLE, UNRESOLVED_ATTEMPTS, AttemptStatus, PaymentStatus
 from engine.store import payments as store
+from engine.store import phases
 from engine.views import payment_view
 
 if TYPE_CHECKING:
     from engine.bootstrap import Engine
+
+_CONFIRMABLE = [str(status) for status in CONFIRMABLE]
+# A pending attempt is due for a status check this long after it began, unless news comes first.
+PENDING_CHECK_AFTER = timedelta(minutes=2)
 
 
 async def confirm(
@@ -72,26 +79,7 @@ async def confirm(
         engine, merchant_id, payment.currency, method.type, cmd.gateway or payment.gateway, payment.capture_method
     )
     account = plan.candidates[0]
-    async with engine.pool.acquire() as conn, conn.transaction():
-        locked = await store.lock_payment(conn, payment_id, merchant_id)
-        assert locked is not None
-        require(locked, CONFIRMABLE, "confirmed")
-        attempt = await store.insert_attempt(conn, locked, account.gateway, account.id, method.type)
-        payment = await store.update_payment(
-            conn,
-            msgspec.structs.replace(
-                locked,
-                status=PaymentStatus.PROCESSING,
-                gateway=account.gateway,
-                payment_method=masked,
-                return_url=cmd.return_url or locked.return_url,
-                last_error=None,
-                next_action=None,
-                routing=plan.decision(),
-            ),
-        )
-        await store.add_event(conn, merchant_id, "payment.processing", payment.id, payment_view(payment))
-        await idempotency.checkpoint(conn, claim, RecoveryPoint.CHARGE_STARTED, payment.id)
+    payment, attempt = await _start(engine, payment, account, method.type, masked, cmd.return_url, plan, claim)
     remaining = list(plan.candidates[1:]) if not plan.named else []
     while True:
         request = _with_order_recorder(engine, charge_request(engine, payment, attempt, method))
@@ -106,6 +94,45 @@ async def confirm(
             return await finish(engine, payment, attempt.id, result, claim, ok_status=ok_status)
         payment, attempt = await _hand_over(engine, payment, attempt, result, following, method)
         account = following
+
+
+async def _start(
+    engine: Engine,
+    payment: Payment,
+    account: GatewayAccount,
+    method_type: str,
+    masked: dict[str, Any],
+    return_url: str | None,
+    plan: routing.Plan,
+    claim: idempotency.Claim | None,
+) -> tuple[Payment, Attempt]:
+    """The first phase, one statement: the payment goes processing with its pending attempt,
+    event and the key's recovery point -- unless it changed since it was read (then re-check)."""
+    for _ in range(3):
+        now = datetime.now(UTC)
+        after = msgspec.structs.replace(
+            payment,
+            status=PaymentStatus.PROCESSING,
+            gateway=account.gateway,
+            payment_method=masked,
+            return_url=return_url or payment.return_url,
+            last_error=None,
+            next_action=None,
+            routing=plan.decision(),
+            version=payment.version + 1,
+            updated_at=now,
+        )
+        attempt = Attempt(
+            id=new_id("att"), payment_id=payment.id, merchant_id=payment.merchant_id, gateway=account.gateway,
+            gateway_account_id=account.id, status=AttemptStatus.PENDING, amount=payment.amount,
+            method_type=method_type, next_sync_at=now + PENDING_CHECK_AFTER, created_at=now, updated_at=now,
+        )  # fmt: skip
+        key = claim.key if claim else None
+        if await phases.start_attempt(engine.pool, payment, after, attempt, _CONFIRMABLE, payment_view(after), key):
+            return after, attempt
+        payment = await get_payment(engine, payment.merchant_id, payment.id)
+        require(payment, CONFIRMABLE, "confirmed")
+    raise IllegalTransition("This payment is being changed by another request; retry.")
 
 
 async def resume(engine: Engine, payment: Payment, claim: idempotency.Claim, ok_status: int) -> Response:

@@ -51,6 +51,8 @@ class Claim(msgspec.Struct, frozen=True):
     method: str
     path: str
     fingerprint: bytes
+    # The same request fingerprinted with the older keys (rotation): still the same request.
+    also_known_as: tuple[bytes, ...] = ()
     recovery_point: RecoveryPoint = RecoveryPoint.STARTED
     object_id: str | None = None
 
@@ -112,8 +114,9 @@ async def _existing(engine: Engine, conn: asyncpg.Connection, new: Claim) -> Cla
         return None
     if row["expired"] and await conn.fetchval(Q.reclaim_expired, new.merchant_id, new.key) is not None:
         return None
-    if (row["method"], row["path"]) != (new.method, new.path) or not signing.constant_time_equal(
-        bytes(row["fingerprint"]), new.fingerprint
+    stored = bytes(row["fingerprint"])
+    if (row["method"], row["path"]) != (new.method, new.path) or not any(
+        signing.constant_time_equal(stored, known) for known in (new.fingerprint, *new.also_known_as)
     ):
         raise IdempotencyError(
             "This Idempotency-Key was already used with a different request body or endpoint.",
@@ -167,4 +170,5 @@ async def release(engine: Engine, claim_: Claim) -> bool:
 
 def new_claim(engine: Engine, merchant_id: str, key: str, method: str, path: str, body: bytes) -> Claim:
     """This request's claim on ``key`` (not yet stored; ``claim`` or the create statement stores it)."""
-    return Claim(merchant_id, key, method, path, fingerprint(engine.settings.encryption_key, method, path, body))
+    current, *older = (fingerprint(k, method, path, body) for k in engine.fingerprint_keys)
+    return Claim(merchant_id, key, method, path, current, tuple(older))

@@ -15,11 +15,13 @@ from engine.errors import InvalidRequest, NotFound
 from engine.gateways.base import AttemptRef, Outcome, WebhookEvent
 from engine.ids import plausible
 from engine.metrics import WEBHOOKS
-from engine.services.charging import auto_capture, call_connector, ref_of, settle, settle_in
+from engine.services.charging import SETTLE_TRIES, auto_capture, call_connector, ref_of, settle, settle_in
 from engine.services.payments import get_payment
 from engine.services.refunds import settle_refund
 from engine.store import payments as store
+from engine.store import phases
 from engine.store import refunds as refund_store
+from engine.store.phases import StaleWrite
 from engine.store.sqlfile import load_queries
 
 if TYPE_CHECKING:
@@ -53,13 +55,17 @@ async def receive_webhook(
         event = connector.parse_webhook(headers, body)
     except ValueError:
         raise InvalidRequest("Webhook body is not a recognised event.", code="webhook_unrecognised") from None
-    settled: Payment | None = None
-    async with engine.pool.acquire() as conn, conn.transaction():
-        if await conn.fetchval(Q.record_webhook, gateway, merchant_id, event.event_id, event.event_type) is None:
-            WEBHOOKS.labels(gateway, "duplicate").inc()
-            return {"received": True, "duplicate": True}
-        if event.charge is not None:
-            settled = await _apply_charge(conn, engine, merchant_id, gateway, event)
+    for _ in range(SETTLE_TRIES):
+        try:
+            duplicate, settled = await _receive_once(engine, merchant_id, gateway, event)
+            break
+        except StaleWrite:
+            continue  # the payment moved while we folded: the receipt rolled back too; again
+    else:
+        raise RuntimeError(f"webhook {event.event_id} kept meeting concurrent writes")
+    if duplicate:
+        WEBHOOKS.labels(gateway, "duplicate").inc()
+        return {"received": True, "duplicate": True}
     if event.refund is not None:
         refund = await _refund_of(engine, merchant_id, event)
         if refund is not None:
@@ -72,6 +78,18 @@ async def receive_webhook(
     return {"received": True, "duplicate": False}
 
 
+async def _receive_once(
+    engine: Engine, merchant_id: str, gateway: str, event: WebhookEvent
+) -> tuple[bool, Payment | None]:
+    """The dedupe receipt and the settlement in one transaction: (duplicate, settled payment)."""
+    async with engine.pool.acquire() as conn, conn.transaction():
+        if await conn.fetchval(Q.record_webhook, gateway, merchant_id, event.event_id, event.event_type) is None:
+            return True, None
+        if event.charge is None:
+            return False, None
+        return False, await _apply_charge(conn, engine, merchant_id, gateway, event)
+
+
 async def _apply_charge(conn, engine: Engine, merchant_id: str, gateway: str, event: WebhookEvent) -> Payment | None:  # type: ignore[no-untyped-def]
     attempt = None
     if event.attempt_id and plausible(event.attempt_id):
@@ -82,7 +100,10 @@ async def _apply_charge(conn, engine: Engine, merchant_id: str, gateway: str, ev
         log.warning("webhook %s for an unknown attempt ignored", event.event_id)
         return None
     assert event.charge is not None
-    return await settle_in(conn, engine, attempt, event.charge)
+    read = await phases.read_for_settle(conn, attempt.id, merchant_id)
+    assert read is not None
+    payment, _ = await settle_in(conn, engine, *read, event.charge)
+    return payment
 
 
 async def _refund_of(engine: Engine, merchant_id: str, event: WebhookEvent) -> str | None:

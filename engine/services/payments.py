@@ -11,7 +11,7 @@ from engine import validation
 from engine.commands import CreatePayment
 from engine.errors import NotFound, ValidationError
 from engine.ids import new_id, plausible
-from engine.model import Payment
+from engine.model import Attempt, Payment
 from engine.payment_rules import Change
 from engine.services import idempotency
 from engine.states import PaymentStatus
@@ -108,8 +108,19 @@ async def write_change(conn: asyncpg.Connection, change: Change) -> Payment:
     """Persist a ``Change`` (attempt, payment, events) in the caller's transaction."""
     attempt = await store.update_attempt(conn, change.attempt) if change.attempt_changed else change.attempt
     payment = await store.update_payment(conn, change.payment) if change.payment_changed else change.payment
-    for event in change.events:
-        obj = attempt if event.startswith("attempt.") else payment
-        data = {"attempt_id": attempt.id, "status": attempt.status} if obj is attempt else payment_view(payment)
-        await store.add_event(conn, payment.merchant_id, event, obj.id, data)
+    for event in event_rows(change.events, attempt, payment):
+        await store.add_event(conn, payment.merchant_id, event["type"], event["object_id"], event["data"])
     return payment
+
+
+def event_rows(types: tuple[str, ...], attempt: Attempt, payment: Payment) -> list[dict[str, Any]]:
+    """The outbox rows of a change: attempt events carry the attempt's status, payment events the
+    payment object as the merchant sees it."""
+    rows = []
+    for type_ in types:
+        if type_.startswith("attempt."):
+            rows.append({"id": new_id("evt"), "type": type_, "object_id": attempt.id,
+                         "data": {"attempt_id": attempt.id, "status": attempt.status}})  # fmt: skip
+        else:
+            rows.append({"id": new_id("evt"), "type": type_, "object_id": payment.id, "data": payment_view(payment)})
+    return rows

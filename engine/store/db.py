@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import asyncpg
 import msgspec
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
+# asyncpg query loggers attached to every new pooled connection; tests count round trips with
+# them (a regression in statements per operation fails a test). Empty in production.
+QUERY_LOGGERS: list[Callable[[Any], None]] = []
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
+    for logger in QUERY_LOGGERS:
+        conn.add_query_logger(logger)
     # jsonb <-> Python through msgspec: faster than the stdlib and exact for our types.
     await conn.set_type_codec(
         "jsonb", schema="pg_catalog", encoder=lambda v: _encode(v).decode(), decoder=_decode, format="text"

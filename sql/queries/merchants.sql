@@ -37,3 +37,19 @@ UPDATE gateway_accounts SET priority = $3, enabled = $4 WHERE merchant_id = $1 A
 
 -- name: set_customer_refs
 UPDATE customers SET gateway_refs = $3 WHERE id = $1 AND merchant_id = $2;
+
+-- name: accounts_to_reseal
+-- Key rotation: the next batch of accounts not sealed with the current key id ($1), in id order
+-- after $2 (keyset pagination: rows that cannot be opened stay behind and are passed over).
+SELECT id, key_id FROM gateway_accounts WHERE key_id <> $1 AND id > $2 ORDER BY id LIMIT $3;
+
+-- name: lock_account_sealed_with
+-- The account's ciphertext, locked, only while it still carries the key id $2 (another run may
+-- have re-sealed it a moment ago).
+SELECT credentials FROM gateway_accounts WHERE id = $1 AND key_id = $2 FOR UPDATE;
+
+-- name: reseal_account
+UPDATE gateway_accounts SET credentials = $3, key_id = $4 WHERE id = $1 AND key_id = $2;
+
+-- name: count_accounts_sealed_with
+SELECT count(*) FROM gateway_accounts WHERE key_id = $1;

@@ -47,6 +47,7 @@ WITH due AS (
 UPDATE payment_attempts a
    SET sync_count = a.sync_count + 1,
        last_synced_at = now(),
+       version = a.version + 1,
        next_sync_at = CASE WHEN a.sync_count + 1 > cardinality($2::float8[]) THEN NULL
                            ELSE now() + make_interval(secs => ($2::float8[])[a.sync_count + 1]) END
   FROM due WHERE a.id = due.id
@@ -72,7 +73,8 @@ SELECT * FROM payment_attempts
 UPDATE payment_attempts
    SET status = $3, amount_captured = $4, gateway_order_id = $5, gateway_reference = $6,
        redirect_url = $7, decline_code = $8, error_code = $9, error_message = $10, raw_status = $11,
-       sync_count = $12, next_sync_at = $13, failover_reason = $14, last_synced_at = $15, updated_at = now()
+       sync_count = $12, next_sync_at = $13, failover_reason = $14, last_synced_at = $15, version = version + 1,
+       updated_at = now()
  WHERE id = $1 AND merchant_id = $2
 RETURNING *;
 
@@ -141,5 +143,77 @@ UPDATE idempotency_keys SET recovery_point = 'payment_created', object_id = $1, 
 
 -- name: record_order
 -- The gateway order created for an attempt, committed before the gateway payment is created.
-UPDATE payment_attempts SET gateway_order_id = $3, updated_at = now()
+UPDATE payment_attempts SET gateway_order_id = $3, version = version + 1, updated_at = now()
  WHERE id = $1 AND merchant_id = $2 AND gateway_order_id IS NULL;
+
+-- name: read_for_settle
+-- Phase read: the attempt and its payment in one round trip (no lock: the write is guarded).
+SELECT to_jsonb(p) AS payment, to_jsonb(a) AS attempt
+  FROM payment_attempts a JOIN payments p ON p.id = a.payment_id AND p.merchant_id = a.merchant_id
+ WHERE a.id = $1 AND a.merchant_id = $2;
+
+-- name: start_attempt
+-- Confirm's first phase in one statement: the payment moves to processing (guarded by the
+-- version and statuses read), the pending attempt, the event and the key's recovery point.
+-- Returns false, writing nothing, when the payment changed since it was read.
+WITH pay AS (
+    UPDATE payments
+       SET status = 'processing', gateway = $5, payment_method = $6, return_url = $7, last_error = NULL,
+           next_action = NULL, routing = $8, version = version + 1, updated_at = $9
+     WHERE id = $1 AND merchant_id = $2 AND version = $3 AND status = ANY($4::text[])
+    RETURNING id, merchant_id, amount
+), att AS (
+    INSERT INTO payment_attempts (id, payment_id, merchant_id, gateway, gateway_account_id, status, amount,
+                                  method_type, next_sync_at, created_at, updated_at)
+    SELECT $10, id, merchant_id, $5, $11, 'pending', amount, $12, $16, $9, $9 FROM pay
+    RETURNING id
+), ev AS (
+    INSERT INTO events (id, merchant_id, type, object_id, data)
+    SELECT $13, merchant_id, 'payment.processing', id, $14 FROM pay
+), point AS (
+    UPDATE idempotency_keys SET recovery_point = 'charge_started', object_id = $1, locked_at = now()
+     WHERE $15::text IS NOT NULL AND merchant_id = $2 AND key = $15 AND state = 'in_flight'
+       AND EXISTS (SELECT 1 FROM pay)
+)
+SELECT EXISTS (SELECT 1 FROM att);
+
+-- name: write_settlement
+-- A settle phase's write in one statement, guarded by the versions read: the payment (when it
+-- changed: $19 is its version, NULL when untouched), the attempt, the events ($30: a JSON array
+-- of {id, type, object_id, data}), the capture work opened ($31: amount) or closed ($32), and
+-- the key's final response ($33-$35). A guard that fails raises serialization_failure: nothing
+-- is written and the caller folds again from a fresh read.
+WITH pay AS (
+    UPDATE payments
+       SET status = $20, amount_capturable = $21, amount_received = $22, gateway = $23, gateway_reference = $24,
+           payment_method = $25, next_action = $26, last_error = $27, return_url = $28, routing = $29,
+           version = version + 1, updated_at = $17
+     WHERE $19::int IS NOT NULL AND id = $18 AND merchant_id = $2 AND version = $19
+    RETURNING id
+), att AS (
+    UPDATE payment_attempts
+       SET status = $4, amount_captured = $5, gateway_order_id = $6, gateway_reference = $7, redirect_url = $8,
+           decline_code = $9, error_code = $10, error_message = $11, raw_status = $12, sync_count = $13,
+           next_sync_at = $14, failover_reason = $15, last_synced_at = $16, version = version + 1, updated_at = $17
+     WHERE id = $1 AND merchant_id = $2 AND version = $3 AND ($19::int IS NULL OR EXISTS (SELECT 1 FROM pay))
+    RETURNING id
+), ev AS (
+    INSERT INTO events (id, merchant_id, type, object_id, data)
+    SELECT e.value->>'id', $2, e.value->>'type', e.value->>'object_id', e.value->'data'
+      FROM jsonb_array_elements($30::jsonb) WITH ORDINALITY AS e(value, n)
+     WHERE EXISTS (SELECT 1 FROM att)
+     ORDER BY e.n
+), opened AS (
+    INSERT INTO work_items (merchant_id, kind, payment_id, attempt_id, amount)
+    SELECT $2, 'capture', $18, $1, $31 WHERE $31::bigint IS NOT NULL AND EXISTS (SELECT 1 FROM att)
+    ON CONFLICT (kind, attempt_id) WHERE state = 'pending' DO NOTHING
+), closed AS (
+    UPDATE work_items SET state = 'done', run_at = NULL, held_until = NULL, updated_at = $17
+     WHERE $32 AND merchant_id = $2 AND attempt_id = $1 AND kind = 'capture' AND state = 'pending'
+       AND EXISTS (SELECT 1 FROM att)
+), answered AS (
+    UPDATE idempotency_keys SET state = 'done', response_status = $34, response_body = $35
+     WHERE $33::text IS NOT NULL AND merchant_id = $2 AND key = $33 AND state = 'in_flight'
+       AND EXISTS (SELECT 1 FROM att)
+)
+SELECT CASE WHEN EXISTS (SELECT 1 FROM att) THEN true ELSE stale_write('payment or attempt') END;

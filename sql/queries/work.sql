@@ -48,3 +48,8 @@ UPDATE work_items
                      ELSE now() + make_interval(secs => ($3::float8[])[greatest(tries, 1)]) END
  WHERE id = $1 AND merchant_id = $2 AND state = 'pending'
 RETURNING *;
+
+-- name: close_captures
+-- The attempt is captured (by whatever news): its open capture work is done.
+UPDATE work_items SET state = 'done', run_at = NULL, held_until = NULL, updated_at = now()
+ WHERE merchant_id = $1 AND attempt_id = $2 AND kind = 'capture' AND state = 'pending';

@@ -36,6 +36,7 @@ BAD_VALUES: dict[str, str | None] = {
     "BREAKER_WINDOW_S": "a minute",
     "BREAKER_COOLDOWN_S": "-30",
     "LOG_LEVEL": "VERBOSE",
+    "ENGINE_ENCRYPTION_KEYS": base64.urlsafe_b64encode(bytes(32)).decode() + ",c2hvcnQ",
 }
 
 
@@ -154,3 +155,26 @@ def test_data_path_is_absolute_and_created(tmp_path) -> None:
     target = tmp_path / "nested" / "data"
     path = data_path(Settings(data_dir=str(target)))
     assert path.is_absolute() and path.is_dir()
+
+
+def test_older_encryption_keys_are_parsed_in_order() -> None:
+    first, second = bytes(range(32)), bytes([251] * 32)
+    raw = f" {base64.urlsafe_b64encode(first).decode()} ,, {base64.b64encode(second).decode()},"
+    assert load_settings({"ENGINE_ENCRYPTION_KEYS": raw}).encryption_keys == (first, second)
+    assert load_settings({"ENGINE_ENCRYPTION_KEYS": " "}).encryption_keys == ()
+
+
+@pytest.mark.parametrize("bad", ["c3VwZXJzZWNyZXRrZXl2YWx1ZQ", "not base64 at all!!"])
+def test_bad_older_encryption_key_names_the_variable_and_entry_but_not_the_secret(bad: str) -> None:
+    good = base64.urlsafe_b64encode(b"g" * 32).decode()
+    with pytest.raises(ConfigError) as info:
+        load_settings({"ENGINE_ENCRYPTION_KEYS": f"{good},{bad}"})
+    message = str(info.value)
+    assert message.startswith("ENGINE_ENCRYPTION_KEYS") and "entry 2" in message
+    assert bad not in message and good not in message and "\n" not in message
+
+
+def test_repr_hides_older_encryption_keys() -> None:
+    key = base64.urlsafe_b64encode(b"o" * 32).decode()
+    settings = load_settings({"ENGINE_ENCRYPTION_KEYS": key})
+    assert key not in repr(settings) + str(settings) and "oooo" not in repr(settings)
