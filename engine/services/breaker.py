@@ -31,14 +31,27 @@ class CircuitBreaker:
         # Gateways whose breaker this process last saw with no failures at all.
         self._clean: dict[str, bool] = {}
 
-    async def allow(self, gateway: str, *, probe: bool = True) -> bool:
+    async def health(self, gateways: list[str]) -> dict[str, tuple[bool, int]]:
+        """(open, recent failures) of every gateway in ONE round trip; empty if Redis is down."""
+        if not gateways:
+            return {}
+        try:
+            raw = await self._redis.mget([k for g in gateways for k in (f"cb:open:{g}", f"cb:fail:{g}")])
+        except RedisError:
+            return {}
+        return {g: (bool(raw[2 * i]), int(raw[2 * i + 1] or 0)) for i, g in enumerate(gateways)}
+
+    async def allow(self, gateway: str, *, probe: bool = True, seen: tuple[bool, int] | None = None) -> bool:
         """Whether a request may go to ``gateway`` now (half-open lets one probe through).
 
         ``probe=False`` only asks (a pre-check before any work): it never takes the probe slot.
+        ``seen`` is the gateway's state from ``health`` (routing reads every candidate at once).
         """
         try:
-            is_open, failures_raw = await self._redis.mget(f"cb:open:{gateway}", f"cb:fail:{gateway}")
-            failures = int(failures_raw or 0)
+            if seen is None:
+                is_open_raw, failures_raw = await self._redis.mget(f"cb:open:{gateway}", f"cb:fail:{gateway}")
+                seen = (bool(is_open_raw), int(failures_raw or 0))
+            is_open, failures = seen
             self._clean[gateway] = not is_open and failures == 0
             if is_open:
                 return False

@@ -55,14 +55,17 @@ async def plan(
         raise InvalidRequest(f"No {gateway} account is configured for this merchant.", param="gateway")
     candidates: list[GatewayAccount] = []
     skipped: list[dict[str, str]] = []
-    for account in accounts:
-        if gateway is not None and account.gateway != gateway:
-            continue
-        reason = _unsuitable(account, currency, method, capture_method)
+    considered = [a for a in accounts if gateway is None or a.gateway == gateway]
+    reasons = {a.id: _unsuitable(a, currency, method, capture_method) for a in considered}
+    # Every suitable gateway's breaker in one Redis round trip.
+    health = await engine.breaker.health([a.gateway for a in considered if reasons[a.id] is None])
+    for account in considered:
+        reason = reasons[account.id]
         # Only the gateway tried first may take a half-open breaker's single probe now; failover
         # targets take theirs when (and if) the payment actually reaches them.
         first = not candidates
-        if reason is None and not await engine.breaker.allow(account.gateway, probe=probe and first):
+        seen = health.get(account.gateway)
+        if reason is None and not await engine.breaker.allow(account.gateway, probe=probe and first, seen=seen):
             reason = "circuit_open"
         if reason is None:
             candidates.append(account)

@@ -77,8 +77,12 @@ class IsolatedBreaker(CircuitBreaker):
         super().__init__(*args, **kwargs)
         self.token = token
 
-    async def allow(self, gateway: str, *, probe: bool = True) -> bool:
-        return await super().allow(f"{gateway}@{self.token}", probe=probe)
+    async def health(self, gateways: list[str]) -> dict[str, tuple[bool, int]]:
+        seen = await super().health([f"{gateway}@{self.token}" for gateway in gateways])
+        return {name.rsplit("@", 1)[0]: state for name, state in seen.items()}
+
+    async def allow(self, gateway: str, *, probe: bool = True, seen: tuple[bool, int] | None = None) -> bool:
+        return await super().allow(f"{gateway}@{self.token}", probe=probe, seen=seen)
 
     async def record(self, gateway, outcome) -> None:  # type: ignore[no-untyped-def]
         await super().record(f"{gateway}@{self.token}", outcome)

@@ -8,6 +8,7 @@ the hot path fails here rather than in a benchmark weeks later.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest_asyncio
@@ -24,13 +25,24 @@ CARD = {"type": "card", "card": {"number": "4111111111111111", "exp_month": 12, 
 
 
 class Statements:
-    """Every statement the engine's pool sends, in order."""
+    """Every statement the engine's pool sends, and every Redis command, in order."""
 
     def __init__(self) -> None:
         self.queries: list[str] = []
+        self.redis: list[str] = []
 
     def __call__(self, record: object) -> None:
         self.queries.append(" ".join(str(getattr(record, "query", "")).split())[:90])
+
+    def watch_redis(self, client: Any) -> None:
+        """Count the commands ``client`` sends (the breaker and caches share it)."""
+        send = client.execute_command
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            self.redis.append(str(args[0]))
+            return await send(*args, **kwargs)
+
+        client.execute_command = counted
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -46,6 +58,7 @@ async def counted(svc: Services) -> AsyncIterator[tuple[httpx.AsyncClient, State
     app = create_app(engine_settings(svc, port=api_port, sandbox_url=sandbox_url, reconcile_interval=0.0))
     try:
         async with serve_asgi(sandbox, sandbox_port), serve_asgi(RequestIdMiddleware(app), api_port) as url:
+            statements.watch_redis(app.state.engine.cache.client)
             async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as admin:
                 created = (await admin.post("/v1/admin/merchants", json={"name": "Counted"})).json()
             async with httpx.AsyncClient(
@@ -59,26 +72,27 @@ async def counted(svc: Services) -> AsyncIterator[tuple[httpx.AsyncClient, State
         db.QUERY_LOGGERS.remove(statements)
 
 
-async def count(statements: Statements, call) -> tuple[object, list[str]]:  # type: ignore[no-untyped-def]
-    before = len(statements.queries)
+async def count(statements: Statements, call) -> tuple[object, list[str], list[str]]:  # type: ignore[no-untyped-def]
+    before, redis_before = len(statements.queries), len(statements.redis)
     response = await call
-    return response, statements.queries[before:]
+    return response, statements.queries[before:], statements.redis[redis_before:]
 
 
 async def test_create_is_one_statement(counted):
     http, statements = counted
-    response, sent = await count(
+    response, sent, redis = await count(
         statements,
         http.post("/v1/payments", json={"amount": 5000, "currency": "INR"}, headers={"Idempotency-Key": "c"}),
     )
     assert response.status_code == 201, response.text
     assert len(sent) == 1, sent
+    assert redis == [], redis
 
 
 async def test_confirm_round_trips(counted):
     http, statements = counted
     payment = (await http.post("/v1/payments", json={"amount": 5000, "currency": "INR", "gateway": "razorpay"})).json()
-    response, sent = await count(
+    response, sent, redis = await count(
         statements,
         http.post(
             f"/v1/payments/{payment['id']}/confirm", json={"payment_method": CARD}, headers={"Idempotency-Key": "k"}
@@ -88,3 +102,5 @@ async def test_confirm_round_trips(counted):
     # claim the key; read the payment; start the attempt; record the gateway order (a recovery
     # point); read for settle; write the settlement with the key's response.
     assert len(sent) <= 6, sent
+    # Every routed gateway's breaker in one MGET; a healthy answer from a clean breaker costs none.
+    assert redis == ["MGET"], redis
