@@ -207,3 +207,46 @@ async def test_a_crash_before_the_gateway_payment_existed_ends_failed_not_proces
     # Not stuck: the same payment can be paid now.
     again = await http.post(f"/v1/payments/{payment['id']}/confirm", json={"payment_method": CARD})
     assert again.status_code == 200 and again.json()["status"] == "succeeded", again.text
+
+
+async def test_an_automatic_capture_cut_by_a_crash_is_finished_by_the_worker_after_restart(procs, http, svc):
+    """An automatic payment the gateway only authorized owes a capture (a work row). The engine is
+    killed while the worker's capture is at the gateway; after the restart the worker takes the
+    row again once the dead holder's lease ran out, asks the gateway first, and never captures
+    twice."""
+    held = (
+        await http.post(
+            "/v1/payments", json=create_body(23000, capture_method="manual"), headers={"Idempotency-Key": "a"}
+        )
+    ).json()
+    assert held["status"] == "requires_capture", held
+    async with procs.sandbox_client() as sandbox:
+        assert (await sandbox.post("/_sandbox/webhooks", json={"mode": "hold"})).status_code == 200
+    try:
+        await procs.add_sandbox_fault("razorpay", "latency", latency_ms=2000, path_contains="/capture", count=1)
+        conn = await asyncpg.connect(svc.database_url)
+        try:
+            # The sandbox captures automatic Razorpay orders itself; this payment's order did not.
+            await conn.execute("UPDATE payments SET capture_method = 'automatic' WHERE id = $1", held["id"])
+            await conn.execute(
+                "INSERT INTO work_items (merchant_id, kind, payment_id, attempt_id, amount)"
+                " SELECT merchant_id, 'capture', payment_id, id, amount FROM payment_attempts WHERE payment_id = $1",
+                held["id"],
+            )
+        finally:
+            await conn.close()
+        await until(fault_taken(procs))  # the worker's capture is at the gateway
+        assert await procs.kill_engine() == -9
+        await procs.start_engine()
+
+        async def captured() -> dict | None:
+            shown = (await http.get(f"/v1/payments/{held['id']}")).json()
+            return shown if shown["status"] == "succeeded" else None
+
+        shown = await until(captured, within=4 * LOCK_S)
+        assert shown["amount_received"] == 23000, shown
+    finally:
+        async with procs.sandbox_client() as sandbox:
+            await sandbox.post("/_sandbox/webhooks", json={"mode": "normal"})
+    kinds = await ledger_of(procs, svc, held["id"])
+    assert kinds == {"order": [23000], "charge": [23000], "capture": [23000]}, kinds
