@@ -1,9 +1,10 @@
 """Customers of a merchant.
 
 Gateways that keep their own customer records (Juspay's "create customer", declared by the
-``customers`` capability) get the customer registered right after it is stored; the gateway's
-reference is kept in ``gateway_refs``. A registration that fails is logged and retried the next
-time the customer is read, so a gateway outage never blocks creating customers.
+``customers`` capability) get the customer registered as follow-up work: a row per gateway
+account written in the customer's own transaction, run right after by the request and, when the
+gateway is down or the process dies, by the worker on its backoff ladder. The gateway's
+reference lands in ``gateway_refs``. Reading a customer never writes or calls a gateway.
 """
 
 from __future__ import annotations
@@ -11,15 +12,15 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-import msgspec
-
 from engine.commands import CreateCustomer
 from engine.errors import NotFound
 from engine.gateways import registry
 from engine.ids import new_id, plausible
 from engine.model import Customer
 from engine.services import idempotency
+from engine.store import work as work_store
 from engine.store.sqlfile import load_queries
+from engine.store.work import WorkItem
 from engine.views import customer_view, encode
 
 if TYPE_CHECKING:
@@ -27,12 +28,16 @@ if TYPE_CHECKING:
 
 Q = load_queries("merchants")
 log = logging.getLogger("engine.customers")
+# Seconds until the n-th retry of a registration the gateway did not confirm.
+REGISTRATION_BACKOFF_S: tuple[float, ...] = (5, 30, 120, 600, 3600, 6 * 3600, 86400)
 
 
 async def create_customer(
     engine: Engine, merchant_id: str, cmd: CreateCustomer, claim: idempotency.Claim | None
 ) -> tuple[int, bytes]:
-    """Store a customer (and its idempotency record) in one transaction."""
+    """Store a customer, its idempotency record and its registration work in one transaction,
+    then register it with the gateways that keep customers."""
+    accounts = [a.id for a in await engine.gateways.accounts(merchant_id) if registry.capabilities(a.gateway).customers]
     async with engine.pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
             Q.insert_customer, new_id("cus"), merchant_id, cmd.email, cmd.phone, cmd.name, dict(cmd.metadata)
@@ -41,35 +46,43 @@ async def create_customer(
         body = encode(customer_view(customer))
         if claim is not None:
             await idempotency.complete(conn, claim, 201, body)
-    await register_with_gateways(engine, customer)
+        lease = engine.settings.idempotency_lock_timeout
+        registrations = await work_store.add_registrations(conn, merchant_id, customer.id, accounts, lease)
+    for item in registrations:
+        await run_registration(engine, item, customer)
     return 201, body
 
 
-async def register_with_gateways(engine: Engine, customer: Customer) -> Customer:
-    """Register ``customer`` with every account whose gateway keeps customers; store the refs."""
-    refs = dict(customer.gateway_refs)
-    for account in await engine.gateways.accounts(customer.merchant_id):
-        if account.gateway in refs or not registry.capabilities(account.gateway).customers:
-            continue
-        connector = engine.gateways.connector(account)
-        try:
-            reference = await connector.create_customer(customer.id, customer.email, customer.phone, customer.name)  # type: ignore[attr-defined]
-        except Exception:
-            reference = None
-            log.exception("registering customer with %s raised", account.gateway)
-        if reference:
-            refs[account.gateway] = reference
-        else:
-            log.warning("customer not registered with %s yet; will retry", account.gateway)
-    if refs != customer.gateway_refs:
-        await engine.pool.execute(Q.set_customer_refs, customer.id, customer.merchant_id, refs)
-        customer = msgspec.structs.replace(customer, gateway_refs=refs)
-    return customer
+async def run_registration(engine: Engine, item: WorkItem, customer: Customer | None = None) -> bool:
+    """Register the row's customer with its gateway account; True when done (else it is retried
+    on the ladder -- a gateway outage never blocks creating customers)."""
+    assert item.customer_id is not None and item.gateway_account_id is not None
+    if customer is None:
+        customer = await _load(engine, item.merchant_id, item.customer_id)
+    account = await engine.gateways.account(item.merchant_id, item.gateway_account_id, "")
+    connector = engine.gateways.connector(account)
+    try:
+        reference = await connector.create_customer(customer.id, customer.email, customer.phone, customer.name)  # type: ignore[attr-defined]
+    except Exception:
+        reference = None
+        log.exception("registering customer with %s raised", account.gateway)
+    if not reference:
+        log.warning("customer not registered with %s yet; will retry", account.gateway)
+        await work_store.retry_later(engine.pool, item, list(REGISTRATION_BACKOFF_S), "not_registered")
+        return False
+    async with engine.pool.acquire() as conn, conn.transaction():
+        await conn.execute(Q.add_customer_ref, customer.id, customer.merchant_id, account.gateway, reference)
+        await work_store.finish(conn, item, "done")
+    return True
 
 
 async def get_customer(engine: Engine, merchant_id: str, customer_id: str) -> Customer:
     """The merchant's customer or a 404."""
+    return await _load(engine, merchant_id, customer_id)
+
+
+async def _load(engine: Engine, merchant_id: str, customer_id: str) -> Customer:
     row = await engine.pool.fetchrow(Q.get_customer, customer_id, merchant_id) if plausible(customer_id) else None
     if row is None:
         raise NotFound(f"No such customer: {customer_id[:64]!r}.", param="id")
-    return await register_with_gateways(engine, Customer(**dict(row)))
+    return Customer(**dict(row))

@@ -1,4 +1,4 @@
-"""The background worker: follow-up work rows (captures), then attempts and refunds whose
+"""The background worker: follow-up work rows (captures, customer registrations), then attempts and refunds whose
 outcome is still open, asked about on a backoff.
 
 Every server process runs one; they never settle the same attempt at the same time because
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from engine.model import Attempt, Refund
 from engine.services.captures import run_capture
 from engine.services.charging import auto_capture, call_connector, ref_of, settle
+from engine.services.customers import run_registration
 from engine.services.refunds import refund_request, settle_refund
 from engine.store import payments as store
 from engine.store import refunds as refund_store
@@ -55,7 +56,10 @@ async def run_work_once(engine: Engine, limit: int = BATCH) -> int:
     items = await work_store.claim_due(engine.pool, limit, engine.settings.idempotency_lock_timeout)
     for item in items:
         try:
-            await run_capture(engine, item)
+            if item.kind == "register_customer":
+                await run_registration(engine, item)
+            else:
+                await run_capture(engine, item)
         except Exception:
             log.exception("work item %s failed; it stays due", item.id)
     return len(items)

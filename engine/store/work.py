@@ -21,13 +21,13 @@ Executor = asyncpg.Connection | asyncpg.Pool
 
 
 class WorkItem(msgspec.Struct, kw_only=True, frozen=True):
-    """One unit of follow-up work (today: capturing an authorization)."""
+    """One unit of follow-up work: capturing an authorization, or registering a customer."""
 
     id: int
     merchant_id: str
-    kind: str
-    payment_id: str
-    attempt_id: str
+    kind: str  # "capture" | "register_customer"
+    payment_id: str | None
+    attempt_id: str | None
     amount: int | None
     state: str
     tries: int
@@ -36,6 +36,8 @@ class WorkItem(msgspec.Struct, kw_only=True, frozen=True):
     last_error: str | None
     created_at: datetime
     updated_at: datetime
+    customer_id: str | None = None
+    gateway_account_id: str | None = None
 
 
 def _item(row: Any) -> WorkItem:
@@ -48,6 +50,13 @@ async def add_capture(
     """A new capture row leased to the caller, or ``None`` when one is already open."""
     row = await conn.fetchrow(Q.add_capture, merchant_id, payment_id, attempt_id, amount, lease_s)
     return _item(row) if row else None
+
+
+async def add_registrations(
+    conn: asyncpg.Connection, merchant_id: str, customer_id: str, account_ids: list[str], lease_s: float
+) -> list[WorkItem]:
+    """One registration row per gateway account, leased to the caller (who runs them now)."""
+    return [_item(r) for r in await conn.fetch(Q.add_registrations, merchant_id, customer_id, account_ids, lease_s)]
 
 
 async def lease_for_payment(db: Executor, merchant_id: str, payment_id: str, lease_s: float) -> WorkItem | None:

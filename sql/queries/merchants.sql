@@ -35,9 +35,6 @@ RETURNING event_id;
 -- name: set_account_route
 UPDATE gateway_accounts SET priority = $3, enabled = $4 WHERE merchant_id = $1 AND gateway = $2;
 
--- name: set_customer_refs
-UPDATE customers SET gateway_refs = $3 WHERE id = $1 AND merchant_id = $2;
-
 -- name: accounts_to_reseal
 -- Key rotation: the next batch of accounts not sealed with the current key id ($1), in id order
 -- after $2 (keyset pagination: rows that cannot be opened stay behind and are passed over).
@@ -53,3 +50,8 @@ UPDATE gateway_accounts SET credentials = $3, key_id = $4 WHERE id = $1 AND key_
 
 -- name: count_accounts_sealed_with
 SELECT count(*) FROM gateway_accounts WHERE key_id = $1;
+
+-- name: add_customer_ref
+-- One gateway's reference for a customer, beside the others'.
+UPDATE customers SET gateway_refs = gateway_refs || jsonb_build_object($3::text, $4::text)
+ WHERE id = $1 AND merchant_id = $2;

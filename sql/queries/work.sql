@@ -53,3 +53,10 @@ RETURNING *;
 -- The attempt is captured (by whatever news): its open capture work is done.
 UPDATE work_items SET state = 'done', run_at = NULL, held_until = NULL, updated_at = now()
  WHERE merchant_id = $1 AND attempt_id = $2 AND kind = 'capture' AND state = 'pending';
+
+-- name: add_registrations
+-- One "register this customer" row per gateway account ($3), leased to the caller for $4 s.
+INSERT INTO work_items (merchant_id, kind, customer_id, gateway_account_id, tries, held_until)
+SELECT $1, 'register_customer', $2, account, 1, now() + make_interval(secs => $4) FROM unnest($3::text[]) AS account
+ON CONFLICT (customer_id, gateway_account_id) WHERE state = 'pending' AND kind = 'register_customer' DO NOTHING
+RETURNING *;

@@ -20,7 +20,7 @@ import pytest
 import pytest_asyncio
 
 from tests.support.procs import ProcessStack, process_stack
-from tests.support.stack import Services
+from tests.support.stack import Services, fresh_database
 
 LOCK_S = 8  # the smallest IDEMPOTENCY_LOCK_TIMEOUT_S the 1 s + 3 s gateway timeouts allow
 CARD = {"type": "card", "card": {"number": "4111111111111111", "exp_month": 12, "exp_year": 2030, "cvc": "123"}}
@@ -30,10 +30,18 @@ SAME = ("object", "amount", "currency", "status", "capture_method", "amount_capt
 
 
 @pytest_asyncio.fixture(scope="module")
-async def procs(svc: Services, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ProcessStack]:
+async def own_db(svc: Services) -> AsyncIterator[Services]:
+    """A database of this module's own: the session's engine (another master key, its own
+    worker) must not take this engine's work rows, nor this one the session's."""
+    async with fresh_database(svc, "engine_crash") as fresh:
+        yield fresh
+
+
+@pytest_asyncio.fixture(scope="module")
+async def procs(own_db: Services, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ProcessStack]:
     """One sandbox and one engine process for the module (the engine is killed and restarted)."""
     env = {"IDEMPOTENCY_LOCK_TIMEOUT_S": str(LOCK_S), "SHUTDOWN_GRACE_S": "5"}
-    async with process_stack(svc, engine_env=env, log_dir=Path(tmp_path_factory.mktemp("crash"))) as stack:
+    async with process_stack(own_db, engine_env=env, log_dir=Path(tmp_path_factory.mktemp("crash"))) as stack:
         yield stack
 
 
@@ -88,9 +96,9 @@ def fault_taken(procs: ProcessStack) -> Callable[[], Awaitable[bool]]:
     return check
 
 
-async def ledger_of(procs: ProcessStack, svc: Services, payment_id: str) -> dict[str, list[int]]:
+async def ledger_of(procs: ProcessStack, db: Services, payment_id: str) -> dict[str, list[int]]:
     """The sandbox's entries for a payment's attempts (our receipts) and refunds, by kind."""
-    conn = await asyncpg.connect(svc.database_url)
+    conn = await asyncpg.connect(db.database_url)
     try:
         refs = [r["id"] for r in await conn.fetch("SELECT id FROM payment_attempts WHERE payment_id = $1", payment_id)]
         refs += [r["id"] for r in await conn.fetch("SELECT id FROM refunds WHERE payment_id = $1", payment_id)]
@@ -118,7 +126,7 @@ def create_body(amount: int, **extra: Any) -> dict[str, Any]:
     ("fault", "reached"),
     [("latency", "the charge is in flight"), ("timeout", "the gateway charged, the answer is not back")],
 )
-async def test_create_and_confirm_cut_by_a_crash_continues_the_same_payment(procs, http, svc, fault, reached):
+async def test_create_and_confirm_cut_by_a_crash_continues_the_same_payment(procs, http, own_db, fault, reached):
     body = create_body(41000)
     clean = await http.post("/v1/payments", json=create_body(41000), headers={"Idempotency-Key": "clean"})
     assert clean.status_code == 201 and clean.json()["status"] == "succeeded", clean.text
@@ -139,13 +147,13 @@ async def test_create_and_confirm_cut_by_a_crash_continues_the_same_payment(proc
     assert paid["status"] == "succeeded" and paid["amount_received"] == 41000
     listed = (await http.get("/v1/payments", params={"limit": 10})).json()["data"]
     assert len(listed) == 2, "a retry after the crash must continue the first payment, not create another"
-    kinds = await ledger_of(procs, svc, paid["id"])
+    kinds = await ledger_of(procs, own_db, paid["id"])
     assert kinds == {"order": [41000], "charge": [41000], "capture": [41000]}, kinds
     assert len(await procs.sandbox_ledger(kind="capture")) == before + 1
     await assert_replays(http, "/v1/payments", body, "k1", final)
 
 
-async def test_refund_cut_by_a_crash_refunds_once(procs, http, svc):
+async def test_refund_cut_by_a_crash_refunds_once(procs, http, own_db):
     paid = (await http.post("/v1/payments", json=create_body(30000), headers={"Idempotency-Key": "p"})).json()
     assert paid["status"] == "succeeded", paid
     body = {"payment_id": paid["id"], "amount": 12000}
@@ -157,14 +165,14 @@ async def test_refund_cut_by_a_crash_refunds_once(procs, http, svc):
     assert final.status_code == 200, f"{final.text}\n{procs.engine_log_tail()}"
     refund = final.json()
     assert refund["amount"] == 12000 and refund["status"] == "succeeded", refund
-    kinds = await ledger_of(procs, svc, paid["id"])
+    kinds = await ledger_of(procs, own_db, paid["id"])
     assert kinds.get("refund") == [12000], kinds
     shown = (await http.get(f"/v1/payments/{paid['id']}")).json()
     assert shown["amount_refunded"] == 12000, shown
     await assert_replays(http, "/v1/refunds", body, "r1", final)
 
 
-async def test_manual_capture_cut_by_a_crash_captures_once(procs, http, svc):
+async def test_manual_capture_cut_by_a_crash_captures_once(procs, http, own_db):
     held = (
         await http.post(
             "/v1/payments", json=create_body(25000, capture_method="manual"), headers={"Idempotency-Key": "h"}
@@ -177,12 +185,12 @@ async def test_manual_capture_cut_by_a_crash_captures_once(procs, http, svc):
     final = await retry(http, path, {}, "c1")
     assert final.status_code == 200, f"{final.text}\n{procs.engine_log_tail()}"
     assert final.json()["status"] == "succeeded" and final.json()["amount_received"] == 25000
-    kinds = await ledger_of(procs, svc, held["id"])
+    kinds = await ledger_of(procs, own_db, held["id"])
     assert kinds == {"order": [25000], "charge": [25000], "capture": [25000]}, kinds
     await assert_replays(http, path, {}, "c1", final)
 
 
-async def test_a_crash_before_the_gateway_payment_existed_ends_failed_not_processing_forever(procs, http, svc):
+async def test_a_crash_before_the_gateway_payment_existed_ends_failed_not_processing_forever(procs, http, own_db):
     """Killed while the order is being created: no payment ever reached the gateway. The retry
     finds the order by its receipt, answers honestly (processing), and once no live request can
     still create a payment, a sync concludes that nothing was charged."""
@@ -203,13 +211,13 @@ async def test_a_crash_before_the_gateway_payment_existed_ends_failed_not_proces
     settled = await until(concluded, within=4 * LOCK_S)
     assert settled["status"] == "requires_payment_method", settled
     assert "nothing was charged" in settled["last_error"]["message"]
-    assert "charge" not in await ledger_of(procs, svc, payment["id"])
+    assert "charge" not in await ledger_of(procs, own_db, payment["id"])
     # Not stuck: the same payment can be paid now.
     again = await http.post(f"/v1/payments/{payment['id']}/confirm", json={"payment_method": CARD})
     assert again.status_code == 200 and again.json()["status"] == "succeeded", again.text
 
 
-async def test_an_automatic_capture_cut_by_a_crash_is_finished_by_the_worker_after_restart(procs, http, svc):
+async def test_an_automatic_capture_cut_by_a_crash_is_finished_by_the_worker_after_restart(procs, http, own_db):
     """An automatic payment the gateway only authorized owes a capture (a work row). The engine is
     killed while the worker's capture is at the gateway; after the restart the worker takes the
     row again once the dead holder's lease ran out, asks the gateway first, and never captures
@@ -224,7 +232,7 @@ async def test_an_automatic_capture_cut_by_a_crash_is_finished_by_the_worker_aft
         assert (await sandbox.post("/_sandbox/webhooks", json={"mode": "hold"})).status_code == 200
     try:
         await procs.add_sandbox_fault("razorpay", "latency", latency_ms=2000, path_contains="/capture", count=1)
-        conn = await asyncpg.connect(svc.database_url)
+        conn = await asyncpg.connect(own_db.database_url)
         try:
             # The sandbox captures automatic Razorpay orders itself; this payment's order did not.
             await conn.execute("UPDATE payments SET capture_method = 'automatic' WHERE id = $1", held["id"])
@@ -248,5 +256,5 @@ async def test_an_automatic_capture_cut_by_a_crash_is_finished_by_the_worker_aft
     finally:
         async with procs.sandbox_client() as sandbox:
             await sandbox.post("/_sandbox/webhooks", json={"mode": "normal"})
-    kinds = await ledger_of(procs, svc, held["id"])
+    kinds = await ledger_of(procs, own_db, held["id"])
     assert kinds == {"order": [23000], "charge": [23000], "capture": [23000]}, kinds

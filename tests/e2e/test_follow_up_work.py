@@ -107,3 +107,29 @@ async def test_a_connector_error_after_a_request_left_stays_unknown(merchant, st
     monkeypatch.setattr(razorpay_connector.tf, "map_payment_created", real)
     assert response.status_code == 201, response.text
     assert response.json()["status"] == "processing", "money may have moved: unknown, never failed"
+
+
+async def test_a_customer_registration_the_gateway_refused_is_finished_by_the_worker(merchant, stack):
+    await add_fault(stack, "juspay", "http_500", path_contains="/customers")  # Juspay is down
+    created = await merchant.http.post("/v1/customers", json={"email": "ravi@example.com", "name": "Ravi"})
+    assert created.status_code == 201, created.text  # an outage never blocks creating customers
+    customer = created.json()
+    pool = stack.engine.pool
+    row = await pool.fetchrow(
+        "SELECT state, tries, run_at FROM work_items WHERE customer_id = $1 AND kind = 'register_customer'",
+        customer["id"],
+    )
+    assert row["state"] == "pending" and row["run_at"] is not None, dict(row)
+    # Reading the customer neither writes nor calls a gateway.
+    shown = await merchant.http.get(f"/v1/customers/{customer['id']}")
+    assert shown.status_code == 200
+    after_read = await pool.fetchrow("SELECT tries, run_at FROM work_items WHERE customer_id = $1", customer["id"])
+    assert dict(after_read) == {"tries": row["tries"], "run_at": row["run_at"]}
+
+    await sandbox(stack, "DELETE", "/_sandbox/faults")
+    await pool.execute("UPDATE work_items SET run_at = now() WHERE customer_id = $1", customer["id"])  # retry due
+    assert await reconciler.run_work_once(stack.engine) >= 1
+    refs = await pool.fetchval("SELECT gateway_refs FROM customers WHERE id = $1", customer["id"])
+    assert set(refs) == {"juspay"} and refs["juspay"].startswith("cst_"), refs
+    state = await pool.fetchval("SELECT state FROM work_items WHERE customer_id = $1", customer["id"])
+    assert state == "done"

@@ -9,14 +9,16 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
+import pytest_asyncio
 
 from tests.support.procs import ProcessStack, child_pids, process_stack
-from tests.support.stack import Services
+from tests.support.stack import Services, fresh_database
 
 CARD = {
     "type": "card",
@@ -43,7 +45,16 @@ async def _wait_until_hanging(procs: ProcessStack, svc: Services, merchant_id: s
         await conn.close()
 
 
-async def test_engine_killed_mid_gateway_call_restarts_with_its_data(svc: Services, tmp_path: Path) -> None:
+@pytest_asyncio.fixture
+async def own_db(svc: Services) -> AsyncIterator[Services]:
+    """A database of the test's own: the engine process's worker must not take the session
+    engine's work rows (they are sealed with another master key)."""
+    async with fresh_database(svc, "engine_harness") as fresh:
+        yield fresh
+
+
+async def test_engine_killed_mid_gateway_call_restarts_with_its_data(own_db: Services, tmp_path: Path) -> None:
+    svc = own_db
     started = time.monotonic()
     # A read timeout longer than the wait below: the engine must still be waiting when killed.
     async with process_stack(svc, engine_env={"GATEWAY_READ_TIMEOUT_S": "10"}, log_dir=tmp_path) as procs:

@@ -9,11 +9,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import secrets
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import msgspec
@@ -28,9 +26,8 @@ from engine.errors import IdempotencyError
 from engine.services import idempotency
 from engine.services.keys import rotate_keys
 from engine.services.merchants import SANDBOX_ACCOUNTS, create_merchant
-from engine.store.migrate import migrate
 from tests.support.servers import free_port
-from tests.support.stack import ROOT, Services, engine_settings
+from tests.support.stack import ROOT, Services, engine_settings, fresh_database
 
 pytestmark = pytest.mark.integration
 SANDBOX_URL = "http://127.0.0.1:9"  # never called: these tests only store and open credentials
@@ -44,16 +41,8 @@ def _b64(key: bytes) -> str:
 @pytest_asyncio.fixture
 async def db(svc: Services) -> AsyncIterator[Services]:
     """A fresh migrated database on the session's PostgreSQL, dropped afterwards."""
-    name = f"engine_keys_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(svc.database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        dsn = urlunsplit(urlsplit(svc.database_url)._replace(path="/" + name))
-        await migrate(dsn)
-        yield Services(database_url=dsn, redis_url=svc.redis_url)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with fresh_database(svc, "engine_keys") as fresh:
+        yield fresh
 
 
 def _settings(db: Services, key: bytes, older: tuple[bytes, ...] = ()) -> Settings:

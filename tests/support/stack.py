@@ -81,6 +81,22 @@ async def services() -> AsyncIterator[Services]:
             await admin.close()
 
 
+@contextlib.asynccontextmanager
+async def fresh_database(svc: Services, prefix: str = "engine_extra") -> AsyncIterator[Services]:
+    """Another migrated, empty database on the session's server, dropped afterwards: for engines
+    that must not share rows with the session's engine (another master key, its own worker)."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(svc.database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        dsn = _with_database(svc.database_url, name)
+        await migrate(dsn)
+        yield Services(database_url=dsn, redis_url=svc.redis_url)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
 def engine_settings(svc: Services, *, port: int, sandbox_url: str, **overrides: object) -> Settings:
     """Settings of an engine under test: sandbox mode, short gateway timeouts."""
     env = {
