@@ -234,7 +234,9 @@ async def auto_capture(engine: Engine, payment: Payment) -> Payment:
     return payment if item is None else (await run_capture(engine, item)).payment
 
 
-def charge_request(engine: Engine, payment: Payment, attempt: Attempt, method: PaymentMethod) -> ChargeRequest:
+def charge_request(
+    engine: Engine, payment: Payment, attempt: Attempt, method: PaymentMethod, contact: phases.Contact
+) -> ChargeRequest:
     callback = f"{engine.settings.base_url}/v1/callbacks/{attempt.gateway}/{payment.merchant_id}/{payment.id}"
     return ChargeRequest(
         attempt_id=attempt.id,
@@ -246,6 +248,8 @@ def charge_request(engine: Engine, payment: Payment, attempt: Attempt, method: P
         capture=payment.capture_method == "automatic",
         callback_url=callback,
         description=payment.description,
+        customer_email=contact.email,
+        customer_phone=contact.phone,
     )
 
 

@@ -21,7 +21,7 @@ import msgspec
 from engine.commands import ConfirmPayment
 from engine.errors import ConnectorBug, IllegalTransition, ValidationError
 from engine.gateways.base import ChargeRequest, ChargeResult, Outcome, PaymentMethod
-from engine.ids import new_id
+from engine.ids import new_id, plausible
 from engine.model import Attempt, GatewayAccount, Payment
 from engine.payment_rules import INTERNAL_ERROR, fail_over
 from engine.services import idempotency, routing
@@ -39,7 +39,7 @@ from engine.services.charging import (
 )
 from engine.services.idempotency import RecoveryPoint
 from engine.services.methods import prepare_method
-from engine.services.payments import get_payment, write_change
+from engine.services.payments import get_payment, no_such_payment, write_change
 from engine.states import CONFIRMABLE, UNRESOLVED_ATTEMPTS, AttemptStatus, PaymentStatus
 from engine.store import payments as store
 from engine.store import phases
@@ -66,7 +66,10 @@ async def confirm(
 
     ``ok_status`` is the success status (201 when the payment was created by this request).
     """
-    payment = await get_payment(engine, merchant_id, payment_id)
+    read = await phases.read_for_confirm(engine.pool, payment_id, merchant_id) if plausible(payment_id) else None
+    if read is None:
+        raise no_such_payment(payment_id)
+    payment, contact = read
     if claim is not None and claim.resumes(RecoveryPoint.CHARGE_STARTED):
         return await resume(engine, payment, claim, ok_status)
     if cmd.payment_method is None:
@@ -82,7 +85,7 @@ async def confirm(
     payment, attempt = await _start(engine, payment, account, method.type, masked, cmd.return_url, plan, claim)
     remaining = list(plan.candidates[1:]) if not plan.named else []
     while True:
-        request = _with_order_recorder(engine, charge_request(engine, payment, attempt, method))
+        request = _with_order_recorder(engine, charge_request(engine, payment, attempt, method, contact))
         try:
             result = await call_connector(engine.gateways.connector(account).authorize, request)
         except ConnectorBug:

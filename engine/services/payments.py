@@ -83,8 +83,13 @@ async def get_payment(engine: Engine, merchant_id: str, payment_id: str) -> Paym
     """The merchant's payment or a 404."""
     payment = await store.get_payment(engine.pool, payment_id, merchant_id) if plausible(payment_id) else None
     if payment is None:
-        raise NotFound(f"No such payment: {payment_id[:64]!r}.", param="id")
+        raise no_such_payment(payment_id)
     return payment
+
+
+def no_such_payment(payment_id: str) -> NotFound:
+    """The 404 of an unknown payment id (another merchant's included)."""
+    return NotFound(f"No such payment: {payment_id[:64]!r}.", param="id")
 
 
 async def list_payments(

@@ -31,12 +31,27 @@ class Answer(msgspec.Struct, frozen=True):
     body: bytes
 
 
+class Contact(msgspec.Struct, frozen=True):
+    """How the payment's customer is reached (what gateways ask for), when known."""
+
+    email: str | None = None
+    phone: str | None = None
+
+
 async def read_for_settle(db: Executor, attempt_id: str, merchant_id: str) -> tuple[Payment, Attempt] | None:
     """The attempt and its payment as they are now (one round trip, no lock)."""
     row = await db.fetchrow(Q.read_for_settle, attempt_id, merchant_id)
     if row is None:
         return None
     return msgspec.convert(row["payment"], Payment), msgspec.convert(row["attempt"], Attempt)
+
+
+async def read_for_confirm(db: Executor, payment_id: str, merchant_id: str) -> tuple[Payment, Contact] | None:
+    """The payment and its customer's contact, in one round trip."""
+    row = await db.fetchrow(Q.get_payment_with_contact, payment_id, merchant_id)
+    if row is None:
+        return None
+    return msgspec.convert(row["payment"], Payment), Contact(row["email"], row["phone"])
 
 
 async def start_attempt(

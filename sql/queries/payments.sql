@@ -217,3 +217,9 @@ WITH pay AS (
        AND EXISTS (SELECT 1 FROM att)
 )
 SELECT CASE WHEN EXISTS (SELECT 1 FROM att) THEN true ELSE stale_write('payment or attempt') END;
+
+-- name: get_payment_with_contact
+-- Confirm's read: the payment and its customer's contact (gateways want email and phone).
+SELECT to_jsonb(p) AS payment, c.email, c.phone
+  FROM payments p LEFT JOIN customers c ON c.id = p.customer_id AND c.merchant_id = p.merchant_id
+ WHERE p.id = $1 AND p.merchant_id = $2;

@@ -175,13 +175,14 @@ class ProcessStack:
         """Pid of the running engine process (the uvicorn server itself when ENGINE_WORKERS=1)."""
         return self.engine.pid if self.engine is not None and self.engine.poll() is None else None
 
-    async def kill_engine(self) -> int:
-        """SIGKILL the engine's process group (no graceful shutdown) and reap it; returns its exit code."""
+    async def kill_engine(self, sig: int = signal.SIGKILL, within: float = STOP_TIMEOUT_S) -> int:
+        """Signal the engine's process group (SIGKILL: no graceful shutdown; SIGTERM: uvicorn's
+        graceful one) and reap it; returns its exit code."""
         process = self.engine
         if process is None:
             raise RuntimeError("engine is not started")
-        _kill_group(process, signal.SIGKILL)
-        return await asyncio.to_thread(process.wait, STOP_TIMEOUT_S)
+        _kill_group(process, sig)
+        return await asyncio.to_thread(process.wait, within)
 
     async def restart_engine(self) -> None:
         """:meth:`kill_engine`, then :meth:`start_engine` on the same port."""

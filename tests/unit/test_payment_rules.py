@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from engine.gateways.base import ChargeResult, Outcome
 from engine.model import Attempt, Payment
-from engine.payment_rules import apply_charge_result
+from engine.payment_rules import INTERNAL_ERROR, apply_charge_result, conclude_absent
 from engine.states import (
     ATTEMPT_TRANSITIONS,
     PAYMENT_TRANSITIONS,
@@ -160,3 +160,46 @@ def test_late_failure_of_an_older_attempt_leaves_the_retry_alone():
     old_failed = attempt("failed", id="att_old", error_code="card_declined")
     change = apply_charge_result(retrying, old_failed, ChargeResult(Outcome.DECLINED, "pay_old"))
     assert change is None or (not change.payment_changed and change.payment == retrying and change.events == ())
+
+
+# --- "the gateway has no payment": nothing was charged, once no live request can create one ---
+
+NO_PAYMENT = ChargeResult(Outcome.UNKNOWN, gateway_order_id="order_1", raw_status="no_payment")
+
+
+@pytest.mark.parametrize("status", ["pending", "unknown"])
+def test_no_payment_at_the_gateway_long_after_the_attempt_began_means_nothing_was_charged(status):
+    old = attempt(status)
+    concluded = conclude_absent(old, NO_PAYMENT, NOW + timedelta(seconds=121), quiet_s=120)
+    assert concluded.outcome is Outcome.RETRYABLE and concluded.gateway_order_id == "order_1"
+    change = apply_charge_result(payment(), old, concluded)
+    assert change is not None
+    assert change.attempt.status == AttemptStatus.FAILED
+    assert change.payment.status == PaymentStatus.REQUIRES_PAYMENT_METHOD
+    assert "nothing was charged" in change.payment.last_error["message"]
+    assert change.payment.amount_received == 0
+
+
+def test_no_payment_while_a_live_request_may_still_create_one_is_only_not_yet():
+    young = attempt("pending")
+    assert conclude_absent(young, NO_PAYMENT, NOW + timedelta(seconds=119), quiet_s=120) is NO_PAYMENT
+
+
+@pytest.mark.parametrize("status", ["processing", "requires_action", "authorized", "captured"])
+def test_no_payment_never_fails_an_attempt_the_gateway_already_answered(status):
+    answered = attempt(status)
+    assert conclude_absent(answered, NO_PAYMENT, NOW + timedelta(days=1), quiet_s=120) is NO_PAYMENT
+
+
+def test_only_no_payment_concludes_anything():
+    timeout = ChargeResult(Outcome.UNKNOWN, error_code="transport_ReadTimeout")
+    assert conclude_absent(attempt("unknown"), timeout, NOW + timedelta(days=1), quiet_s=120) is timeout
+
+
+def test_a_connector_bug_keeps_its_own_failure_code():
+    bug = ChargeResult(Outcome.RETRYABLE, error_code=INTERNAL_ERROR)
+    change = apply_charge_result(payment(), attempt("pending"), bug)
+    assert change is not None and change.attempt.error_code == INTERNAL_ERROR
+    outage = ChargeResult(Outcome.RETRYABLE, error_code="order_http_500")
+    change = apply_charge_result(payment(), attempt("pending"), outage)
+    assert change is not None and change.attempt.error_code == "gateway_unavailable"
