@@ -11,7 +11,7 @@ from api.deps import engine_of, merchant_id
 from api.idem import JSON, run
 from engine.commands import CancelPayment, CapturePayment, ConfirmPayment, CreatePayment, SyncPayment
 from engine.errors import InvalidRequest, ValidationError
-from engine.services import captures, charging, routing
+from engine.services import cancels, captures, charging, routing
 from engine.services import confirm as confirming
 from engine.services.methods import prepare_method
 from engine.services.payments import create_for_confirm, create_payment, get_payment, list_payments, new_payment
@@ -112,7 +112,7 @@ class PaymentController(Controller):
         """Cancel; an authorization is voided at the gateway first."""
         engine = engine_of(state)
         return await run(
-            request, engine, merchant_id, lambda claim: charging.cancel(engine, merchant_id, payment_id, claim)
+            request, engine, merchant_id, lambda claim: cancels.cancel(engine, merchant_id, payment_id, claim)
         )
 
     @post("/{payment_id:str}/sync", status_code=200, summary="Ask the gateway for the latest status")

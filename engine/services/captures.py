@@ -20,7 +20,16 @@ from engine.gateways import registry
 from engine.gateways.base import ChargeResult, Outcome
 from engine.model import Payment
 from engine.services import idempotency
-from engine.services.charging import Response, call_connector, record_error, record_response, ref_of, require, settle
+from engine.services.charging import (
+    Response,
+    call_connector,
+    payment_lock,
+    record_error,
+    record_response,
+    ref_of,
+    require,
+    settle,
+)
 from engine.services.idempotency import RecoveryPoint
 from engine.services.payments import get_payment
 from engine.states import AttemptStatus, PaymentStatus
@@ -57,7 +66,7 @@ async def capture(
         if item is None:  # already finished, or another holder runs it right now
             return await _answer(engine, claim, await get_payment(engine, merchant_id, payment_id), None)
         return await _answer(engine, claim, *msgspec.structs.astuple(await run_capture(engine, item)))
-    async with engine.cache.lock(f"payment:{payment_id}"):
+    async with payment_lock(engine, payment_id):
         payment = await get_payment(engine, merchant_id, payment_id)
         require(payment, {PaymentStatus.REQUIRES_CAPTURE}, "captured")
         amount = payment.amount_capturable if amount is None else amount

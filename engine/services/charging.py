@@ -1,10 +1,11 @@
-"""Use cases that call a gateway: confirm, capture, cancel, sync, and settling any answer.
+"""Settling any gateway answer, the sync use case, and what every gateway call shares.
 
-Each follows the same phases (Brandur's atomic phases): a short transaction that records the
-intent (attempt ``pending``, payment ``processing``), the gateway call outside any transaction,
-then a short transaction that locks the rows and folds the answer in with
-``payment_rules.apply_charge_result``. A crash between phases leaves an unresolved attempt that
-a status sync settles; it never leaves a charge unrecorded as failed.
+Every answer -- the original one, a status sync, a webhook, a browser callback, the worker's --
+is folded by ``settle``/``settle_in``: one read of the attempt with its payment, the pure rules
+(``payment_rules``), and one guarded write of everything that changed (attempt, payment, events,
+capture work, the key's response). A crash between phases leaves a recorded attempt that a sync
+settles; it never leaves a charge unrecorded as failed. Confirm lives in ``confirm``, captures
+in ``captures``, cancels in ``cancels``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from engine.model import Attempt, Payment
 from engine.payment_rules import apply_charge_result, conclude_absent
 from engine.services import idempotency
 from engine.services.payments import event_rows, get_payment
-from engine.states import CANCELABLE, UNRESOLVED_ATTEMPTS, AttemptStatus, PaymentStatus
+from engine.states import UNRESOLVED_ATTEMPTS, AttemptStatus, PaymentStatus
 from engine.store import payments as store
 from engine.store import phases
 from engine.store import work as work_store
@@ -66,41 +67,6 @@ def payment_response(payment: Payment, ok_status: int = 200) -> Response:
         )
         return exc.status, encode({"error": {**exc.to_dict(), "payment_id": payment.id}})
     return ok_status, encode(payment_view(payment))
-
-
-async def cancel(engine: Engine, merchant_id: str, payment_id: str, claim: idempotency.Claim | None) -> Response:
-    """Cancel a payment that has not been captured, voiding an authorization at the gateway."""
-    async with engine.cache.lock(f"payment:{payment_id}"):
-        payment = await get_payment(engine, merchant_id, payment_id)
-        require(payment, CANCELABLE, "canceled")
-        if await work_store.open_for_payment(engine.pool, merchant_id, payment_id) is not None:
-            raise IllegalTransition("A capture of this payment is in progress; it cannot be canceled.")
-        attempt = await store.latest_attempt(engine.pool, payment_id, merchant_id)
-        if attempt is not None and attempt.status == AttemptStatus.AUTHORIZED:
-            account = await engine.gateways.account(merchant_id, attempt.gateway_account_id, attempt.gateway)
-            result = await call_connector(engine.gateways.connector(account).void, ref_of(attempt, payment.currency))
-            if result.outcome is not Outcome.VOIDED:
-                return await record_error(
-                    engine,
-                    claim,
-                    GatewayFailure(
-                        "The gateway did not confirm the void; the payment was not canceled.", code="void_failed"
-                    ),
-                )
-            payment = await settle(engine, merchant_id, attempt.id, result)
-        else:
-            async with engine.pool.acquire() as conn, conn.transaction():
-                locked = await store.lock_payment(conn, payment_id, merchant_id)
-                assert locked is not None
-                require(locked, CANCELABLE, "canceled")
-                payment = await store.update_payment(
-                    conn,
-                    msgspec.structs.replace(
-                        locked, status=PaymentStatus.CANCELED, amount_capturable=0, next_action=None
-                    ),
-                )
-                await store.add_event(conn, merchant_id, "payment.canceled", payment.id, payment_view(payment))
-        return await record_response(engine, claim, 200, encode(payment_view(payment)))
 
 
 async def sync(engine: Engine, merchant_id: str, payment_id: str, claim: idempotency.Claim | None) -> Response:
@@ -187,6 +153,12 @@ async def settle_in(
         answer=phases.Answer(claim.key, *response) if response is not None and claim is not None else None,
     )
     return settled, response
+
+
+def payment_lock(engine: Engine, payment_id: str):  # type: ignore[no-untyped-def]
+    """The short Redis lock that keeps a cancel and a capture of one payment from racing through
+    the gateway; a holder that died releases it when a retry may take over its key."""
+    return engine.cache.lock(f"payment:{payment_id}", engine.settings.idempotency_lock_timeout)
 
 
 def absent_after_s(engine: Engine) -> float:

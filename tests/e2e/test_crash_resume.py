@@ -97,16 +97,21 @@ def fault_taken(procs: ProcessStack) -> Callable[[], Awaitable[bool]]:
     return check
 
 
-async def ledger_of(procs: ProcessStack, db: Services, payment_id: str) -> dict[str, list[int]]:
-    """The sandbox's entries for a payment's attempts (our receipts) and refunds, by kind."""
+async def ledger_of(
+    procs: ProcessStack, db: Services, payment_id: str, gateway: str = "razorpay"
+) -> dict[str, list[int]]:
+    """The sandbox's entries for a payment's attempts (our receipts and order ids) and refunds."""
     conn = await asyncpg.connect(db.database_url)
     try:
-        refs = [r["id"] for r in await conn.fetch("SELECT id FROM payment_attempts WHERE payment_id = $1", payment_id)]
+        attempts = await conn.fetch(
+            "SELECT id, gateway_order_id FROM payment_attempts WHERE payment_id = $1", payment_id
+        )
+        refs = [r["id"] for r in attempts] + [r["gateway_order_id"] for r in attempts if r["gateway_order_id"]]
         refs += [r["id"] for r in await conn.fetch("SELECT id FROM refunds WHERE payment_id = $1", payment_id)]
     finally:
         await conn.close()
     kinds: dict[str, list[int]] = {}
-    for entry in await procs.sandbox_ledger(gateway="razorpay"):
+    for entry in await procs.sandbox_ledger(gateway=gateway):
         if entry["reference"] in refs:
             kinds.setdefault(entry["kind"], []).append(entry["amount"])
     return kinds
@@ -280,3 +285,23 @@ async def test_sigterm_lets_a_confirm_in_flight_finish_with_its_real_answer(proc
     kinds = await ledger_of(procs, own_db, answered.json()["id"])
     assert kinds == {"order": [19000], "charge": [19000], "capture": [19000]}, kinds
     await assert_replays(http, "/v1/payments", body, "t1", answered)
+
+
+async def test_a_cancel_cut_by_a_crash_voids_once(procs, http, own_db):
+    held = (
+        await http.post(
+            "/v1/payments",
+            json=create_body(21000, capture_method="manual", gateway="juspay"),
+            headers={"Idempotency-Key": "j"},
+        )
+    ).json()
+    assert held["status"] == "requires_capture" and held["gateway"] == "juspay", held
+    path = f"/v1/payments/{held['id']}/cancel"
+    await procs.add_sandbox_fault("juspay", "latency", latency_ms=2000, path_contains="/void", count=1)
+    await crash_during(procs, http.post(path, json={}, headers={"Idempotency-Key": "v1"}), fault_taken(procs))
+    final = await retry(http, path, {}, "v1")
+    assert final.status_code == 200, f"{final.text}\n{procs.engine_log_tail()}"
+    assert final.json()["status"] == "canceled" and final.json()["amount_capturable"] == 0
+    kinds = await ledger_of(procs, own_db, held["id"], "juspay")
+    assert kinds == {"order": [21000], "charge": [21000], "void": [21000]}, kinds
+    await assert_replays(http, path, {}, "v1", final)
