@@ -165,6 +165,10 @@ class GatewayConnector(Protocol):
         """Ask the gateway for the attempt's current status."""
         ...
 
+    async def refund_status(self, request: RefundRequest) -> RefundResult:
+        """Ask the gateway where a refund stands (``UNKNOWN`` when it cannot tell)."""
+        ...
+
     def verify_webhook(self, headers: dict[str, str], body: bytes) -> bool:
         """Check the webhook's signature over the raw body (constant-time)."""
         ...
@@ -179,4 +183,14 @@ class GatewayConnector(Protocol):
 
     async def aclose(self) -> None:
         """Release network resources."""
+        ...
+
+
+class CustomerConnector(GatewayConnector, Protocol):
+    """A connector of a gateway that keeps customer records (capability ``customers``)."""
+
+    async def create_customer(
+        self, customer_id: str, email: str | None, phone: str | None, name: str | None
+    ) -> str | None:
+        """Register a customer; the gateway's id for it, or ``None`` when it did not confirm one."""
         ...

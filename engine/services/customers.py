@@ -10,11 +10,12 @@ reference lands in ``gateway_refs``. Reading a customer never writes or calls a 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from engine.commands import CreateCustomer
 from engine.errors import NotFound
 from engine.gateways import registry
+from engine.gateways.base import CustomerConnector
 from engine.ids import new_id, plausible
 from engine.model import Customer
 from engine.services import idempotency
@@ -60,9 +61,9 @@ async def run_registration(engine: Engine, item: WorkItem, customer: Customer | 
     if customer is None:
         customer = await _load(engine, item.merchant_id, item.customer_id)
     account = await engine.gateways.account(item.merchant_id, item.gateway_account_id, "")
-    connector = engine.gateways.connector(account)
+    connector = cast(CustomerConnector, engine.gateways.connector(account))  # capability ``customers``
     try:
-        reference = await connector.create_customer(customer.id, customer.email, customer.phone, customer.name)  # type: ignore[attr-defined]
+        reference = await connector.create_customer(customer.id, customer.email, customer.phone, customer.name)
     except Exception:
         reference = None
         log.exception("registering customer with %s raised", account.gateway)

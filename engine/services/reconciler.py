@@ -17,7 +17,7 @@ from engine.model import Attempt, Refund
 from engine.services.captures import run_capture
 from engine.services.charging import auto_capture, call_connector, ref_of, settle
 from engine.services.customers import run_registration
-from engine.services.refunds import refund_request, settle_refund
+from engine.services.refunds import REFUND_UNKNOWN, refund_request, settle_refund
 from engine.store import payments as store
 from engine.store import refunds as refund_store
 from engine.store import work as work_store
@@ -93,12 +93,6 @@ async def _reconcile_refund(engine: Engine, refund: Refund) -> None:
     assert attempt is not None
     account = await engine.gateways.account(refund.merchant_id, attempt.gateway_account_id, attempt.gateway)
     connector = engine.gateways.connector(account)
-    status_of = getattr(connector, "refund_status", None)
-    if status_of is None:  # the gateway offers no way to ask; its webhook must settle it
-        return
-    try:
-        result = await status_of(refund_request(refund, attempt))
-    except Exception:
-        log.exception("refund status call raised; outcome stays unknown")
-        return
-    await settle_refund(engine, refund.merchant_id, refund.id, result)
+    result = await call_connector(connector.refund_status, refund_request(refund, attempt), unknown=REFUND_UNKNOWN)
+    if result is not REFUND_UNKNOWN:  # a connector that raised tells nothing: it stays due
+        await settle_refund(engine, refund.merchant_id, refund.id, result)

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 from engine.commands import CreateRefund
 from engine.errors import ConnectorBug, IllegalTransition, NotFound, ValidationError
-from engine.gateways.base import RefundOutcome, RefundRequest, RefundResult
+from engine.gateways import registry
+from engine.gateways.base import GatewayConnector, RefundOutcome, RefundRequest, RefundResult
 from engine.ids import plausible
 from engine.model import Attempt, Refund
 from engine.payment_rules import INTERNAL_ERROR
@@ -66,6 +67,12 @@ async def create_refund(
         raise _too_much(remaining)
     attempts = await payment_store.list_attempts(engine.pool, payment.id, merchant_id)
     attempt = next(a for a in attempts if a.status == AttemptStatus.CAPTURED)
+    if amount != payment.amount_received and not registry.capabilities(attempt.gateway).partial_refund:
+        raise ValidationError(
+            f"{attempt.gateway} refunds only the whole captured amount ({payment.amount_received}).",
+            code="partial_refund_unsupported",
+            param="amount",
+        )
     async with engine.pool.acquire() as conn, conn.transaction():
         reserved = await store.reserve(conn, payment.id, merchant_id, amount)
         if reserved is None:  # a concurrent refund took the rest
@@ -75,7 +82,7 @@ async def create_refund(
         await idempotency.checkpoint(conn, claim, RecoveryPoint.REFUND_CREATED, refund.id)
     connector = await _connector(engine, attempt)
     try:
-        result = await call_connector(connector.refund, refund_request(refund, attempt), unknown=_UNKNOWN)
+        result = await call_connector(connector.refund, refund_request(refund, attempt), unknown=REFUND_UNKNOWN)
     except ConnectorBug:
         failed = RefundResult(RefundOutcome.FAILED, error_code=INTERNAL_ERROR)
         await settle_refund(engine, merchant_id, refund.id, failed)
@@ -92,17 +99,15 @@ async def _resume(engine: Engine, merchant_id: str, refund_id: str, claim: idemp
         attempt = await payment_store.get_attempt(engine.pool, refund.attempt_id, merchant_id)
         assert attempt is not None
         connector = await _connector(engine, attempt)
-        status_of = getattr(connector, "refund_status", None)
-        if status_of is not None:
-            result = await call_connector(status_of, refund_request(refund, attempt), unknown=_UNKNOWN)
-            refund = await settle_refund(engine, merchant_id, refund.id, result)
+        result = await call_connector(connector.refund_status, refund_request(refund, attempt), unknown=REFUND_UNKNOWN)
+        refund = await settle_refund(engine, merchant_id, refund.id, result)
     return await _answer(engine, claim, refund)
 
 
-_UNKNOWN = RefundResult(outcome=RefundOutcome.UNKNOWN, error_code="connector_error")
+REFUND_UNKNOWN = RefundResult(outcome=RefundOutcome.UNKNOWN, error_code="connector_error")
 
 
-async def _connector(engine: Engine, attempt: Attempt):  # type: ignore[no-untyped-def]
+async def _connector(engine: Engine, attempt: Attempt) -> GatewayConnector:
     account = await engine.gateways.account(attempt.merchant_id, attempt.gateway_account_id, attempt.gateway)
     return engine.gateways.connector(account)
 
