@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Mapping
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 import httpx
 import msgspec
@@ -43,6 +43,7 @@ from engine.gateways.base import (
     RefundResult,
     WebhookEvent,
 )
+from engine.gateways.common import trusted_hosts_of
 from engine.gateways.juspay import builders, events
 from engine.gateways.juspay import transformers as tf
 
@@ -97,8 +98,7 @@ class JuspayConnector:
         basic = httpx.BasicAuth(credentials.api_key, "")
         self._form_auth = FormEncoded(basic, form=True)
         self._get_auth = FormEncoded(basic, form=False)
-        host = urlsplit(self._base).hostname
-        self._trusted_hosts = frozenset({host}) if host else frozenset()
+        self._trusted_hosts = trusted_hosts_of(self._base)
 
     def __repr__(self) -> str:
         return f"JuspayConnector(merchant_id={self._creds.merchant_id!r}, base_url={self._base!r})"

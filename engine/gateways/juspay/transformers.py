@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import urlsplit
 
 from engine.gateways.base import AttemptRef, ChargeResult, Outcome, RefundOutcome, RefundResult
+from engine.gateways.common import safe_redirect_url
+from engine.gateways.common import why as _why
 from engine.gateways.http import HttpResult, Transport
 from engine.gateways.juspay import codes
 from engine.money import CURRENCY_EXPONENTS, MAX_AMOUNT_MINOR, to_decimal_string
@@ -218,25 +219,6 @@ def map_refund(result: HttpResult, unique_request_id: str, amount: int, currency
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def safe_redirect_url(url: str, trusted_hosts: frozenset[str] = frozenset()) -> bool:
-    """Only ``https`` URLs, or ``http`` on a host we trust (the configured base URL's)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    if not parts.hostname:
-        return False
-    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in trusted_hosts)
-
-
-def _why(result: HttpResult) -> str:
-    if result.transport is not Transport.ANSWERED:
-        return "transport_" + (result.error or result.transport.value)
-    if not result.parsed:
-        return f"unreadable_answer_http_{result.status}"
-    return f"http_{result.status}"
 
 
 def _s(value: object) -> str | None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import httpx
 import msgspec
@@ -41,6 +41,7 @@ from engine.gateways.base import (
     RefundResult,
     WebhookEvent,
 )
+from engine.gateways.common import trusted_hosts_of
 from engine.gateways.paytm import builders, events
 from engine.gateways.paytm import transformers as tf
 
@@ -72,8 +73,7 @@ class PaytmConnector:
         self._creds = credentials
         self._base = base_url.rstrip("/")
         self._client = client
-        host = urlsplit(self._base).hostname
-        self._trusted_hosts = frozenset({host}) if host else frozenset()
+        self._trusted_hosts = trusted_hosts_of(self._base)
 
     def __repr__(self) -> str:
         return f"PaytmConnector(mid={self._creds.mid!r}, base_url={self._base!r})"

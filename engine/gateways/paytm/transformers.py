@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, TypeVar
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import msgspec
 
 from engine import signing
 from engine.errors import ValidationError
 from engine.gateways.base import AttemptRef, ChargeResult, Outcome, RefundOutcome, RefundRequest, RefundResult
+from engine.gateways.common import safe_redirect_url
 from engine.gateways.http import HttpResult, Transport
 from engine.gateways.paytm import codes
 from engine.gateways.paytm.wire import (
@@ -233,17 +234,6 @@ def redirect_url(form: RedirectForm) -> str | None:
         return form.action_url
     sep = "&" if "?" in form.action_url else "?"
     return form.action_url + sep + urlencode(form.content)
-
-
-def safe_redirect_url(url: str, trusted_hosts: frozenset[str] = frozenset()) -> bool:
-    """Only ``https`` URLs, or ``http`` on a host we trust (the configured base URL's)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    if not parts.hostname:
-        return False
-    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in trusted_hosts)
 
 
 def _str(value: object) -> str | None:

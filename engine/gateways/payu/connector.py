@@ -41,6 +41,7 @@ from engine.gateways.base import (
     RefundResult,
     WebhookEvent,
 )
+from engine.gateways.common import trusted_hosts_of
 from engine.gateways.payu import builders, events
 from engine.gateways.payu import transformers as tf
 from engine.money import to_decimal_string
@@ -84,7 +85,7 @@ class PayuConnector:
         self._client = client
         host = urlsplit(self._base).hostname or ""
         self._command_base = _COMMAND_HOSTS.get(host, self._base)
-        self._trusted_hosts = frozenset({host}) if host else frozenset()
+        self._trusted_hosts = trusted_hosts_of(self._base)
 
     def __repr__(self) -> str:
         return f"PayuConnector(key={self._creds.key!r}, base_url={self._base!r})"

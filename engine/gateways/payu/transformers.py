@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from engine import signing
 from engine.errors import ValidationError
 from engine.gateways.base import AttemptRef, ChargeResult, Outcome, RefundOutcome, RefundResult
+from engine.gateways.common import safe_redirect_url
+from engine.gateways.common import why as _why
 from engine.gateways.http import HttpResult, Transport
 from engine.gateways.payu import codes
 from engine.money import from_decimal_string
@@ -142,17 +143,6 @@ def map_refund_item(item: Mapping[str, Any], request_id: str | None) -> RefundRe
     return RefundResult(outcome, request_id, error_code=status if failed else None)
 
 
-def safe_redirect_url(url: str, trusted_hosts: frozenset[str] = frozenset()) -> bool:
-    """Only ``https`` URLs, or ``http`` on a host we trust (the configured base URL's)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    if not parts.hostname:
-        return False
-    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in trusted_hosts)
-
-
 def _refused(error: str, message: str | None, txnid: str, *, server_error: bool) -> ChargeResult:
     """PayU's ``{"status": "failure", "error"}``: the request was refused, no transaction made."""
     if error in codes.REQUEST_DUPLICATE:
@@ -171,14 +161,6 @@ def _minor(value: object, currency: str) -> int | None:
         return from_decimal_string(value, currency)
     except ValidationError:
         return None
-
-
-def _why(result: HttpResult) -> str:
-    if result.transport is not Transport.ANSWERED:
-        return "transport_" + (result.error or result.transport.value)
-    if not result.parsed:
-        return f"unreadable_answer_http_{result.status}"
-    return f"http_{result.status}"
 
 
 def _s(value: object) -> str | None:

@@ -21,7 +21,7 @@ Flows (reference/gateways.md §2):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 import msgspec
@@ -38,6 +38,7 @@ from engine.gateways.base import (
     RefundResult,
     WebhookEvent,
 )
+from engine.gateways.common import trusted_hosts_of
 from engine.gateways.razorpay import events
 from engine.gateways.razorpay import transformers as tf
 from engine.gateways.razorpay.wire import CaptureCreate, PaymentCreate
@@ -66,8 +67,7 @@ class RazorpayConnector:
         self._auth = httpx.BasicAuth(credentials.key_id, credentials.key_secret)
         # Redirect pages on the API's own host may be plain http (a local sandbox); any other
         # host must be https.
-        host = urlsplit(self._base).hostname
-        self._trusted_hosts = frozenset({host}) if host else frozenset()
+        self._trusted_hosts = trusted_hosts_of(self._base)
 
     def __repr__(self) -> str:
         return f"RazorpayConnector(key_id={self._creds.key_id!r}, base_url={self._base!r})"

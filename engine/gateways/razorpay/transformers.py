@@ -11,7 +11,6 @@ provably happened before money could move.
 from __future__ import annotations
 
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import msgspec
 
@@ -23,6 +22,8 @@ from engine.gateways.base import (
     RefundRequest,
     RefundResult,
 )
+from engine.gateways.common import safe_redirect_url
+from engine.gateways.common import why as _why
 from engine.gateways.http import HttpResult, Transport
 from engine.gateways.razorpay.builders import (
     PLACEHOLDER_CONTACT,
@@ -273,31 +274,11 @@ def map_refund_entity(refund: Refund) -> RefundResult:
     return RefundResult(REFUND_STATUS.get(refund.status, RefundOutcome.PENDING), refund.id)
 
 
-def safe_redirect_url(url: str, trusted_hosts: frozenset[str] = frozenset()) -> bool:
-    """Only ``https`` URLs, or ``http`` ones on a host we trust (the configured base URL's),
-    may be shown to a customer (reliability catalog G4: no ``javascript:`` or stray ``http:``)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    if not parts.hostname:
-        return False
-    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in trusted_hosts)
-
-
 # --- helpers ----------------------------------------------------------------------------
 
 
 class _OrderId(msgspec.Struct, frozen=True):
     id: str
-
-
-def _why(result: HttpResult) -> str:
-    if result.transport is not Transport.ANSWERED:
-        return "transport_" + (result.error or result.transport.value)
-    if not result.parsed:
-        return f"unreadable_answer_http_{result.status}"
-    return f"http_{result.status}"
 
 
 def _unknown(code: str, order_id: str | None, pay_id: str | None = None, raw: str | None = None) -> ChargeResult:
