@@ -3,7 +3,7 @@
 | method and path | what |
 |---|---|
 | ``GET /healthz`` | ``{"status": "ok", "gateways": [...]}`` |
-| ``POST /_sandbox/faults`` | ``{"gateway", "fault", "path_contains"?, "count"?, "latency_ms"?}`` |
+| ``POST /_sandbox/faults`` | ``{"gateway", "fault", "path_contains"?, "method"?, "count"?, "latency_ms"?}`` |
 | ``GET /_sandbox/faults`` | ``{"faults": [...]}`` |
 | ``DELETE /_sandbox/faults`` | clear all → ``{"cleared": n}`` |
 | ``POST /_sandbox/webhooks`` | ``{"mode": "normal"|"duplicate"|"reverse"|"tamper"|"hold"}`` |
@@ -32,6 +32,8 @@ from sandbox.context import SandboxContext, context_of
 from sandbox.faults import FaultKind
 from sandbox.ledger import KINDS
 from sandbox.webhooks import WebhookMode
+
+_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 
 
 class _ControlError(HTTPException):
@@ -81,7 +83,10 @@ async def add_fault(request: Request[Any, Any, Any]) -> dict[str, Any]:
         raise _ControlError(detail="latency_ms must be a non-negative integer")
     if path_contains is not None and not isinstance(path_contains, str):
         raise _ControlError(detail="path_contains must be a string")
-    return ctx.faults.add(gateway, kind, path_contains, count, latency_ms).to_dict()
+    method = data.get("method")
+    if method is not None and method not in _METHODS:
+        raise _ControlError(detail=f"method must be one of {sorted(_METHODS)}")
+    return ctx.faults.add(gateway, kind, path_contains, count, latency_ms, method).to_dict()
 
 
 @get("/_sandbox/faults", sync_to_thread=False)

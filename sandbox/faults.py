@@ -18,7 +18,8 @@ Outcome faults, consulted by the gateways themselves:
 * ``refund_review``: refunds are accepted as pending and go to manual review (Juspay's
   ``MANUAL_REVIEW``; only Juspay has that state, other gateways ignore this fault).
 
-A fault applies to one gateway, optionally only to paths containing ``path_contains``, for ``count``
+A fault applies to one gateway, optionally only to paths containing ``path_contains`` and to one
+HTTP ``method`` (a fault on ``POST .../orders`` must not be used up by a status read), for ``count``
 requests (unlimited when omitted) until cleared. A route handler can also ask for its own response
 to be cut off by setting the :data:`DROP_HEADER` response header (used by "charged, then the
 connection drops" test instruments).
@@ -80,10 +81,15 @@ class Fault:
     path_contains: str | None = None
     count: int | None = None
     latency_ms: int = 1000
+    method: str | None = None  # only requests with this HTTP method (e.g. POST: create, not read)
 
-    def matches(self, gateway: str, path: str) -> bool:
+    def matches(self, gateway: str, path: str, method: str | None = None) -> bool:
         """True when this fault applies to a request to ``path`` on ``gateway``."""
-        return self.gateway == gateway and (not self.path_contains or self.path_contains in path)
+        return (
+            self.gateway == gateway
+            and (not self.path_contains or self.path_contains in path)
+            and (not self.method or method is None or self.method == method)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view (``count`` is what is left; null means unlimited)."""
@@ -104,9 +110,10 @@ class FaultRegistry:
         path_contains: str | None = None,
         count: int | None = None,
         latency_ms: int = 1000,
+        method: str | None = None,
     ) -> Fault:
         """Register a fault and return it."""
-        item = Fault(next(self._ids), gateway, fault, path_contains or None, count, latency_ms)
+        item = Fault(next(self._ids), gateway, fault, path_contains or None, count, latency_ms, method)
         self._faults.append(item)
         return item
 
@@ -119,20 +126,20 @@ class FaultRegistry:
         """The active faults, oldest first."""
         return list(self._faults)
 
-    def take(self, gateway: str, path: str, kinds: Iterable[FaultKind]) -> Fault | None:
+    def take(self, gateway: str, path: str, kinds: Iterable[FaultKind], method: str | None = None) -> Fault | None:
         """The first active fault of one of ``kinds`` matching the request, consuming one use of it."""
         wanted = set(kinds)
         for item in self._faults:
-            if item.fault in wanted and item.matches(gateway, path):
+            if item.fault in wanted and item.matches(gateway, path, method):
                 self._consume(item)
                 return item
         return None
 
-    def take_latency_ms(self, gateway: str, path: str) -> int:
+    def take_latency_ms(self, gateway: str, path: str, method: str | None = None) -> int:
         """Sum of every matching ``latency`` fault (one use of each is consumed)."""
         total = 0
         for item in list(self._faults):
-            if item.fault is FaultKind.LATENCY and item.matches(gateway, path):
+            if item.fault is FaultKind.LATENCY and item.matches(gateway, path, method):
                 total += item.latency_ms
                 self._consume(item)
         return total
@@ -166,14 +173,14 @@ def fault_middleware(gateway: str, server_error_body: bytes) -> Callable[[ASGIAp
                 await app(scope, receive, send)
                 return
             ctx = scope["litestar_app"].state.sandbox
-            path = scope["path"]
-            delay_ms = ctx.settings.latency_ms + ctx.faults.take_latency_ms(gateway, path)
+            path, method = scope["path"], scope["method"]
+            delay_ms = ctx.settings.latency_ms + ctx.faults.take_latency_ms(gateway, path, method)
             if delay_ms > 0:
                 # The request has arrived whole before the gateway is slow: like a real gateway,
                 # it is processed even if the client gives up (or dies) while waiting.
                 receive = await _buffered_request(receive)
                 await asyncio.sleep(delay_ms / 1000)
-            fault = ctx.faults.take(gateway, path, TRANSPORT_FAULTS)
+            fault = ctx.faults.take(gateway, path, TRANSPORT_FAULTS, method)
             kind = fault.fault if fault else None
             if kind is FaultKind.HTTP_500:
                 await _send_all(send, _json_response(500, server_error_body))

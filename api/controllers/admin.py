@@ -6,6 +6,7 @@ from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 
 from api.deps import engine_of
+from api.docs import MerchantCreated, responses
 from api.idem import JSON
 from engine.commands import CreateMerchant
 from engine.services.merchants import create_merchant
@@ -19,7 +20,12 @@ class AdminController(Controller):
     opt = {"auth": "admin"}
     tags = ["admin"]
 
-    @post("/merchants", status_code=201, summary="Create a merchant and its secret API key")
+    @post(
+        "/merchants",
+        status_code=201,
+        summary="Create a merchant and its secret API key",
+        responses=responses(201, MerchantCreated, "The merchant and its API key.", 400, 401, 403, 413),
+    )
     async def create_merchant(self, state: State, data: CreateMerchant) -> Response[bytes]:
         """Returns ``{merchant, api_key}``; the key is shown only here, stored only hashed."""
         merchant, api_key = await create_merchant(engine_of(state), data.name)

@@ -6,9 +6,11 @@ from html import escape
 
 from litestar import Controller, Request, Response, post, route
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect
 
 from api.deps import engine_of
+from api.docs import WebhookAck, responses
 from api.idem import JSON
 from engine.commands import GatewayName
 from engine.services.inbound import receive_callback, receive_webhook
@@ -24,7 +26,12 @@ class WebhookController(Controller):
     path = "/v1/webhooks"
     tags = ["webhooks"]
 
-    @post("/{gateway:str}/{merchant_id:str}", status_code=200, summary="Inbound gateway webhook")
+    @post(
+        "/{gateway:str}/{merchant_id:str}",
+        status_code=200,
+        summary="Inbound gateway webhook",
+        responses=responses(200, WebhookAck, "Verified and recorded.", 400, 404, 413),
+    )
     async def receive(self, request: Request, state: State, gateway: GatewayName, merchant_id: str) -> Response[bytes]:
         """Verify the signature over the raw body, dedupe by event id, apply."""
         body = await request.body()
@@ -44,6 +51,10 @@ class CallbackController(Controller):
         http_method=["GET", "POST"],
         status_code=200,
         summary="Browser return from the gateway",
+        responses={
+            **responses(200, None, "An HTML page with the outcome (no return URL).", 400, 404),
+            303: ResponseSpec(data_container=None, description="To the merchant's return_url, with status."),
+        },
     )
     async def receive(
         self, request: Request, state: State, gateway: GatewayName, merchant_id: str, payment_id: str

@@ -8,6 +8,7 @@ from litestar.di import Provide
 from litestar.params import Parameter
 
 from api.deps import engine_of, merchant_id
+from api.docs import GATEWAY_ERRORS, READ_ERRORS, WRITE_ERRORS, responses
 from api.idem import JSON, run
 from engine.commands import CancelPayment, CapturePayment, ConfirmPayment, CreatePayment, SyncPayment
 from engine.errors import InvalidRequest, ValidationError
@@ -15,7 +16,7 @@ from engine.services import cancels, captures, charging, routing
 from engine.services import confirm as confirming
 from engine.services.methods import prepare_method
 from engine.services.payments import create_for_confirm, create_payment, get_payment, list_payments, new_payment
-from engine.views import encode, payment_view
+from engine.views import PaymentList, PaymentObject, encode, payment_view
 
 
 class PaymentController(Controller):
@@ -26,7 +27,12 @@ class PaymentController(Controller):
     opt = {"auth": "merchant"}
     tags = ["payments"]
 
-    @post("/", status_code=201, summary="Create a payment (optionally confirm it at once)")
+    @post(
+        "/",
+        status_code=201,
+        summary="Create a payment (optionally confirm it at once)",
+        responses=responses(201, PaymentObject, "The payment.", *WRITE_ERRORS, *GATEWAY_ERRORS),
+    )
     async def create(self, request: Request, state: State, merchant_id: str, data: CreatePayment) -> Response[bytes]:
         """Create a payment in ``requires_payment_method``; with ``confirm: true`` charge it now."""
         engine = engine_of(state)
@@ -61,7 +67,11 @@ class PaymentController(Controller):
 
         return await run(request, engine, merchant_id, create_and_confirm)
 
-    @get("/", summary="List payments (newest first, cursor pagination)")
+    @get(
+        "/",
+        summary="List payments (newest first, cursor pagination)",
+        responses=responses(200, PaymentList, "A page of payments.", *READ_ERRORS),
+    )
     async def list_(
         self,
         state: State,
@@ -76,13 +86,22 @@ class PaymentController(Controller):
         )
         return Response(encode(page), media_type=JSON)
 
-    @get("/{payment_id:str}", summary="Retrieve a payment")
+    @get(
+        "/{payment_id:str}",
+        summary="Retrieve a payment",
+        responses=responses(200, PaymentObject, "The payment.", *READ_ERRORS),
+    )
     async def retrieve(self, state: State, merchant_id: str, payment_id: str) -> Response[bytes]:
         """The payment, or 404 (also for another merchant's payment)."""
         payment = await get_payment(engine_of(state), merchant_id, payment_id)
         return Response(encode(payment_view(payment)), media_type=JSON)
 
-    @post("/{payment_id:str}/confirm", status_code=200, summary="Confirm a payment with a payment method")
+    @post(
+        "/{payment_id:str}/confirm",
+        status_code=200,
+        summary="Confirm a payment with a payment method",
+        responses=responses(200, PaymentObject, "The payment.", *WRITE_ERRORS, *GATEWAY_ERRORS),
+    )
     async def confirm(
         self, request: Request, state: State, merchant_id: str, payment_id: str, data: ConfirmPayment
     ) -> Response[bytes]:
@@ -92,7 +111,12 @@ class PaymentController(Controller):
             request, engine, merchant_id, lambda claim: confirming.confirm(engine, merchant_id, payment_id, data, claim)
         )
 
-    @post("/{payment_id:str}/capture", status_code=200, summary="Capture an authorized payment")
+    @post(
+        "/{payment_id:str}/capture",
+        status_code=200,
+        summary="Capture an authorized payment",
+        responses=responses(200, PaymentObject, "The captured payment.", *WRITE_ERRORS, *GATEWAY_ERRORS),
+    )
     async def capture(
         self, request: Request, state: State, merchant_id: str, payment_id: str, data: CapturePayment | None = None
     ) -> Response[bytes]:
@@ -105,7 +129,12 @@ class PaymentController(Controller):
             lambda claim: captures.capture(engine, merchant_id, payment_id, data.amount if data else None, claim),
         )
 
-    @post("/{payment_id:str}/cancel", status_code=200, summary="Cancel a payment before capture")
+    @post(
+        "/{payment_id:str}/cancel",
+        status_code=200,
+        summary="Cancel a payment before capture",
+        responses=responses(200, PaymentObject, "The canceled payment.", *WRITE_ERRORS, *GATEWAY_ERRORS),
+    )
     async def cancel(
         self, request: Request, state: State, merchant_id: str, payment_id: str, data: CancelPayment | None = None
     ) -> Response[bytes]:
@@ -115,7 +144,12 @@ class PaymentController(Controller):
             request, engine, merchant_id, lambda claim: cancels.cancel(engine, merchant_id, payment_id, claim)
         )
 
-    @post("/{payment_id:str}/sync", status_code=200, summary="Ask the gateway for the latest status")
+    @post(
+        "/{payment_id:str}/sync",
+        status_code=200,
+        summary="Ask the gateway for the latest status",
+        responses=responses(200, PaymentObject, "The payment.", *WRITE_ERRORS, *GATEWAY_ERRORS),
+    )
     async def sync(
         self, request: Request, state: State, merchant_id: str, payment_id: str, data: SyncPayment | None = None
     ) -> Response[bytes]:

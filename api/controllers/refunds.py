@@ -7,11 +7,12 @@ from litestar.datastructures import State
 from litestar.di import Provide
 
 from api.deps import engine_of, merchant_id
+from api.docs import GATEWAY_ERRORS, READ_ERRORS, WRITE_ERRORS, responses
 from api.idem import JSON, run
 from engine.commands import CreateCustomer, CreateRefund
 from engine.services.customers import create_customer, get_customer
 from engine.services.refunds import create_refund, get_refund
-from engine.views import customer_view, encode, refund_view
+from engine.views import CustomerObject, RefundObject, customer_view, encode, refund_view
 
 
 class RefundController(Controller):
@@ -22,13 +23,22 @@ class RefundController(Controller):
     opt = {"auth": "merchant"}
     tags = ["refunds"]
 
-    @post("/", status_code=200, summary="Refund a payment (partial or full)")
+    @post(
+        "/",
+        status_code=200,
+        summary="Refund a payment (partial or full)",
+        responses=responses(200, RefundObject, "The refund.", *WRITE_ERRORS, *GATEWAY_ERRORS),
+    )
     async def create(self, request: Request, state: State, merchant_id: str, data: CreateRefund) -> Response[bytes]:
         """Refund ``amount`` (default: all that is left) of a succeeded payment."""
         engine = engine_of(state)
         return await run(request, engine, merchant_id, lambda claim: create_refund(engine, merchant_id, data, claim))
 
-    @get("/{refund_id:str}", summary="Retrieve a refund")
+    @get(
+        "/{refund_id:str}",
+        summary="Retrieve a refund",
+        responses=responses(200, RefundObject, "The refund.", *READ_ERRORS),
+    )
     async def retrieve(self, state: State, merchant_id: str, refund_id: str) -> Response[bytes]:
         """The refund, or 404."""
         refund = await get_refund(engine_of(state), merchant_id, refund_id)
@@ -43,13 +53,22 @@ class CustomerController(Controller):
     opt = {"auth": "merchant"}
     tags = ["customers"]
 
-    @post("/", status_code=201, summary="Create a customer")
+    @post(
+        "/",
+        status_code=201,
+        summary="Create a customer",
+        responses=responses(201, CustomerObject, "The customer.", *WRITE_ERRORS),
+    )
     async def create(self, request: Request, state: State, merchant_id: str, data: CreateCustomer) -> Response[bytes]:
         """Store a customer (registered with gateways that keep customers)."""
         engine = engine_of(state)
         return await run(request, engine, merchant_id, lambda claim: create_customer(engine, merchant_id, data, claim))
 
-    @get("/{customer_id:str}", summary="Retrieve a customer")
+    @get(
+        "/{customer_id:str}",
+        summary="Retrieve a customer",
+        responses=responses(200, CustomerObject, "The customer.", *READ_ERRORS),
+    )
     async def retrieve(self, state: State, merchant_id: str, customer_id: str) -> Response[bytes]:
         """The customer, or 404."""
         customer = await get_customer(engine_of(state), merchant_id, customer_id)

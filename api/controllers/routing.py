@@ -10,6 +10,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 
 from api.deps import engine_of, merchant_id
+from api.docs import READ_ERRORS, RoutingObject, responses
 from api.idem import JSON
 from engine.commands import GatewayName, Strict
 from engine.services.routing import get_routing, set_routing
@@ -30,12 +31,20 @@ class RoutingController(Controller):
     opt = {"auth": "merchant"}
     tags = ["routing"]
 
-    @get("/", summary="The merchant's gateway routing order")
+    @get(
+        "/",
+        summary="The merchant's gateway routing order",
+        responses=responses(200, RoutingObject, "The routing order.", *READ_ERRORS),
+    )
     async def read(self, state: State, merchant_id: str) -> Response[bytes]:
         """Enabled gateways in order, and every configured one."""
         return Response(encode(await get_routing(engine_of(state), merchant_id)), media_type=JSON)
 
-    @put("/", summary="Set the gateway routing order")
+    @put(
+        "/",
+        summary="Set the gateway routing order",
+        responses=responses(200, RoutingObject, "The routing order now.", *READ_ERRORS, 413),
+    )
     async def write(self, request: Request, state: State, merchant_id: str, data: SetRouting) -> Response[bytes]:
         """Set the order; configured gateways left out are disabled for routing."""
         routing = await set_routing(engine_of(state), merchant_id, list(data.gateways))

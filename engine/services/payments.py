@@ -16,7 +16,7 @@ from engine.payment_rules import Change
 from engine.services import idempotency
 from engine.states import PaymentStatus
 from engine.store import payments as store
-from engine.views import encode, payment_view
+from engine.views import PaymentList, encode, payment_view
 
 if TYPE_CHECKING:
     from engine.bootstrap import Engine
@@ -94,7 +94,7 @@ def no_such_payment(payment_id: str) -> NotFound:
 
 async def list_payments(
     engine: Engine, merchant_id: str, *, limit: int, starting_after: str | None, status: str | None
-) -> dict[str, Any]:
+) -> PaymentList:
     """A cursor page: ``{"object": "list", "data": [...], "has_more": bool}``."""
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationError(f"limit must be between 1 and {MAX_PAGE}.", param="limit")
@@ -106,7 +106,7 @@ async def list_payments(
         if after is None:
             raise NotFound(f"No such payment: {starting_after[:64]!r}.", param="starting_after")
     rows = await store.list_payments(engine.pool, merchant_id, status, after, limit + 1)
-    return {"object": "list", "data": [payment_view(p) for p in rows[:limit]], "has_more": len(rows) > limit}
+    return PaymentList("list", [payment_view(p) for p in rows[:limit]], len(rows) > limit)
 
 
 async def write_change(conn: asyncpg.Connection, change: Change) -> Payment:

@@ -129,7 +129,7 @@ def expect_no_500(response: httpx.Response) -> None:
 
 @pytest.mark.parametrize("fault", ["http_500", "http_503_html"])
 async def test_5xx_before_money_moves_fails_over_to_the_next_gateway(merchant, stack, fault):
-    await add_fault(stack, "razorpay", fault, path_contains=ORDER_PATH["razorpay"])
+    await add_fault(stack, "razorpay", fault, path_contains=ORDER_PATH["razorpay"], method="POST")
     response = await pay(merchant, OK_CARD)
     assert response.status_code == 201, response.text
     body = response.json()
@@ -151,7 +151,7 @@ async def test_5xx_before_money_moves_fails_over_to_the_next_gateway(merchant, s
 
 
 async def test_failover_of_upi_and_redirect_methods_uses_the_next_gateway_end_to_end(merchant, stack):
-    await add_fault(stack, "razorpay", "http_500", path_contains=ORDER_PATH["razorpay"])
+    await add_fault(stack, "razorpay", "http_500", path_contains=ORDER_PATH["razorpay"], method="POST")
     upi = (await pay(merchant, UPI_OK)).json()
     assert upi["status"] == "processing" and upi["gateway"] == "paytm", upi
     assert (await wait_status(merchant, upi["id"], "succeeded"))["status"] == "succeeded"
@@ -230,7 +230,7 @@ async def test_routing_order_decides_which_gateway_is_tried_first(merchant, stac
     # Only two enabled: the others are never tried, even on failover.
     updated = await merchant.http.put("/v1/merchant/routing", json={"gateways": ["juspay", "payu"]})
     assert updated.status_code == 200 and updated.json()["gateways"] == ["juspay", "payu"], updated.text
-    await add_fault(stack, "juspay", "http_500", path_contains=ORDER_PATH["juspay"])
+    await add_fault(stack, "juspay", "http_500", path_contains=ORDER_PATH["juspay"], method="POST")
     body = (await pay(merchant, OK_CARD)).json()
     assert body["status"] == "succeeded" and body["gateway"] == "payu", body
     assert [(a["gateway"], a["status"]) for a in await attempts_of(stack, body["id"])] == [
@@ -245,7 +245,7 @@ async def test_routing_order_decides_which_gateway_is_tried_first(merchant, stac
 
 
 async def test_breaker_opens_after_failures_skips_the_gateway_then_a_probe_closes_it(merchant, stack, breaker):
-    await add_fault(stack, "razorpay", "http_500", path_contains=ORDER_PATH["razorpay"], count=2)
+    await add_fault(stack, "razorpay", "http_500", path_contains=ORDER_PATH["razorpay"], method="POST", count=2)
     for expected_state in ("closed", "open"):
         body = (await pay(merchant, OK_CARD)).json()
         assert body["status"] == "succeeded" and body["gateway"] == "paytm", body
@@ -268,7 +268,7 @@ async def test_breaker_opens_after_failures_skips_the_gateway_then_a_probe_close
 
 
 async def test_a_failed_probe_opens_the_breaker_again(merchant, stack, breaker):
-    await add_fault(stack, "razorpay", "http_500", path_contains=ORDER_PATH["razorpay"], count=3)
+    await add_fault(stack, "razorpay", "http_500", path_contains=ORDER_PATH["razorpay"], method="POST", count=3)
     for _ in range(2):
         assert (await pay(merchant, OK_CARD)).json()["gateway"] == "paytm"
     await wait_breaker(breaker, "half_open")
@@ -282,11 +282,13 @@ async def test_a_failed_probe_opens_the_breaker_again(merchant, stack, breaker):
 
 
 async def test_only_one_probe_is_let_through_while_half_open(merchant, stack, breaker):
-    await add_fault(stack, "razorpay", "http_500", path_contains=ORDER_PATH["razorpay"], count=2)
+    await add_fault(stack, "razorpay", "http_500", path_contains=ORDER_PATH["razorpay"], method="POST", count=2)
     for _ in range(2):
         await pay(merchant, OK_CARD)
     await wait_breaker(breaker, "half_open")
-    await add_fault(stack, "razorpay", "latency", path_contains=ORDER_PATH["razorpay"], count=1, latency_ms=800)
+    await add_fault(
+        stack, "razorpay", "latency", path_contains=ORDER_PATH["razorpay"], method="POST", count=1, latency_ms=800
+    )
     probe = asyncio.create_task(pay(merchant, OK_CARD))
     await asyncio.sleep(0.3)  # the probe is in flight at razorpay
     other = (await pay(merchant, OK_CARD)).json()
@@ -313,7 +315,7 @@ async def test_unknown_outcomes_open_the_breaker_without_failing_over(merchant, 
 
 async def test_every_gateway_open_answers_503_and_writes_nothing(merchant, stack, breaker):
     assert (await merchant.http.put("/v1/merchant/routing", json={"gateways": ["razorpay"]})).status_code == 200
-    await add_fault(stack, "razorpay", "http_500", path_contains=ORDER_PATH["razorpay"], count=2)
+    await add_fault(stack, "razorpay", "http_500", path_contains=ORDER_PATH["razorpay"], method="POST", count=2)
     for _ in range(2):
         response = await pay(merchant, OK_CARD)
         assert response.status_code == 502, response.text
@@ -334,7 +336,7 @@ async def test_a_half_open_probe_is_not_used_up_by_payments_routed_elsewhere(mer
     assert (
         await merchant.http.put("/v1/merchant/routing", json={"gateways": ["paytm", "razorpay"]})
     ).status_code == 200
-    await add_fault(stack, "paytm", "http_500", path_contains=ORDER_PATH["paytm"], count=2)
+    await add_fault(stack, "paytm", "http_500", path_contains=ORDER_PATH["paytm"], method="POST", count=2)
     for _ in range(2):
         assert (await pay(merchant, OK_CARD)).json()["gateway"] == "razorpay"
     assert await breaker.state("paytm") == "open"
@@ -344,7 +346,7 @@ async def test_a_half_open_probe_is_not_used_up_by_payments_routed_elsewhere(mer
     await wait_breaker(breaker, "half_open", gateway="paytm")
     elsewhere = (await pay(merchant, OK_CARD)).json()
     assert elsewhere["gateway"] == "razorpay" and elsewhere["routing"]["failovers"] == [], elsewhere
-    await add_fault(stack, "razorpay", "http_500", path_contains=ORDER_PATH["razorpay"], count=1)
+    await add_fault(stack, "razorpay", "http_500", path_contains=ORDER_PATH["razorpay"], method="POST", count=1)
     response = await pay(merchant, OK_CARD)
     assert response.status_code == 201, response.text
     body = response.json()
@@ -422,7 +424,7 @@ async def test_a_timeout_on_the_charge_is_unknown_then_sync_finds_the_money(merc
 @pytest.mark.parametrize("fault", ["http_500", "http_503_html", "garbled", "empty", "drop"])
 @pytest.mark.parametrize("gateway", sorted(ORDER_PATH))
 async def test_a_broken_order_step_is_a_clean_502_and_nothing_is_charged(merchant, stack, gateway, fault):
-    await add_fault(stack, gateway, fault, path_contains=ORDER_PATH[gateway])
+    await add_fault(stack, gateway, fault, path_contains=ORDER_PATH[gateway], method="POST")
     response = await pay(merchant, OK_CARD, gateway)
     expect_no_500(response)
     assert response.status_code == 502, response.text
@@ -451,7 +453,7 @@ async def test_a_5xx_storm_on_one_gateway_is_absorbed_by_the_others(merchant, st
 
 
 async def test_a_payment_that_failed_over_is_refunded_on_the_gateway_that_took_the_money(merchant, stack):
-    await add_fault(stack, "razorpay", "http_500", path_contains=ORDER_PATH["razorpay"], count=1)
+    await add_fault(stack, "razorpay", "http_500", path_contains=ORDER_PATH["razorpay"], method="POST", count=1)
     body = (await pay(merchant, OK_CARD)).json()
     assert body["gateway"] == "paytm" and body["status"] == "succeeded", body
     refund = await merchant.http.post("/v1/refunds", json={"payment_id": body["id"], "amount": 7000})

@@ -753,6 +753,20 @@ async def test_fault_path_filter_count_and_listing(acct: Account, sandbox: Sandb
     assert bad.status_code == 400
     bad = await sandbox.http.post("/_sandbox/faults", json={"gateway": "stripe", "fault": "http_500"})
     assert bad.status_code == 400
+    bad = await sandbox.http.post(
+        "/_sandbox/faults", json={"gateway": "razorpay", "fault": "http_500", "method": "FETCH"}
+    )
+    assert bad.status_code == 400
+
+
+async def test_fault_method_filter_spares_other_methods(acct: Account, sandbox: Sandbox) -> None:
+    # A fault on creating orders is not used up by reading them (a status sync lists orders).
+    await add_fault(sandbox, fault="http_500", path_contains="/v1/orders", method="POST", count=1)
+    assert "items" in await call(acct.client.order.all, {})
+    with pytest.raises(ServerError):
+        await call(acct.client.order.create, {"amount": 100, "currency": "INR", "receipt": "fpost"})
+    assert await orders_with_receipt(acct, "fpost") == 0
+    assert (await sandbox.http.get("/_sandbox/faults")).json() == {"faults": []}
 
 
 # ---- webhook delivery modes -----------------------------------------------------------------------

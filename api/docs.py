@@ -1,0 +1,72 @@
+"""What the OpenAPI document says each route answers: the body Struct of every status.
+
+Handlers answer pre-encoded bytes (the exact bytes the idempotency record replays), so the
+framework cannot infer the bodies; every route declares them here instead.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+from litestar.openapi.datastructures import ResponseSpec
+
+from engine.views import ErrorObject
+
+_ERRORS = {
+    400: "Invalid request: the error names the offending `param`.",
+    401: "Missing or invalid API key.",
+    402: "The payment method was declined (`card_error`, with `decline_code` and `payment_id`).",
+    403: "Not allowed for this key.",
+    404: "No such object (another merchant's objects are absent too).",
+    409: "The object's state forbids this, or a request with this `Idempotency-Key` is in flight.",
+    413: "Request body over `MAX_BODY_BYTES`.",
+    422: "This `Idempotency-Key` was used with a different request.",
+    500: "Internal error: nothing reached the gateway (safe to retry).",
+    502: "The gateway failed or did not answer (`gateway_error`); `outcome_pending` codes are resumable.",
+    503: "Every suitable gateway is unavailable; retry shortly.",
+}
+READ_ERRORS = (400, 401, 404)
+WRITE_ERRORS = (400, 401, 404, 409, 413, 422)
+GATEWAY_ERRORS = (402, 500, 502, 503)
+
+
+def responses(status: int, body: type | None, description: str, *errors: int) -> dict[int, ResponseSpec]:
+    """The success status with its body (``None``: not JSON), and each error status with the
+    error object."""
+    specs = {status: ResponseSpec(data_container=body, description=description, generate_examples=False)}
+    for code in errors:
+        specs[code] = ResponseSpec(data_container=ErrorObject, description=_ERRORS[code])
+    return specs
+
+
+class MerchantObject(msgspec.Struct, forbid_unknown_fields=True):
+    """A merchant account."""
+
+    id: str
+    object: Literal["merchant"]
+    name: str
+    sandbox: bool
+    created_at: str
+
+
+class MerchantCreated(msgspec.Struct, forbid_unknown_fields=True):
+    """The new merchant and its secret API key (shown only here, stored only hashed)."""
+
+    merchant: MerchantObject
+    api_key: str
+
+
+class RoutingObject(msgspec.Struct, forbid_unknown_fields=True):
+    """The gateways payments try, in order, and every gateway configured for the merchant."""
+
+    object: Literal["routing"]
+    gateways: list[str]
+    available: list[str]
+
+
+class WebhookAck(msgspec.Struct, forbid_unknown_fields=True):
+    """A webhook was verified and recorded (``duplicate``: it had been applied before)."""
+
+    received: bool
+    duplicate: bool
