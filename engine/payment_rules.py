@@ -31,6 +31,7 @@ INTERNAL_ERROR = "internal_error"
 # What connectors report when the gateway has no payment at all for an attempt.
 NO_PAYMENT = "no_payment"
 _NEVER_ANSWERED = frozenset({AttemptStatus.PENDING, AttemptStatus.UNKNOWN})
+_ANSWERED_OPEN = frozenset({AttemptStatus.REQUIRES_ACTION, AttemptStatus.PROCESSING})
 
 
 def conclude_absent(attempt: Attempt, result: ChargeResult, now: datetime, quiet_s: float) -> ChargeResult:
@@ -76,6 +77,12 @@ def apply_charge_result(payment: Payment, attempt: Attempt, result: ChargeResult
     if current is AttemptStatus.REQUIRES_ACTION and new_status is AttemptStatus.PROCESSING:
         # "Still pending" while the customer is on the gateway's page is no news: keep the
         # redirect (a status check or an unsigned callback must not take it away).
+        new_status = current
+    if current in _ANSWERED_OPEN and new_status is AttemptStatus.UNKNOWN:
+        # "Could not tell" about an attempt the gateway already acknowledged (a status check
+        # that timed out, "no payment yet") is no news either: only an attempt whose own
+        # answer was lost is unknown -- and only such an attempt can later prove "nothing
+        # was charged" (``conclude_absent``).
         new_status = current
     new_attempt = _next_attempt(attempt, new_status, result)
     # The payment follows an attempt only when that attempt's status moves. News that leaves the

@@ -203,3 +203,13 @@ def test_a_connector_bug_keeps_its_own_failure_code():
     outage = ChargeResult(Outcome.RETRYABLE, error_code="order_http_500")
     change = apply_charge_result(payment(), attempt("pending"), outage)
     assert change is not None and change.attempt.error_code == "gateway_unavailable"
+
+
+@pytest.mark.parametrize("status", ["requires_action", "processing"])
+def test_could_not_tell_is_no_news_for_an_attempt_the_gateway_acknowledged(status):
+    acknowledged = attempt(status, redirect_url="https://gw.test/otp" if status == "requires_action" else None)
+    shown = payment(status, next_action={"type": "redirect", "redirect_url": "https://gw.test/otp"}
+                    if status == "requires_action" else None)  # fmt: skip
+    for news in (ChargeResult(Outcome.UNKNOWN, error_code="transport_ReadTimeout"), NO_PAYMENT):
+        change = apply_charge_result(shown, acknowledged, news)
+        assert change is None or (change.attempt.status == status and change.payment.status == status), change
