@@ -81,11 +81,6 @@ async def finish(db: Executor, item: WorkItem, state: str, error: str | None = N
     await db.execute(Q.finish, item.id, item.merchant_id, state, error)
 
 
-async def close_captures(db: Executor, merchant_id: str, attempt_id: str) -> None:
-    """Close the attempt's open capture (it was captured, whichever news proved it)."""
-    await db.execute(Q.close_captures, merchant_id, attempt_id)
-
-
 async def retry_later(db: Executor, item: WorkItem, backoff_s: list[float], error: str) -> WorkItem | None:
     """Count a try and schedule the next one on the ladder."""
     row = await db.fetchrow(Q.retry_later, item.id, item.merchant_id, backoff_s, error)

@@ -49,11 +49,6 @@ UPDATE work_items
  WHERE id = $1 AND merchant_id = $2 AND state = 'pending'
 RETURNING *;
 
--- name: close_captures
--- The attempt is captured (by whatever news): its open capture work is done.
-UPDATE work_items SET state = 'done', run_at = NULL, held_until = NULL, updated_at = now()
- WHERE merchant_id = $1 AND attempt_id = $2 AND kind = 'capture' AND state = 'pending';
-
 -- name: add_registrations
 -- One "register this customer" row per gateway account ($3), leased to the caller for $4 s.
 INSERT INTO work_items (merchant_id, kind, customer_id, gateway_account_id, tries, held_until)
