@@ -8,18 +8,21 @@ from collections.abc import Awaitable, Callable
 import msgspec
 from litestar import Request, Response
 
+from api.render import OK
 from engine.bootstrap import Engine
 from engine.errors import EngineError, InvalidRequest, OutcomePending
+from engine.results import Render, Result
 from engine.services import idempotency
-from engine.services.charging import record_error
 
 JSON = "application/json"
 # Answers that say "nothing was done, try again later": the key must not remember them.
 _RETRY_LATER = frozenset({429, 503})
-Handler = Callable[[idempotency.Claim | None], Awaitable[tuple[int, bytes] | idempotency.Replay]]
+Handler = Callable[[idempotency.Claim | None], Awaitable[Result | idempotency.Replay]]
 
 
-async def key_claim(request: Request, engine: Engine, merchant_id: str) -> idempotency.Claim | None:
+async def key_claim(
+    request: Request, engine: Engine, merchant_id: str, render: Render = OK
+) -> idempotency.Claim | None:
     """This request's (unstored) claim, or ``None`` without a key; 400 for a malformed key."""
     key = request.headers.get("idempotency-key")
     if key is None:
@@ -29,7 +32,7 @@ async def key_claim(request: Request, engine: Engine, merchant_id: str) -> idemp
     # request with its JSON keys reordered or reformatted is recognised as the same request.
     decoded = getattr(request.state, "body", None)
     body = msgspec.json.encode(decoded, order="sorted") if decoded is not None else await request.body()
-    return idempotency.new_claim(engine, merchant_id, key, request.method, request.url.path, body)
+    return idempotency.new_claim(engine, merchant_id, key, request.method, request.url.path, body, render)
 
 
 def replay_response(replay: idempotency.Replay) -> Response[bytes]:
@@ -38,7 +41,13 @@ def replay_response(replay: idempotency.Replay) -> Response[bytes]:
 
 
 async def run(
-    request: Request, engine: Engine, merchant_id: str, handler: Handler, *, pre_claim: bool = True
+    request: Request,
+    engine: Engine,
+    merchant_id: str,
+    handler: Handler,
+    *,
+    render: Render = OK,
+    pre_claim: bool = True,
 ) -> Response[bytes]:
     """Claim the key (unless the handler claims it itself), run, and answer.
 
@@ -47,7 +56,7 @@ async def run(
     began is stored as the key's response. A request cancelled mid-way (shutdown) unlocks its
     key, so a retry resumes from the last recovery point at once.
     """
-    claim = await key_claim(request, engine, merchant_id)
+    claim = await key_claim(request, engine, merchant_id, render)
     if claim is not None and pre_claim:
         outcome = await idempotency.claim(engine, claim)
         if isinstance(outcome, idempotency.Replay):
@@ -69,9 +78,9 @@ async def run(
         rejected = isinstance(exc, InvalidRequest) or exc.status in _RETRY_LATER
         if rejected and await idempotency.release(engine, claim):
             raise
-        status, body = await record_error(engine, claim, exc)
-        return Response(body, status_code=status, media_type=JSON)
+        await idempotency.remember(engine.db, claim, exc)  # work began: the error is the key's answer
+        result = exc
     if isinstance(result, idempotency.Replay):
         return replay_response(result)
-    status, body = result
+    status, body = render(result)
     return Response(body, status_code=status, media_type=JSON)

@@ -10,7 +10,6 @@ import base64
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import asyncpg
 import httpx
 
 from engine.config import Settings
@@ -21,8 +20,11 @@ from engine.services.directory import GatewayDirectory
 from engine.store.cache import Cache
 from engine.store.db import create_pool
 from engine.store.migrate import migrate
+from engine.store.uow import Database
 
 if TYPE_CHECKING:
+    import asyncpg
+
     from engine.services.keys import Rotation
 
 
@@ -31,7 +33,7 @@ class Engine:
     """The running engine's resources."""
 
     settings: Settings
-    pool: asyncpg.Pool
+    db: Database
     cache: Cache
     sealer: Sealer
     http: httpx.AsyncClient
@@ -63,7 +65,8 @@ class Engine:
         fingerprint_keys = (*(derive_keys(m).fingerprint for m in masters), *masters)
         sealer = Sealer(settings.encryption_key, settings.encryption_keys)
         cache = Cache.from_url(settings.redis_url)
-        directory = GatewayDirectory(pool=pool, sealer=sealer, http=http)
+        db = Database(pool)
+        directory = GatewayDirectory(db=db, sealer=sealer, http=http)
         breaker = CircuitBreaker(
             cache,
             threshold=settings.breaker_threshold,
@@ -72,7 +75,7 @@ class Engine:
         )
         return cls(
             settings=settings,
-            pool=pool,
+            db=db,
             cache=cache,
             sealer=sealer,
             http=http,
@@ -86,7 +89,12 @@ class Engine:
         await self.gateways.close()
         await self.http.aclose()
         await self.cache.close()
-        await self.pool.close()
+        await self.db.close()
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """The database pool, for operational checks and tests (services use ``db``)."""
+        return self.db.pool
 
 
 async def create_merchant(settings: Settings, name: str) -> tuple[dict[str, Any], str]:
@@ -107,7 +115,8 @@ async def rotate_keys(settings: Settings, batch_size: int) -> Rotation:
 
     pool = await create_pool(settings.database_url, min_size=1, max_size=1)
     try:
-        return await rotate(pool, Sealer(settings.encryption_key, settings.encryption_keys), batch_size=batch_size)
+        sealer = Sealer(settings.encryption_key, settings.encryption_keys)
+        return await rotate(Database(pool), sealer, batch_size=batch_size)
     finally:
         await pool.close()
 

@@ -49,7 +49,7 @@ class HealthController(Controller):
         """503 unless both the database and Redis answer."""
         engine = engine_of(state)
         try:
-            db = await engine.pool.fetchval("SELECT 1", timeout=2) == 1
+            db = await engine.db.ping(timeout_s=2)
         except Exception:
             db = False
         cache = await engine.cache.ping()

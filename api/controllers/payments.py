@@ -10,9 +10,11 @@ from litestar.params import Parameter
 from api.deps import engine_of, merchant_id
 from api.docs import GATEWAY_ERRORS, READ_ERRORS, WRITE_ERRORS, responses
 from api.idem import JSON, run
+from api.render import CREATED
 from engine.commands import CancelPayment, CapturePayment, ConfirmPayment, CreatePayment, SyncPayment
-from engine.errors import InvalidRequest, ValidationError
-from engine.services import cancels, captures, charging, routing
+from engine.errors import ValidationError
+from engine.results import Result
+from engine.services import cancels, captures, charging, idempotency, routing
 from engine.services import confirm as confirming
 from engine.services.methods import prepare_method
 from engine.services.payments import create_for_confirm, create_payment, get_payment, list_payments, new_payment
@@ -43,7 +45,12 @@ class PaymentController(Controller):
                     "payment_method needs confirm: true (card data is never stored for later).", param="payment_method"
                 )
             return await run(
-                request, engine, merchant_id, lambda claim: create_payment(engine, payment, claim), pre_claim=False
+                request,
+                engine,
+                merchant_id,
+                lambda claim: create_payment(engine, payment, claim),
+                render=CREATED,
+                pre_claim=False,
             )
         if data.payment_method is None:
             raise ValidationError(
@@ -56,16 +63,15 @@ class PaymentController(Controller):
         )
         confirm = ConfirmPayment(payment_method=data.payment_method, return_url=data.return_url, gateway=data.gateway)
 
-        async def create_and_confirm(claim):  # type: ignore[no-untyped-def]
+        async def create_and_confirm(claim: idempotency.Claim | None) -> Result:
             # A retry after a crash continues the payment the first request created.
             payment_id = claim.object_id if claim and claim.object_id else None
             payment_id = payment_id or await create_for_confirm(engine, payment, claim)
-            try:
-                return await confirming.confirm(engine, merchant_id, payment_id, confirm, claim, ok_status=201)
-            except InvalidRequest as exc:  # the payment exists now: this answer is final for the key
-                return await charging.record_error(engine, claim, exc)
+            # A 4xx from here on is final for the key: its recovery point names the payment, so
+            # ``run`` stores the error instead of releasing the key.
+            return await confirming.confirm(engine, merchant_id, payment_id, confirm, claim)
 
-        return await run(request, engine, merchant_id, create_and_confirm)
+        return await run(request, engine, merchant_id, create_and_confirm, render=CREATED)
 
     @get(
         "/",

@@ -9,6 +9,7 @@ from litestar.di import Provide
 from api.deps import engine_of, merchant_id
 from api.docs import GATEWAY_ERRORS, READ_ERRORS, WRITE_ERRORS, responses
 from api.idem import JSON, run
+from api.render import CREATED
 from engine.commands import CreateCustomer, CreateRefund
 from engine.services.customers import create_customer, get_customer
 from engine.services.refunds import create_refund, get_refund
@@ -62,7 +63,13 @@ class CustomerController(Controller):
     async def create(self, request: Request, state: State, merchant_id: str, data: CreateCustomer) -> Response[bytes]:
         """Store a customer (registered with gateways that keep customers)."""
         engine = engine_of(state)
-        return await run(request, engine, merchant_id, lambda claim: create_customer(engine, merchant_id, data, claim))
+        return await run(
+            request,
+            engine,
+            merchant_id,
+            lambda claim: create_customer(engine, merchant_id, data, claim),
+            render=CREATED,
+        )
 
     @get(
         "/{customer_id:str}",

@@ -13,35 +13,25 @@ import msgspec
 
 from engine.errors import GatewayFailure, IllegalTransition, OutcomePending
 from engine.gateways.base import Outcome
+from engine.model import Payment
 from engine.services import idempotency
-from engine.services.charging import (
-    Response,
-    call_connector,
-    payment_lock,
-    record_error,
-    record_response,
-    ref_of,
-    require,
-    settle,
-)
+from engine.services.charging import call_connector, payment_lock, ref_of, remember, require, settle
 from engine.services.payments import get_payment
 from engine.states import CANCELABLE, AttemptStatus, PaymentStatus
-from engine.store import payments as store
-from engine.store import work as work_store
-from engine.views import encode, payment_view
+from engine.views import payment_view
 
 if TYPE_CHECKING:
     from engine.bootstrap import Engine
 
 
-async def cancel(engine: Engine, merchant_id: str, payment_id: str, claim: idempotency.Claim | None) -> Response:
+async def cancel(engine: Engine, merchant_id: str, payment_id: str, claim: idempotency.Claim | None) -> Payment:
     """Cancel a payment that has not been captured, voiding an authorization at the gateway."""
     async with payment_lock(engine, payment_id):
         payment = await get_payment(engine, merchant_id, payment_id)
         require(payment, CANCELABLE, "canceled")
-        if await work_store.open_for_payment(engine.pool, merchant_id, payment_id) is not None:
+        if await engine.db.work.open_for_payment(merchant_id, payment_id) is not None:
             raise IllegalTransition("A capture of this payment is in progress; it cannot be canceled.")
-        attempt = await store.latest_attempt(engine.pool, payment_id, merchant_id)
+        attempt = await engine.db.attempts.latest(payment_id, merchant_id)
         if attempt is not None and attempt.status == AttemptStatus.AUTHORIZED:
             account = await engine.gateways.account(merchant_id, attempt.gateway_account_id, attempt.gateway)
             result = await call_connector(engine.gateways.connector(account).void, ref_of(attempt, payment.currency))
@@ -52,24 +42,20 @@ async def cancel(engine: Engine, merchant_id: str, payment_id: str, claim: idemp
                     code="void_pending",
                 )
             if result.outcome is not Outcome.VOIDED:
-                return await record_error(
-                    engine,
-                    claim,
-                    GatewayFailure(
-                        "The gateway did not confirm the void; the payment was not canceled.", code="void_failed"
-                    ),
+                # Final for the key: the API layer stores the error as its response.
+                raise GatewayFailure(
+                    "The gateway did not confirm the void; the payment was not canceled.", code="void_failed"
                 )
             payment = await settle(engine, merchant_id, attempt.id, result)
         else:
-            async with engine.pool.acquire() as conn, conn.transaction():
-                locked = await store.lock_payment(conn, payment_id, merchant_id)
+            async with engine.db.transaction() as uow:
+                locked = await uow.payments.lock(payment_id, merchant_id)
                 assert locked is not None
                 require(locked, CANCELABLE, "canceled")
-                payment = await store.update_payment(
-                    conn,
+                payment = await uow.payments.update(
                     msgspec.structs.replace(
                         locked, status=PaymentStatus.CANCELED, amount_capturable=0, next_action=None
                     ),
                 )
-                await store.add_event(conn, merchant_id, "payment.canceled", payment.id, payment_view(payment))
-        return await record_response(engine, claim, 200, encode(payment_view(payment)))
+                await uow.events.add(merchant_id, "payment.canceled", payment.id, payment_view(payment))
+        return await remember(engine, claim, payment)

@@ -20,23 +20,11 @@ from engine.gateways import registry
 from engine.gateways.base import ChargeResult, Outcome
 from engine.model import Payment
 from engine.services import idempotency
-from engine.services.charging import (
-    Response,
-    call_connector,
-    payment_lock,
-    record_error,
-    record_response,
-    ref_of,
-    require,
-    settle,
-)
+from engine.services.charging import call_connector, payment_lock, ref_of, remember, require, settle
 from engine.services.idempotency import RecoveryPoint
 from engine.services.payments import get_payment
 from engine.states import AttemptStatus, PaymentStatus
-from engine.store import payments as store
-from engine.store import work as work_store
 from engine.store.work import WorkItem
-from engine.views import encode, payment_view
 
 if TYPE_CHECKING:
     from engine.bootstrap import Engine
@@ -54,7 +42,7 @@ class CaptureRun(msgspec.Struct, frozen=True):
 
 async def capture(
     engine: Engine, merchant_id: str, payment_id: str, amount: int | None, claim: idempotency.Claim | None
-) -> Response:
+) -> Payment:
     """Capture all or part of an authorized payment (the rest of the hold is released).
 
     The capture row and the key's recovery point are written in one transaction before the
@@ -62,7 +50,7 @@ async def capture(
     """
     lease = engine.settings.idempotency_lock_timeout
     if claim is not None and claim.resumes(RecoveryPoint.CAPTURE_STARTED):
-        item = await work_store.lease_for_payment(engine.pool, merchant_id, payment_id, lease)
+        item = await engine.db.work.lease_for_payment(merchant_id, payment_id, lease)
         if item is None:  # already finished, or another holder runs it right now
             return await _answer(engine, claim, await get_payment(engine, merchant_id, payment_id), None)
         return await _answer(engine, claim, *msgspec.structs.astuple(await run_capture(engine, item)))
@@ -74,7 +62,7 @@ async def capture(
             raise ValidationError(
                 f"amount must be between 1 and {payment.amount_capturable}.", code="amount_too_large", param="amount"
             )
-        attempt = await store.latest_attempt(engine.pool, payment.id, merchant_id)
+        attempt = await engine.db.attempts.latest(payment.id, merchant_id)
         if attempt is None or attempt.status != AttemptStatus.AUTHORIZED:
             raise IllegalTransition("This payment has no authorized attempt to capture.")
         if amount != payment.amount_capturable and not registry.capabilities(attempt.gateway).partial_capture:
@@ -83,45 +71,40 @@ async def capture(
                 code="partial_capture_unsupported",
                 param="amount",
             )
-        async with engine.pool.acquire() as conn, conn.transaction():
-            locked = await store.lock_payment(conn, payment_id, merchant_id)
+        async with engine.db.transaction() as uow:
+            locked = await uow.payments.lock(payment_id, merchant_id)
             assert locked is not None
             require(locked, {PaymentStatus.REQUIRES_CAPTURE}, "captured")
-            item = await work_store.add_capture(conn, merchant_id, payment_id, attempt.id, amount, lease)
+            item = await uow.work.add_capture(merchant_id, payment_id, attempt.id, amount, lease)
             # A capture asked for again while the first one's outcome is open continues it.
-            item = item or await work_store.lease_for_payment(conn, merchant_id, payment_id, lease)
+            item = item or await uow.work.lease_for_payment(merchant_id, payment_id, lease)
             if item is None or item.amount != amount:
                 raise IllegalTransition("A capture of this payment is already in progress.")
-            await idempotency.checkpoint(conn, claim, RecoveryPoint.CAPTURE_STARTED, payment_id)
+            await idempotency.checkpoint(uow, claim, RecoveryPoint.CAPTURE_STARTED, payment_id)
         run = await run_capture(engine, item)
     return await _answer(engine, claim, run.payment, run.state)
 
 
-async def _answer(engine: Engine, claim: idempotency.Claim | None, payment: Payment, state: str | None) -> Response:
+async def _answer(engine: Engine, claim: idempotency.Claim | None, payment: Payment, state: str | None) -> Payment:
     if payment.status == PaymentStatus.SUCCEEDED:
-        return await record_response(engine, claim, 200, encode(payment_view(payment)))
-    if state == "pending" or (
-        state is None and await work_store.open_for_payment(engine.pool, payment.merchant_id, payment.id)
-    ):
+        return await remember(engine, claim, payment)
+    if state == "pending" or (state is None and await engine.db.work.open_for_payment(payment.merchant_id, payment.id)):
         raise OutcomePending(
             "The gateway has not confirmed the capture yet; it is retried in the background. "
             "Retry with the same Idempotency-Key to learn the outcome.",
             code="capture_pending",
         )
-    return await record_error(
-        engine,
-        claim,
-        GatewayFailure("The gateway refused the capture; the payment is still capturable.", code="capture_failed"),
-    )
+    # Final for the key: the API layer stores the error as its response.
+    raise GatewayFailure("The gateway refused the capture; the payment is still capturable.", code="capture_failed")
 
 
 async def run_capture(engine: Engine, item: WorkItem) -> CaptureRun:
     """Run one leased capture row to its next state (see the module docstring)."""
     payment = await get_payment(engine, item.merchant_id, item.payment_id)
-    attempt = await store.get_attempt(engine.pool, item.attempt_id, item.merchant_id)
+    attempt = await engine.db.attempts.get(item.attempt_id, item.merchant_id)
     assert attempt is not None
     if attempt.status != AttemptStatus.AUTHORIZED:  # captured by other news, or voided
-        await work_store.finish(engine.pool, item, "done")
+        await engine.db.work.finish(item, "done")
         return CaptureRun(payment, "done")
     account = await engine.gateways.account(item.merchant_id, attempt.gateway_account_id, attempt.gateway)
     connector = engine.gateways.connector(account)
@@ -135,14 +118,14 @@ async def run_capture(engine: Engine, item: WorkItem) -> CaptureRun:
                 return await _captured(engine, item, current, amount)
         result = await call_connector(connector.capture, ref, amount)
     except Exception as exc:  # a connector bug or the database: try again later
-        await work_store.retry_later(engine.pool, item, list(CAPTURE_BACKOFF_S), type(exc).__name__)
+        await engine.db.work.retry_later(item, list(CAPTURE_BACKOFF_S), type(exc).__name__)
         raise
     if result.outcome is Outcome.CAPTURED:
         return await _captured(engine, item, result, amount)
     if result.outcome is Outcome.DECLINED:
-        await work_store.finish(engine.pool, item, "failed", result.error_code or result.decline_code)
+        await engine.db.work.finish(item, "failed", result.error_code or result.decline_code)
         return CaptureRun(payment, "failed")
-    await work_store.retry_later(engine.pool, item, list(CAPTURE_BACKOFF_S), result.error_code or str(result.outcome))
+    await engine.db.work.retry_later(item, list(CAPTURE_BACKOFF_S), result.error_code or str(result.outcome))
     return CaptureRun(payment, "pending")
 
 

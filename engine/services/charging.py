@@ -14,30 +14,28 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import asyncpg
 import msgspec
 
-from engine.errors import CardDeclined, ConnectorBug, EngineError, GatewayFailure, IllegalTransition
+from engine.errors import ConnectorBug, IllegalTransition
 from engine.gateways import http
 from engine.gateways.base import AttemptRef, ChargeRequest, ChargeResult, Outcome, PaymentMethod
 from engine.metrics import GATEWAY_CALLS, GATEWAY_SECONDS
 from engine.model import Attempt, Payment
 from engine.payment_rules import apply_charge_result, conclude_absent
+from engine.results import Declined, Result, outcome_of
 from engine.services import idempotency
 from engine.services.payments import event_rows, get_payment
 from engine.states import UNRESOLVED_ATTEMPTS, AttemptStatus, PaymentStatus
-from engine.store import payments as store
 from engine.store import phases
-from engine.store import work as work_store
-from engine.views import encode, payment_view
 
 if TYPE_CHECKING:
     from engine.bootstrap import Engine
+    from engine.store.uow import UnitOfWork
 
 log = logging.getLogger("engine.charging")
-Response = tuple[int, bytes]
+R = TypeVar("R", bound="Result")
 # How soon a freshly unknown attempt is first checked by the reconciler.
 FIRST_CHECK_UNKNOWN_S = 5.0
 # How often a settle folds again after losing a race to another writer before giving up.
@@ -55,29 +53,18 @@ def ref_of(attempt: Attempt, currency: str) -> AttemptRef:
     )
 
 
-def payment_response(payment: Payment, ok_status: int = 200) -> Response:
-    """``ok_status`` with the payment, or the error a failed attempt deserves (402 decline, 502 gateway)."""
-    error = payment.last_error
-    if payment.status == PaymentStatus.REQUIRES_PAYMENT_METHOD and error:
-        cls = GatewayFailure if error.get("code") == "gateway_unavailable" else CardDeclined
-        exc = cls(
-            str(error.get("message") or "The payment failed."),
-            code=error.get("code"),
-            decline_code=error.get("decline_code"),
-        )
-        return exc.status, encode({"error": {**exc.to_dict(), "payment_id": payment.id}})
-    return ok_status, encode(payment_view(payment))
-
-
-async def sync(engine: Engine, merchant_id: str, payment_id: str, claim: idempotency.Claim | None) -> Response:
-    """Ask the gateway for the latest status of the payment's current attempt and settle it."""
+async def sync(engine: Engine, merchant_id: str, payment_id: str, claim: idempotency.Claim | None) -> Payment:
+    """Ask the gateway for the latest status of the payment's current attempt and settle it
+    (a failed attempt is news here, not an error: the payment is the answer)."""
     payment = await get_payment(engine, merchant_id, payment_id)
-    attempt = await store.latest_attempt(engine.pool, payment_id, merchant_id)
+    attempt = await engine.db.attempts.latest(payment_id, merchant_id)
     if attempt is not None and (attempt.status in UNRESOLVED_ATTEMPTS or attempt.status == AttemptStatus.AUTHORIZED):
         account = await engine.gateways.account(merchant_id, attempt.gateway_account_id, attempt.gateway)
         result = await call_connector(engine.gateways.connector(account).sync, ref_of(attempt, payment.currency))
-        return await finish(engine, payment, attempt.id, result, claim, respond_errors=False)
-    return await record_response(engine, claim, 200, encode(payment_view(payment)))
+        outcome = await finish(engine, payment, attempt.id, result, claim, declines=False)
+        assert isinstance(outcome, Payment)
+        return outcome
+    return await remember(engine, claim, payment)
 
 
 async def settle(engine: Engine, merchant_id: str, attempt_id: str, result: ChargeResult) -> Payment:
@@ -92,38 +79,42 @@ async def settle(engine: Engine, merchant_id: str, attempt_id: str, result: Char
     return payment
 
 
+Conclude = Callable[[Payment], "Payment | Declined"]
+
+
 async def _settle(
     engine: Engine,
     merchant_id: str,
     attempt_id: str,
     result: ChargeResult,
     claim: idempotency.Claim | None,
-    respond: Callable[[Payment], Response] | None,
-) -> tuple[Payment, Response | None]:
+    conclude: Conclude | None,
+) -> tuple[Payment, Payment | Declined | None]:
     for _ in range(SETTLE_TRIES):
-        read = await phases.read_for_settle(engine.pool, attempt_id, merchant_id)
+        read = await engine.db.phases.read_for_settle(attempt_id, merchant_id)
         assert read is not None
         try:
-            return await settle_in(engine.pool, engine, *read, result, claim=claim, respond=respond)
+            return await settle_in(engine.db, engine, *read, result, claim=claim, conclude=conclude)
         except phases.StaleWrite:
             continue  # another writer moved the rows between our read and write: fold again
     raise RuntimeError(f"attempt {attempt_id} kept changing while being settled")
 
 
 async def settle_in(
-    db: asyncpg.Connection | asyncpg.Pool,
+    uow: UnitOfWork,
     engine: Engine,
     payment: Payment,
     attempt: Attempt,
     result: ChargeResult,
     *,
     claim: idempotency.Claim | None = None,
-    respond: Callable[[Payment], Response] | None = None,
-) -> tuple[Payment, Response | None]:
+    conclude: Conclude | None = None,
+) -> tuple[Payment, Payment | Declined | None]:
     """Fold ``result`` into the rows as read and write the change in one guarded statement (a
-    webhook does this inside the transaction of its dedupe receipt). With ``claim`` and
-    ``respond``, the key's final response is written in the same statement -- unless a capture
-    is still owed. Raises ``StaleWrite`` (nothing written) when the rows moved since the read."""
+    webhook does this inside the transaction of its dedupe receipt). With ``conclude``, the
+    request's outcome is decided now and the key's response written in the same statement --
+    unless a capture is still owed. Raises ``StaleWrite`` (nothing written) when the rows moved
+    since the read."""
     now = datetime.now(UTC)
     result = conclude_absent(attempt, result, now, absent_after_s(engine))
     change = apply_charge_result(payment, attempt, result)
@@ -138,9 +129,9 @@ async def settle_in(
     if change.payment_changed:
         settled = msgspec.structs.replace(change.payment, version=payment.version + 1, updated_at=now)
     owes_capture = _needs_auto_capture(settled)
-    response = respond(settled) if respond is not None and claim is not None and not owes_capture else None
-    await phases.write_settlement(
-        db,
+    outcome = conclude(settled) if conclude is not None and not owes_capture else None
+    answer = idempotency.rendered(claim, outcome) if outcome is not None else None
+    await uow.phases.write_settlement(
         payment,
         attempt,
         settled if change.payment_changed else None,
@@ -150,9 +141,9 @@ async def settle_in(
         open_capture=attempt.amount if owes_capture and payment.status != PaymentStatus.REQUIRES_CAPTURE else None,
         # Whichever news proved the capture (its answer, a webhook, a sync) closes the work.
         close_captures=settled_attempt.status == AttemptStatus.CAPTURED and attempt.status != AttemptStatus.CAPTURED,
-        answer=phases.Answer(claim.key, *response) if response is not None and claim is not None else None,
+        answer=phases.Answer(*answer) if answer is not None else None,
     )
-    return settled, response
+    return settled, outcome
 
 
 def payment_lock(engine: Engine, payment_id: str):  # type: ignore[no-untyped-def]
@@ -179,19 +170,20 @@ async def finish(
     result: ChargeResult,
     claim: idempotency.Claim | None,
     *,
-    respond_errors: bool = True,
-    ok_status: int = 200,
-) -> Response:
-    """Settle an answer, capture an automatic payment's authorization, respond and record (the
-    response is written with the settlement itself when no capture is owed)."""
+    declines: bool = True,
+) -> Payment | Declined:
+    """Settle an answer, capture an automatic payment's authorization, and conclude: the payment,
+    or (``declines``) ``Declined`` when the attempt failed. The key's response is written with the
+    settlement itself when no capture is owed."""
+    conclude: Conclude = outcome_of if declines else _as_is
+    payment, outcome = await _settle(engine, payment.merchant_id, attempt_id, result, claim, conclude)
+    if outcome is not None:
+        return outcome
+    return await remember(engine, claim, conclude(await auto_capture(engine, payment)))
 
-    def respond(settled: Payment) -> Response:
-        return payment_response(settled, ok_status) if respond_errors else (200, encode(payment_view(settled)))
 
-    payment, answered = await _settle(engine, payment.merchant_id, attempt_id, result, claim, respond)
-    if answered is not None:
-        return answered
-    return await record_response(engine, claim, *respond(await auto_capture(engine, payment)))
+def _as_is(payment: Payment) -> Payment:
+    return payment
 
 
 async def auto_capture(engine: Engine, payment: Payment) -> Payment:
@@ -202,7 +194,7 @@ async def auto_capture(engine: Engine, payment: Payment) -> Payment:
     from engine.services.captures import run_capture  # captures builds on settle
 
     lease = engine.settings.idempotency_lock_timeout
-    item = await work_store.lease_for_payment(engine.pool, payment.merchant_id, payment.id, lease)
+    item = await engine.db.work.lease_for_payment(payment.merchant_id, payment.id, lease)
     return payment if item is None else (await run_capture(engine, item)).payment
 
 
@@ -254,12 +246,7 @@ def require(payment: Payment, allowed: frozenset[str] | set[str], action: str) -
         raise IllegalTransition(f"This payment's status is {payment.status}; it cannot be {action}.")
 
 
-async def record_response(engine: Engine, claim: idempotency.Claim | None, status: int, body: bytes) -> Response:
-    if claim is not None:
-        await idempotency.record(engine, claim, status, body)
-    return status, body
-
-
-async def record_error(engine: Engine, claim: idempotency.Claim | None, exc: EngineError) -> Response:
-    """Store and return an error response for a request that already changed state."""
-    return await record_response(engine, claim, exc.status, encode({"error": exc.to_dict()}))
+async def remember(engine: Engine, claim: idempotency.Claim | None, result: R) -> R:
+    """Store ``result`` as the key's response (its state change is committed) and return it."""
+    await idempotency.remember(engine.db, claim, result)
+    return result

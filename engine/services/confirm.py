@@ -24,16 +24,15 @@ from engine.gateways.base import ChargeRequest, ChargeResult, Outcome, PaymentMe
 from engine.ids import new_id, plausible
 from engine.model import Attempt, GatewayAccount, Payment
 from engine.payment_rules import INTERNAL_ERROR, fail_over
+from engine.results import Declined, outcome_of
 from engine.services import idempotency, routing
 from engine.services.charging import (
-    Response,
     auto_capture,
     call_connector,
     charge_request,
     finish,
-    payment_response,
-    record_response,
     ref_of,
+    remember,
     require,
     settle,
 )
@@ -41,8 +40,6 @@ from engine.services.idempotency import RecoveryPoint
 from engine.services.methods import prepare_method
 from engine.services.payments import get_payment, no_such_payment, write_change
 from engine.states import CONFIRMABLE, UNRESOLVED_ATTEMPTS, AttemptStatus, PaymentStatus
-from engine.store import payments as store
-from engine.store import phases
 from engine.views import payment_view
 
 if TYPE_CHECKING:
@@ -59,19 +56,14 @@ async def confirm(
     payment_id: str,
     cmd: ConfirmPayment,
     claim: idempotency.Claim | None,
-    *,
-    ok_status: int = 200,
-) -> Response:
-    """Charge the payment through the routed gateways; see the module docstring.
-
-    ``ok_status`` is the success status (201 when the payment was created by this request).
-    """
-    read = await phases.read_for_confirm(engine.pool, payment_id, merchant_id) if plausible(payment_id) else None
+) -> Payment | Declined:
+    """Charge the payment through the routed gateways; see the module docstring."""
+    read = await engine.db.phases.read_for_confirm(payment_id, merchant_id) if plausible(payment_id) else None
     if read is None:
         raise no_such_payment(payment_id)
     payment, contact = read
     if claim is not None and claim.resumes(RecoveryPoint.CHARGE_STARTED):
-        return await resume(engine, payment, claim, ok_status)
+        return await resume(engine, payment, claim)
     if cmd.payment_method is None:
         raise ValidationError(
             "payment_method is required to confirm.", code="parameter_missing", param="payment_method"
@@ -94,7 +86,7 @@ async def confirm(
         await engine.breaker.record(account.gateway, result.outcome)
         following = await _next_allowed(engine, remaining) if result.outcome is Outcome.RETRYABLE else None
         if following is None:
-            return await finish(engine, payment, attempt.id, result, claim, ok_status=ok_status)
+            return await finish(engine, payment, attempt.id, result, claim)
         payment, attempt = await _hand_over(engine, payment, attempt, result, following, method)
         account = following
 
@@ -131,24 +123,24 @@ async def _start(
             method_type=method_type, next_sync_at=now + PENDING_CHECK_AFTER, created_at=now, updated_at=now,
         )  # fmt: skip
         key = claim.key if claim else None
-        if await phases.start_attempt(engine.pool, payment, after, attempt, _CONFIRMABLE, payment_view(after), key):
+        if await engine.db.phases.start_attempt(payment, after, attempt, _CONFIRMABLE, payment_view(after), key):
             return after, attempt
         payment = await get_payment(engine, payment.merchant_id, payment.id)
         require(payment, CONFIRMABLE, "confirmed")
     raise IllegalTransition("This payment is being changed by another request; retry.")
 
 
-async def resume(engine: Engine, payment: Payment, claim: idempotency.Claim, ok_status: int) -> Response:
+async def resume(engine: Engine, payment: Payment, claim: idempotency.Claim) -> Payment | Declined:
     """Finish a confirm whose request died after recording its attempt: ask the gateway about
     that attempt (never charge again), settle, and answer as the first request would have."""
-    attempt = await store.latest_attempt(engine.pool, payment.id, payment.merchant_id)
+    attempt = await engine.db.attempts.latest(payment.id, payment.merchant_id)
     assert attempt is not None  # the recovery point was written with the attempt
     if attempt.status in UNRESOLVED_ATTEMPTS:
         account = await engine.gateways.account(payment.merchant_id, attempt.gateway_account_id, attempt.gateway)
         result = await call_connector(engine.gateways.connector(account).sync, ref_of(attempt, payment.currency))
-        return await finish(engine, payment, attempt.id, result, claim, ok_status=ok_status)
+        return await finish(engine, payment, attempt.id, result, claim)
     payment = await auto_capture(engine, payment)  # settled meanwhile (webhook, worker)
-    return await record_response(engine, claim, *payment_response(payment, ok_status))
+    return await remember(engine, claim, outcome_of(payment))
 
 
 def _with_order_recorder(engine: Engine, request: ChargeRequest) -> ChargeRequest:
@@ -156,7 +148,7 @@ def _with_order_recorder(engine: Engine, request: ChargeRequest) -> ChargeReques
     attempt before the connector creates the payment."""
 
     async def record_order(order_id: str) -> None:
-        await store.record_order(engine.pool, request.attempt_id, request.merchant_id, order_id)
+        await engine.db.attempts.record_order(request.attempt_id, request.merchant_id, order_id)
 
     return msgspec.structs.replace(request, record_order=record_order)
 
@@ -180,11 +172,11 @@ async def _hand_over(
     method: PaymentMethod,
 ) -> tuple[Payment, Attempt]:
     """Fail the attempt with its reason and open the next one, in one transaction."""
-    async with engine.pool.acquire() as conn, conn.transaction():
-        locked_payment = await store.lock_payment(conn, payment.id, payment.merchant_id)
-        locked_attempt = await store.lock_attempt(conn, attempt.id, payment.merchant_id)
+    async with engine.db.transaction() as uow:
+        locked_payment = await uow.payments.lock(payment.id, payment.merchant_id)
+        locked_attempt = await uow.attempts.lock(attempt.id, payment.merchant_id)
         assert locked_payment is not None and locked_attempt is not None
         change = fail_over(locked_payment, locked_attempt, result, following.gateway)
-        payment = await write_change(conn, change)
-        attempt = await store.insert_attempt(conn, payment, following.gateway, following.id, method.type)
+        payment = await write_change(uow, change)
+        attempt = await uow.attempts.insert(payment, following.gateway, following.id, method.type)
     return payment, attempt

@@ -19,15 +19,11 @@ from engine.gateways.base import CustomerConnector
 from engine.ids import new_id, plausible
 from engine.model import Customer
 from engine.services import idempotency
-from engine.store import work as work_store
-from engine.store.sqlfile import load_queries
 from engine.store.work import WorkItem
-from engine.views import customer_view, encode
 
 if TYPE_CHECKING:
     from engine.bootstrap import Engine
 
-Q = load_queries("merchants")
 log = logging.getLogger("engine.customers")
 # Seconds until the n-th retry of a registration the gateway did not confirm.
 REGISTRATION_BACKOFF_S: tuple[float, ...] = (5, 30, 120, 600, 3600, 6 * 3600, 86400)
@@ -35,23 +31,20 @@ REGISTRATION_BACKOFF_S: tuple[float, ...] = (5, 30, 120, 600, 3600, 6 * 3600, 86
 
 async def create_customer(
     engine: Engine, merchant_id: str, cmd: CreateCustomer, claim: idempotency.Claim | None
-) -> tuple[int, bytes]:
+) -> Customer:
     """Store a customer, its idempotency record and its registration work in one transaction,
     then register it with the gateways that keep customers."""
     accounts = [a.id for a in await engine.gateways.accounts(merchant_id) if registry.capabilities(a.gateway).customers]
-    async with engine.pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(
-            Q.insert_customer, new_id("cus"), merchant_id, cmd.email, cmd.phone, cmd.name, dict(cmd.metadata)
+    async with engine.db.transaction() as uow:
+        customer = await uow.customers.insert(
+            new_id("cus"), merchant_id, cmd.email, cmd.phone, cmd.name, dict(cmd.metadata)
         )
-        customer = Customer(**dict(row))
-        body = encode(customer_view(customer))
-        if claim is not None:
-            await idempotency.complete(conn, claim, 201, body)
+        await idempotency.remember(uow, claim, customer)
         lease = engine.settings.idempotency_lock_timeout
-        registrations = await work_store.add_registrations(conn, merchant_id, customer.id, accounts, lease)
+        registrations = await uow.work.add_registrations(merchant_id, customer.id, accounts, lease)
     for item in registrations:
         await run_registration(engine, item, customer)
-    return 201, body
+    return customer
 
 
 async def run_registration(engine: Engine, item: WorkItem, customer: Customer | None = None) -> bool:
@@ -69,11 +62,11 @@ async def run_registration(engine: Engine, item: WorkItem, customer: Customer | 
         log.exception("registering customer with %s raised", account.gateway)
     if not reference:
         log.warning("customer not registered with %s yet; will retry", account.gateway)
-        await work_store.retry_later(engine.pool, item, list(REGISTRATION_BACKOFF_S), "not_registered")
+        await engine.db.work.retry_later(item, list(REGISTRATION_BACKOFF_S), "not_registered")
         return False
-    async with engine.pool.acquire() as conn, conn.transaction():
-        await conn.execute(Q.add_customer_ref, customer.id, customer.merchant_id, account.gateway, reference)
-        await work_store.finish(conn, item, "done")
+    async with engine.db.transaction() as uow:
+        await uow.customers.add_gateway_ref(customer.id, customer.merchant_id, account.gateway, reference)
+        await uow.work.finish(item, "done")
     return True
 
 
@@ -83,7 +76,7 @@ async def get_customer(engine: Engine, merchant_id: str, customer_id: str) -> Cu
 
 
 async def _load(engine: Engine, merchant_id: str, customer_id: str) -> Customer:
-    row = await engine.pool.fetchrow(Q.get_customer, customer_id, merchant_id) if plausible(customer_id) else None
-    if row is None:
+    customer = await engine.db.customers.get(customer_id, merchant_id) if plausible(customer_id) else None
+    if customer is None:
         raise NotFound(f"No such customer: {customer_id[:64]!r}.", param="id")
-    return Customer(**dict(row))
+    return customer

@@ -7,9 +7,7 @@ checkout does not pay a database round trip and an AES decryption per request.
 from __future__ import annotations
 
 import time
-from typing import Any
 
-import asyncpg
 import httpx
 
 from engine.crypto import Sealer
@@ -18,33 +16,31 @@ from engine.gateways import registry
 from engine.gateways.base import GatewayConnector
 from engine.ids import new_id
 from engine.model import GatewayAccount
-from engine.store.sqlfile import load_queries
+from engine.store.merchants import SealedAccount
+from engine.store.uow import Database, UnitOfWork
 
-Q = load_queries("merchants")
 _ACCOUNT_TTL_S = 30.0
 
 
 class GatewayDirectory:
     """Finds a merchant's gateway accounts and the connector for each."""
 
-    def __init__(self, *, pool: asyncpg.Pool, sealer: Sealer, http: httpx.AsyncClient) -> None:
-        self._pool = pool
+    def __init__(self, *, db: Database, sealer: Sealer, http: httpx.AsyncClient) -> None:
+        self._db = db
         self._sealer = sealer
         self._http = http
         self._accounts: dict[str, tuple[float, list[GatewayAccount]]] = {}
         self._connectors: dict[str, GatewayConnector] = {}
 
     async def add_account(
-        self, conn: asyncpg.Connection, merchant_id: str, gateway: str, credentials: dict[str, str], priority: int
+        self, uow: UnitOfWork, merchant_id: str, gateway: str, credentials: dict[str, str], priority: int
     ) -> str:
         """Store a gateway account with its credentials sealed (AES-GCM, bound to the account id)."""
         if gateway not in registry.SUPPORTED_GATEWAYS:
             raise InvalidRequest(f"Unsupported gateway {gateway!r}.", param="gateway")
         account_id = new_id("gwa")
         blob = self._sealer.seal(credentials, account_id.encode())
-        await conn.execute(
-            Q.insert_gateway_account, account_id, merchant_id, gateway, blob, self._sealer.key_id, priority
-        )
+        await uow.accounts.insert(account_id, merchant_id, gateway, blob, self._sealer.key_id, priority)
         self._accounts.pop(merchant_id, None)
         return account_id
 
@@ -54,17 +50,16 @@ class GatewayDirectory:
         now = time.monotonic()
         if cached and cached[0] > now and not fresh:
             return cached[1]
-        rows = await self._pool.fetch(Q.gateway_accounts, merchant_id)
         accounts = [
             GatewayAccount(
-                id=r["id"],
-                merchant_id=r["merchant_id"],
-                gateway=r["gateway"],
+                id=r.id,
+                merchant_id=r.merchant_id,
+                gateway=r.gateway,
                 credentials=self._open(r),
-                priority=r["priority"],
-                enabled=r["enabled"],
+                priority=r.priority,
+                enabled=r.enabled,
             )
-            for r in rows
+            for r in await self._db.accounts.of_merchant(merchant_id)
         ]
         self._accounts[merchant_id] = (now + _ACCOUNT_TTL_S, accounts)
         return accounts
@@ -73,8 +68,8 @@ class GatewayDirectory:
         """Drop the cached accounts of a merchant (after its routing changed)."""
         self._accounts.pop(merchant_id, None)
 
-    def _open(self, row: Any) -> dict[str, str]:
-        value = self._sealer.open(row["credentials"], row["key_id"], row["id"].encode())
+    def _open(self, row: SealedAccount) -> dict[str, str]:
+        value = self._sealer.open(row.credentials, row.key_id, row.id.encode())
         assert isinstance(value, dict)
         return value
 

@@ -15,17 +15,16 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING
 
-import asyncpg
 import msgspec
 
 from engine import signing
 from engine.errors import IdempotencyError, ValidationError
-from engine.store.sqlfile import load_queries
+from engine.results import Render, Result
 
 if TYPE_CHECKING:
     from engine.bootstrap import Engine
+    from engine.store.uow import UnitOfWork
 
-Q = load_queries("idempotency")
 MAX_KEY_LENGTH = 255
 
 
@@ -55,6 +54,8 @@ class Claim(msgspec.Struct, frozen=True):
     also_known_as: tuple[bytes, ...] = ()
     recovery_point: RecoveryPoint = RecoveryPoint.STARTED
     object_id: str | None = None
+    # How this request's results become the stored response (the API layer's mapping).
+    render: Render | None = None
 
     def resumes(self, point: RecoveryPoint) -> str | None:
         """The recorded object's id when this claim continues an operation from ``point``."""
@@ -87,88 +88,81 @@ def fingerprint(secret: bytes, method: str, path: str, body: bytes) -> bytes:
 
 async def claim(engine: Engine, new: Claim) -> Claim | Replay:
     """Own ``new.key`` for this request, or get the replay of the request that owns it."""
-    async with engine.pool.acquire() as conn:
-        for _ in range(2):
-            if await conn.fetchval(
-                Q.claim,
-                new.merchant_id,
-                new.key,
-                new.method,
-                new.path,
-                new.fingerprint,
-                engine.settings.idempotency_ttl_hours,
-            ):
-                return new
-            outcome = await _existing(engine, conn, new)
-            if outcome is not None:
-                return outcome
-        raise IdempotencyError(
-            "This Idempotency-Key is in use; retry shortly.", code="idempotency_key_in_use", status=409
-        )
+    keys = engine.db.idempotency
+    for _ in range(2):
+        ttl = engine.settings.idempotency_ttl_hours
+        if await keys.claim(new.merchant_id, new.key, new.method, new.path, new.fingerprint, ttl):
+            return new
+        outcome = await _existing(engine, new)
+        if outcome is not None:
+            return outcome
+    raise IdempotencyError("This Idempotency-Key is in use; retry shortly.", code="idempotency_key_in_use", status=409)
 
 
-async def _existing(engine: Engine, conn: asyncpg.Connection, new: Claim) -> Claim | Replay | None:
+async def _existing(engine: Engine, new: Claim) -> Claim | Replay | None:
     """Judge an existing row for ``new``'s key; ``None`` means it vanished: claim again."""
-    row = await conn.fetchrow(Q.get, new.merchant_id, new.key)
+    keys = engine.db.idempotency
+    row = await keys.get(new.merchant_id, new.key)
     if row is None:
         return None
-    if row["expired"] and await conn.fetchval(Q.reclaim_expired, new.merchant_id, new.key) is not None:
+    if row.expired and await keys.reclaim_expired(new.merchant_id, new.key):
         return None
-    stored = bytes(row["fingerprint"])
-    if (row["method"], row["path"]) != (new.method, new.path) or not any(
-        signing.constant_time_equal(stored, known) for known in (new.fingerprint, *new.also_known_as)
+    if (row.method, row.path) != (new.method, new.path) or not any(
+        signing.constant_time_equal(row.fingerprint, known) for known in (new.fingerprint, *new.also_known_as)
     ):
         raise IdempotencyError(
             "This Idempotency-Key was already used with a different request body or endpoint.",
             code="idempotency_key_reused",
             status=422,
         )
-    if row["state"] == "done":
-        return Replay(status=row["response_status"], body=bytes(row["response_body"]))
+    if row.state == "done":
+        assert row.response_status is not None and row.response_body is not None
+        return Replay(status=row.response_status, body=row.response_body)
     timeout = engine.settings.idempotency_lock_timeout
-    if row["held_for"].total_seconds() > timeout and await conn.fetchval(
-        Q.take_over, new.merchant_id, new.key, row["locked_at"], timeout
-    ):
-        return msgspec.structs.replace(
-            new, recovery_point=RecoveryPoint(row["recovery_point"]), object_id=row["object_id"]
-        )
+    if row.held_for_s > timeout and await keys.take_over(new.merchant_id, new.key, row.locked_at, timeout):
+        return msgspec.structs.replace(new, recovery_point=RecoveryPoint(row.recovery_point), object_id=row.object_id)
     raise IdempotencyError(
         "A request with this Idempotency-Key is still in progress.", code="idempotency_key_in_use", status=409
     )
 
 
-async def checkpoint(conn: asyncpg.Connection, claim_: Claim | None, point: RecoveryPoint, object_id: str) -> None:
+async def checkpoint(uow: UnitOfWork, claim_: Claim | None, point: RecoveryPoint, object_id: str) -> None:
     """Record the next recovery point inside the transaction of the phase that reached it."""
     if claim_ is not None:
-        await conn.execute(Q.checkpoint, claim_.merchant_id, claim_.key, str(point), object_id)
+        await uow.idempotency.checkpoint(claim_.merchant_id, claim_.key, str(point), object_id)
 
 
 async def unlock(engine: Engine, claim_: Claim) -> None:
     """Let a retry resume this key at once (the request was cancelled, or its outcome is still
     open and the work continues in the background)."""
-    async with engine.pool.acquire() as conn:
-        await conn.execute(Q.unlock, claim_.merchant_id, claim_.key)
+    await engine.db.idempotency.unlock(claim_.merchant_id, claim_.key)
 
 
-async def complete(conn: asyncpg.Connection, claim_: Claim, status: int, body: bytes) -> None:
-    """Store the response; call inside the transaction that made the state change."""
-    await conn.execute(Q.complete, claim_.merchant_id, claim_.key, status, body)
+def rendered(claim_: Claim | None, result: Result) -> tuple[str, int, bytes] | None:
+    """(key, status, body) that ``claim_`` stores for ``result``; ``None`` without a key."""
+    if claim_ is None:
+        return None
+    assert claim_.render is not None, "the API layer gives every claim its renderer"
+    return (claim_.key, *claim_.render(result))
 
 
-async def record(engine: Engine, claim_: Claim, status: int, body: bytes) -> None:
-    """Store the response in its own transaction (errors after work began)."""
-    async with engine.pool.acquire() as conn:
-        await complete(conn, claim_, status, body)
+async def remember(uow: UnitOfWork, claim_: Claim | None, result: Result) -> None:
+    """Store ``result`` as the key's final response, in ``uow`` (``engine.db`` when the state
+    change it reports is already committed)."""
+    answer = rendered(claim_, result)
+    if claim_ is not None and answer is not None:
+        _, status, body = answer
+        await uow.idempotency.complete(claim_.merchant_id, claim_.key, status, body)
 
 
 async def release(engine: Engine, claim_: Claim) -> bool:
     """Forget an in-flight claim whose request was rejected before any state changed (a key
     with a recovery point is kept: its operation is resumable)."""
-    async with engine.pool.acquire() as conn:
-        return await conn.fetchval(Q.release, claim_.merchant_id, claim_.key) is not None
+    return await engine.db.idempotency.release(claim_.merchant_id, claim_.key)
 
 
-def new_claim(engine: Engine, merchant_id: str, key: str, method: str, path: str, body: bytes) -> Claim:
-    """This request's claim on ``key`` (not yet stored; ``claim`` or the create statement stores it)."""
+def new_claim(engine: Engine, merchant_id: str, key: str, method: str, path: str, body: bytes, render: Render) -> Claim:
+    """This request's claim on ``key`` (not yet stored; ``claim`` or the create statement stores
+    it); ``render`` turns its results into the response the key stores."""
     current, *older = (fingerprint(k, method, path, body) for k in engine.fingerprint_keys)
-    return Claim(merchant_id, key, method, path, current, tuple(older))
+    return Claim(merchant_id, key, method, path, current, tuple(older), render=render)

@@ -18,18 +18,14 @@ from engine.metrics import WEBHOOKS
 from engine.services.charging import SETTLE_TRIES, auto_capture, call_connector, ref_of, settle, settle_in
 from engine.services.payments import get_payment
 from engine.services.refunds import settle_refund
-from engine.store import payments as store
-from engine.store import phases
-from engine.store import refunds as refund_store
 from engine.store.phases import StaleWrite
-from engine.store.sqlfile import load_queries
 
 if TYPE_CHECKING:
     from engine.bootstrap import Engine
     from engine.model import Payment
+    from engine.store.uow import UnitOfWork
 
 log = logging.getLogger("engine.inbound")
-Q = load_queries("merchants")
 
 
 class SignatureInvalid(InvalidRequest):
@@ -82,27 +78,31 @@ async def _receive_once(
     engine: Engine, merchant_id: str, gateway: str, event: WebhookEvent
 ) -> tuple[bool, Payment | None]:
     """The dedupe receipt and the settlement in one transaction: (duplicate, settled payment)."""
-    async with engine.pool.acquire() as conn, conn.transaction():
-        if await conn.fetchval(Q.record_webhook, gateway, merchant_id, event.event_id, event.event_type) is None:
+    async with engine.db.transaction() as uow:
+        if not await uow.webhooks.record(gateway, merchant_id, event.event_id, event.event_type):
             return True, None
         if event.charge is None:
             return False, None
-        return False, await _apply_charge(conn, engine, merchant_id, gateway, event)
+        return False, await _apply_charge(uow, engine, merchant_id, gateway, event)
 
 
-async def _apply_charge(conn, engine: Engine, merchant_id: str, gateway: str, event: WebhookEvent) -> Payment | None:  # type: ignore[no-untyped-def]
+async def _apply_charge(
+    uow: UnitOfWork, engine: Engine, merchant_id: str, gateway: str, event: WebhookEvent
+) -> Payment | None:
     attempt = None
     if event.attempt_id and plausible(event.attempt_id):
-        attempt = await store.get_attempt(conn, event.attempt_id, merchant_id)
+        attempt = await uow.attempts.get(event.attempt_id, merchant_id)
     if attempt is None:
-        attempt = await store.find_attempt(conn, merchant_id, gateway, event.gateway_reference, event.gateway_order_id)
+        attempt = await uow.attempts.find_by_gateway_ref(
+            merchant_id, gateway, event.gateway_reference, event.gateway_order_id
+        )
     if attempt is None or attempt.gateway != gateway:
         log.warning("webhook %s for an unknown attempt ignored", event.event_id)
         return None
     assert event.charge is not None
-    read = await phases.read_for_settle(conn, attempt.id, merchant_id)
+    read = await uow.phases.read_for_settle(attempt.id, merchant_id)
     assert read is not None
-    payment, _ = await settle_in(conn, engine, *read, event.charge)
+    payment, _ = await settle_in(uow, engine, *read, event.charge)
     return payment
 
 
@@ -112,8 +112,8 @@ async def _refund_of(engine: Engine, merchant_id: str, event: WebhookEvent) -> s
     for reference in (event.refund_reference, event.refund.gateway_refund_id if event.refund else None):
         if not reference:
             continue
-        refund = await refund_store.get(engine.pool, reference, merchant_id) if plausible(reference) else None
-        refund = refund or await refund_store.find_by_gateway_id(engine.pool, merchant_id, reference)
+        refund = await engine.db.refunds.get(reference, merchant_id) if plausible(reference) else None
+        refund = refund or await engine.db.refunds.find_by_gateway_id(merchant_id, reference)
         if refund is not None:
             return refund.id
     return None
@@ -130,7 +130,7 @@ async def receive_callback(
     if not plausible(merchant_id):
         raise NotFound("No such payment.", param="payment_id")
     payment = await get_payment(engine, merchant_id, payment_id)
-    attempt = await store.latest_attempt(engine.pool, payment_id, merchant_id)
+    attempt = await engine.db.attempts.latest(payment_id, merchant_id)
     if attempt is None or attempt.gateway != gateway:
         raise NotFound("No gateway attempt for this payment.", param="payment_id")
     account = await engine.gateways.account(merchant_id, attempt.gateway_account_id, attempt.gateway)

@@ -12,13 +12,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-import asyncpg
 from cryptography.exceptions import InvalidTag
 
 from engine.crypto import Sealer
-from engine.store.sqlfile import load_queries
+from engine.store.uow import Database
 
-Q = load_queries("merchants")
 DEFAULT_BATCH_SIZE = 100
 
 
@@ -42,52 +40,42 @@ class Rotation:
         return line
 
 
-async def rotate_keys(
-    db: asyncpg.Pool | asyncpg.Connection, sealer: Sealer, *, batch_size: int = DEFAULT_BATCH_SIZE
-) -> Rotation:
+async def rotate_keys(db: Database, sealer: Sealer, *, batch_size: int = DEFAULT_BATCH_SIZE) -> Rotation:
     """Re-seal every gateway account whose key id is not ``sealer.key_id``, ``batch_size`` ids
     at a time."""
     if batch_size <= 0:
         raise ValueError("batch_size must be positive")
-    if isinstance(db, asyncpg.Pool):
-        async with db.acquire() as conn:
-            return await _rotate(conn, sealer, batch_size)
-    return await _rotate(db, sealer, batch_size)
-
-
-async def _rotate(conn: asyncpg.Connection, sealer: Sealer, batch_size: int) -> Rotation:
     resealed = 0
     unreadable: Counter[str] = Counter()
     after = ""
     while True:
         # Keyset pagination: unreadable rows keep their old key id, so an offset-free cursor is
         # what guarantees the loop ends.
-        batch = await conn.fetch(Q.accounts_to_reseal, sealer.key_id, after, batch_size)
-        for row in batch:
-            account_id, key_id = row["id"], row["key_id"]
+        batch = await db.accounts.to_reseal(sealer.key_id, after, batch_size)
+        for account_id, key_id in batch:
             if key_id not in sealer.accepted_key_ids:
                 unreadable[key_id] += 1
                 continue
             try:
-                if await _reseal(conn, sealer, account_id, key_id):
+                if await _reseal(db, sealer, account_id, key_id):
                     resealed += 1
             except InvalidTag:
                 unreadable[key_id] += 1
         if len(batch) < batch_size:
             break
-        after = batch[-1]["id"]
+        after = batch[-1][0]
     # Counted at the end so rows re-sealed by a concurrent run are reported, not lost.
-    current = await conn.fetchval(Q.count_accounts_sealed_with, sealer.key_id) - resealed
+    current = await db.accounts.count_sealed_with(sealer.key_id) - resealed
     return Rotation(resealed=resealed, current=current, unreadable=dict(unreadable))
 
 
-async def _reseal(conn: asyncpg.Connection, sealer: Sealer, account_id: str, key_id: str) -> bool:
+async def _reseal(db: Database, sealer: Sealer, account_id: str, key_id: str) -> bool:
     """Re-seal one account if it still carries ``key_id``; ``False`` when another run won."""
-    async with conn.transaction():
-        blob = await conn.fetchval(Q.lock_account_sealed_with, account_id, key_id)
+    async with db.transaction() as uow:
+        blob = await uow.accounts.lock_sealed_with(account_id, key_id)
         if blob is None:
             return False
         # The account id is the associated data, exactly as GatewayDirectory seals it.
-        sealed = sealer.reseal(bytes(blob), key_id, account_id.encode())
-        await conn.execute(Q.reseal_account, account_id, key_id, sealed, sealer.key_id)
+        sealed = sealer.reseal(blob, key_id, account_id.encode())
+        await uow.accounts.reseal(account_id, key_id, sealed, sealer.key_id)
         return True

@@ -10,12 +10,9 @@ from typing import TYPE_CHECKING, Any
 from engine import signing
 from engine.errors import AuthenticationFailed, ValidationError
 from engine.ids import new_id
-from engine.store.sqlfile import load_queries
 
 if TYPE_CHECKING:
     from engine.bootstrap import Engine
-
-Q = load_queries("merchants")
 
 # The sandbox's published test accounts (DESIGN.md §5); merchants in sandbox mode get them.
 SANDBOX_ACCOUNTS: dict[str, dict[str, str]] = {
@@ -50,14 +47,14 @@ async def create_merchant(engine: Engine, name: str) -> tuple[dict[str, Any], st
         raise ValidationError("name must be 1 to 200 characters.", param="name")
     merchant_id = new_id("mer")
     api_key = KEY_PREFIX + secrets.token_urlsafe(24).replace("-", "A").replace("_", "B")
-    async with engine.pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(Q.insert_merchant, merchant_id, name, engine.settings.sandbox)
-        await conn.execute(Q.insert_api_key, new_id("key"), merchant_id, hash_key(api_key), api_key[:12])
+    async with engine.db.transaction() as uow:
+        row = await uow.merchants.insert(merchant_id, name, engine.settings.sandbox)
+        await uow.merchants.add_api_key(new_id("key"), merchant_id, hash_key(api_key), api_key[:12])
         if engine.settings.sandbox:
             for priority, (gateway, credentials) in enumerate(SANDBOX_ACCOUNTS.items()):
                 base_url = f"{engine.settings.sandbox_url}/{gateway}"
                 await engine.gateways.add_account(
-                    conn, merchant_id, gateway, {**credentials, "base_url": base_url}, priority
+                    uow, merchant_id, gateway, {**credentials, "base_url": base_url}, priority
                 )
     merchant = {
         "id": row["id"],
@@ -86,12 +83,12 @@ async def authenticate(engine: Engine, api_key: str) -> str:
     cache_key = "apikey:" + digest.hex()
     merchant_id = await engine.cache.get(cache_key)
     if merchant_id is None:
-        row = await engine.pool.fetchrow(Q.merchant_for_key, digest)
+        found = await engine.db.merchants.for_key(digest)
         # The lookup is by hash; the explicit constant-time check documents that no prefix
         # comparison on secret material happens anywhere.
-        if row is None or not signing.constant_time_equal(bytes(row["key_hash"]), digest):
+        if found is None or not signing.constant_time_equal(found[1], digest):
             raise AuthenticationFailed("Invalid API key provided.")
-        merchant_id = str(row["merchant_id"])
+        merchant_id = found[0]
         await engine.cache.set(cache_key, merchant_id, ttl)
     if len(engine.api_key_memo) >= _MEMO_MAX:
         engine.api_key_memo.clear()

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import asyncpg
-
 from engine import validation
 from engine.commands import CreatePayment
 from engine.errors import NotFound, ValidationError
@@ -15,11 +13,11 @@ from engine.model import Attempt, Payment
 from engine.payment_rules import Change
 from engine.services import idempotency
 from engine.states import PaymentStatus
-from engine.store import payments as store
-from engine.views import PaymentList, encode, payment_view
+from engine.views import PaymentList, payment_view
 
 if TYPE_CHECKING:
     from engine.bootstrap import Engine
+    from engine.store.uow import UnitOfWork
 
 MAX_PAGE = 100
 
@@ -49,7 +47,7 @@ def new_payment(merchant_id: str, cmd: CreatePayment) -> Payment:
 
 async def create_payment(
     engine: Engine, payment: Payment, claim: idempotency.Claim | None
-) -> tuple[int, bytes] | idempotency.Replay:
+) -> Payment | idempotency.Replay:
     """Store a new payment: one statement holding the payment, its event and the key's response.
 
     With an idempotency key the response is written in the same statement, so a crash can never
@@ -57,13 +55,14 @@ async def create_payment(
     nothing is written and the earlier request decides (replay, 409 or 422).
     """
     view = payment_view(payment)
-    body = encode(view)
-    if claim is None:
-        await store.insert_payment(engine.pool, payment, view)
-        return 201, body
-    key = (claim.key, claim.method, claim.path, claim.fingerprint, 201, body, engine.settings.idempotency_ttl_hours)
-    if await store.insert_payment(engine.pool, payment, view, key):
-        return 201, body
+    answer = idempotency.rendered(claim, payment)
+    if claim is None or answer is None:  # (both or neither)
+        await engine.db.payments.insert(payment, view)
+        return payment
+    _, status, body = answer
+    key = (claim.key, claim.method, claim.path, claim.fingerprint, status, body, engine.settings.idempotency_ttl_hours)
+    if await engine.db.payments.insert(payment, view, key):
+        return payment
     outcome = await idempotency.claim(engine, claim)
     if isinstance(outcome, idempotency.Replay):
         return outcome
@@ -75,13 +74,13 @@ async def create_payment(
 async def create_for_confirm(engine: Engine, payment: Payment, claim: idempotency.Claim | None) -> str:
     """Store the payment of a create-with-confirm; with a key, the key's recovery point names it
     in the same statement (a retry after a crash confirms this payment, never a new one)."""
-    await store.insert_payment(engine.pool, payment, payment_view(payment), claimed_key=claim.key if claim else None)
+    await engine.db.payments.insert(payment, payment_view(payment), claimed_key=claim.key if claim else None)
     return payment.id
 
 
 async def get_payment(engine: Engine, merchant_id: str, payment_id: str) -> Payment:
     """The merchant's payment or a 404."""
-    payment = await store.get_payment(engine.pool, payment_id, merchant_id) if plausible(payment_id) else None
+    payment = await engine.db.payments.get(payment_id, merchant_id) if plausible(payment_id) else None
     if payment is None:
         raise no_such_payment(payment_id)
     return payment
@@ -102,19 +101,19 @@ async def list_payments(
         raise ValidationError(f"Unknown status {status[:40]!r}.", param="status")
     after = None
     if starting_after is not None:
-        after = await store.cursor_of(engine.pool, starting_after, merchant_id) if plausible(starting_after) else None
+        after = await engine.db.payments.cursor_of(starting_after, merchant_id) if plausible(starting_after) else None
         if after is None:
             raise NotFound(f"No such payment: {starting_after[:64]!r}.", param="starting_after")
-    rows = await store.list_payments(engine.pool, merchant_id, status, after, limit + 1)
+    rows = await engine.db.payments.page(merchant_id, status, after, limit + 1)
     return PaymentList("list", [payment_view(p) for p in rows[:limit]], len(rows) > limit)
 
 
-async def write_change(conn: asyncpg.Connection, change: Change) -> Payment:
-    """Persist a ``Change`` (attempt, payment, events) in the caller's transaction."""
-    attempt = await store.update_attempt(conn, change.attempt) if change.attempt_changed else change.attempt
-    payment = await store.update_payment(conn, change.payment) if change.payment_changed else change.payment
+async def write_change(uow: UnitOfWork, change: Change) -> Payment:
+    """Persist a ``Change`` (attempt, payment, events) in the caller's unit of work."""
+    attempt = await uow.attempts.update(change.attempt) if change.attempt_changed else change.attempt
+    payment = await uow.payments.update(change.payment) if change.payment_changed else change.payment
     for event in event_rows(change.events, attempt, payment):
-        await store.add_event(conn, payment.merchant_id, event["type"], event["object_id"], event["data"])
+        await uow.events.add(payment.merchant_id, event["type"], event["object_id"], event["data"])
     return payment
 
 

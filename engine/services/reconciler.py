@@ -18,9 +18,6 @@ from engine.services.captures import run_capture
 from engine.services.charging import auto_capture, call_connector, ref_of, settle
 from engine.services.customers import run_registration
 from engine.services.refunds import REFUND_UNKNOWN, refund_request, settle_refund
-from engine.store import payments as store
-from engine.store import refunds as refund_store
-from engine.store import work as work_store
 
 if TYPE_CHECKING:
     from engine.bootstrap import Engine
@@ -33,8 +30,7 @@ BATCH = 20
 
 async def reconcile_once(engine: Engine, limit: int = BATCH, backoff_s: tuple[float, ...] = BACKOFF_S) -> int:
     """Claim the due attempts, sync and settle each; returns how many were checked."""
-    async with engine.pool.acquire() as conn, conn.transaction():
-        attempts = await store.claim_due_attempts(conn, limit, list(backoff_s))
+    attempts = await engine.db.attempts.claim_due(limit, list(backoff_s))
     for attempt in attempts:
         try:
             await _reconcile(engine, attempt)
@@ -44,7 +40,7 @@ async def reconcile_once(engine: Engine, limit: int = BATCH, backoff_s: tuple[fl
 
 
 async def _reconcile(engine: Engine, attempt: Attempt) -> None:
-    payment = await store.get_payment(engine.pool, attempt.payment_id, attempt.merchant_id)
+    payment = await engine.db.payments.get(attempt.payment_id, attempt.merchant_id)
     assert payment is not None
     account = await engine.gateways.account(attempt.merchant_id, attempt.gateway_account_id, attempt.gateway)
     result = await call_connector(engine.gateways.connector(account).sync, ref_of(attempt, payment.currency))
@@ -53,7 +49,7 @@ async def _reconcile(engine: Engine, attempt: Attempt) -> None:
 
 async def run_work_once(engine: Engine, limit: int = BATCH) -> int:
     """Lease the due work rows (``SKIP LOCKED``) and run each; returns how many ran."""
-    items = await work_store.claim_due(engine.pool, limit, engine.settings.idempotency_lock_timeout)
+    items = await engine.db.work.claim_due(limit, engine.settings.idempotency_lock_timeout)
     for item in items:
         try:
             if item.kind == "register_customer":
@@ -78,8 +74,7 @@ async def run_forever(engine: Engine, interval_s: float) -> None:
 
 async def reconcile_refunds_once(engine: Engine, limit: int = BATCH, backoff_s: tuple[float, ...] = BACKOFF_S) -> int:
     """Ask gateways about pending refunds that are due; returns how many were checked."""
-    async with engine.pool.acquire() as conn, conn.transaction():
-        refunds = await refund_store.claim_due(conn, limit, list(backoff_s))
+    refunds = await engine.db.refunds.claim_due(limit, list(backoff_s))
     for refund in refunds:
         try:
             await _reconcile_refund(engine, refund)
@@ -89,7 +84,7 @@ async def reconcile_refunds_once(engine: Engine, limit: int = BATCH, backoff_s: 
 
 
 async def _reconcile_refund(engine: Engine, refund: Refund) -> None:
-    attempt = await store.get_attempt(engine.pool, refund.attempt_id, refund.merchant_id)
+    attempt = await engine.db.attempts.get(refund.attempt_id, refund.merchant_id)
     assert attempt is not None
     account = await engine.gateways.account(refund.merchant_id, attempt.gateway_account_id, attempt.gateway)
     connector = engine.gateways.connector(account)

@@ -18,13 +18,11 @@ from engine.ids import plausible
 from engine.model import Attempt, Refund
 from engine.payment_rules import INTERNAL_ERROR
 from engine.services import idempotency
-from engine.services.charging import call_connector, ref_of
+from engine.services.charging import call_connector, ref_of, remember
 from engine.services.idempotency import RecoveryPoint
 from engine.services.payments import get_payment
 from engine.states import REFUND_TRANSITIONS, AttemptStatus, PaymentStatus, RefundStatus, can_move
-from engine.store import payments as payment_store
-from engine.store import refunds as store
-from engine.views import encode, refund_view
+from engine.views import refund_view
 
 if TYPE_CHECKING:
     from engine.bootstrap import Engine
@@ -38,9 +36,7 @@ _STATUS = {
 }
 
 
-async def create_refund(
-    engine: Engine, merchant_id: str, cmd: CreateRefund, claim: idempotency.Claim | None
-) -> tuple[int, bytes]:
+async def create_refund(engine: Engine, merchant_id: str, cmd: CreateRefund, claim: idempotency.Claim | None) -> Refund:
     """Refund ``cmd.amount`` (default: everything not yet refunded) of a succeeded payment."""
     if claim is not None and (refund_id := claim.resumes(RecoveryPoint.REFUND_CREATED)):
         return await _resume(engine, merchant_id, refund_id, claim)
@@ -65,7 +61,7 @@ async def create_refund(
         )
     if amount > remaining:
         raise _too_much(remaining)
-    attempts = await payment_store.list_attempts(engine.pool, payment.id, merchant_id)
+    attempts = await engine.db.attempts.of_payment(payment.id, merchant_id)
     attempt = next(a for a in attempts if a.status == AttemptStatus.CAPTURED)
     if amount != payment.amount_received and not registry.capabilities(attempt.gateway).partial_refund:
         raise ValidationError(
@@ -73,13 +69,13 @@ async def create_refund(
             code="partial_refund_unsupported",
             param="amount",
         )
-    async with engine.pool.acquire() as conn, conn.transaction():
-        reserved = await store.reserve(conn, payment.id, merchant_id, amount)
+    async with engine.db.transaction() as uow:
+        reserved = await uow.refunds.reserve(payment.id, merchant_id, amount)
         if reserved is None:  # a concurrent refund took the rest
             raise _too_much(remaining)
-        refund = await store.insert(conn, merchant_id, payment, attempt.id, amount, cmd.reason)
-        await payment_store.add_event(conn, merchant_id, "refund.created", refund.id, refund_view(refund))
-        await idempotency.checkpoint(conn, claim, RecoveryPoint.REFUND_CREATED, refund.id)
+        refund = await uow.refunds.insert(merchant_id, payment, attempt.id, amount, cmd.reason)
+        await uow.events.add(merchant_id, "refund.created", refund.id, refund_view(refund))
+        await idempotency.checkpoint(uow, claim, RecoveryPoint.REFUND_CREATED, refund.id)
     connector = await _connector(engine, attempt)
     try:
         result = await call_connector(connector.refund, refund_request(refund, attempt), unknown=REFUND_UNKNOWN)
@@ -87,21 +83,21 @@ async def create_refund(
         failed = RefundResult(RefundOutcome.FAILED, error_code=INTERNAL_ERROR)
         await settle_refund(engine, merchant_id, refund.id, failed)
         raise
-    return await _answer(engine, claim, await settle_refund(engine, merchant_id, refund.id, result))
+    return await remember(engine, claim, await settle_refund(engine, merchant_id, refund.id, result))
 
 
-async def _resume(engine: Engine, merchant_id: str, refund_id: str, claim: idempotency.Claim) -> tuple[int, bytes]:
+async def _resume(engine: Engine, merchant_id: str, refund_id: str, claim: idempotency.Claim) -> Refund:
     """Finish a refund whose request died after recording it: ask the gateway about this
     refund (Razorpay's status call re-sends it under the same ``X-Refund-Idempotency``)."""
-    refund = await store.get(engine.pool, refund_id, merchant_id)
+    refund = await engine.db.refunds.get(refund_id, merchant_id)
     assert refund is not None  # written with the recovery point
     if refund.status in (RefundStatus.PENDING, RefundStatus.UNKNOWN):
-        attempt = await payment_store.get_attempt(engine.pool, refund.attempt_id, merchant_id)
+        attempt = await engine.db.attempts.get(refund.attempt_id, merchant_id)
         assert attempt is not None
         connector = await _connector(engine, attempt)
         result = await call_connector(connector.refund_status, refund_request(refund, attempt), unknown=REFUND_UNKNOWN)
         refund = await settle_refund(engine, merchant_id, refund.id, result)
-    return await _answer(engine, claim, refund)
+    return await remember(engine, claim, refund)
 
 
 REFUND_UNKNOWN = RefundResult(outcome=RefundOutcome.UNKNOWN, error_code="connector_error")
@@ -124,37 +120,30 @@ def refund_request(refund: Refund, attempt: Attempt) -> RefundRequest:
     )
 
 
-async def _answer(engine: Engine, claim: idempotency.Claim | None, refund: Refund) -> tuple[int, bytes]:
-    body = encode(refund_view(refund))
-    if claim is not None:
-        await idempotency.record(engine, claim, 200, body)
-    return 200, body
-
-
 async def settle_refund(engine: Engine, merchant_id: str, refund_id: str, result: RefundResult) -> Refund:
     """Fold a refund answer in; a failure gives the reserved amount back to the payment."""
-    async with engine.pool.acquire() as conn, conn.transaction():
-        refund = await store.lock(conn, refund_id, merchant_id)
+    async with engine.db.transaction() as uow:
+        refund = await uow.refunds.lock(refund_id, merchant_id)
         assert refund is not None
         status = _STATUS[result.outcome]
         if status == refund.status or not can_move(REFUND_TRANSITIONS, RefundStatus(refund.status), status):
             if result.gateway_refund_id and not refund.gateway_refund_id:
                 # Still pending, but now we know the gateway's id: status checks and webhooks
                 # from gateways that shorten our ids are matched by it.
-                refund = await store.update(conn, refund, refund.status, result.gateway_refund_id, None, None)
+                refund = await uow.refunds.update(refund, refund.status, result.gateway_refund_id, None, None)
             return refund
-        refund = await store.update(
-            conn, refund, status, result.gateway_refund_id, result.error_code, result.error_message
+        refund = await uow.refunds.update(
+            refund, status, result.gateway_refund_id, result.error_code, result.error_message
         )
         if status is RefundStatus.FAILED:
-            await store.release(conn, refund.payment_id, merchant_id, refund.amount)
-        await payment_store.add_event(conn, merchant_id, f"refund.{status}", refund.id, refund_view(refund))
+            await uow.refunds.release(refund.payment_id, merchant_id, refund.amount)
+        await uow.events.add(merchant_id, f"refund.{status}", refund.id, refund_view(refund))
         return refund
 
 
 async def get_refund(engine: Engine, merchant_id: str, refund_id: str) -> Refund:
     """The merchant's refund or a 404."""
-    refund = await store.get(engine.pool, refund_id, merchant_id) if plausible(refund_id) else None
+    refund = await engine.db.refunds.get(refund_id, merchant_id) if plausible(refund_id) else None
     if refund is None:
         raise NotFound(f"No such refund: {refund_id[:64]!r}.", param="id")
     return refund

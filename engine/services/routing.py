@@ -15,12 +15,9 @@ import msgspec
 from engine.errors import GatewayFailure, InvalidRequest, ValidationError
 from engine.gateways import registry
 from engine.model import GatewayAccount
-from engine.store.sqlfile import load_queries
 
 if TYPE_CHECKING:
     from engine.bootstrap import Engine
-
-Q = load_queries("merchants")
 
 
 class Plan(msgspec.Struct, frozen=True):
@@ -118,10 +115,10 @@ async def set_routing(engine: Engine, merchant_id: str, gateways: list[str]) -> 
     unknown = [g for g in gateways if g not in configured]
     if unknown:
         raise ValidationError(f"No account is configured for: {', '.join(unknown)}.", param="gateways")
-    async with engine.pool.acquire() as conn, conn.transaction():
+    async with engine.db.transaction() as uow:
         for gateway in configured:
             enabled = gateway in gateways
             priority = gateways.index(gateway) if enabled else 1000
-            await conn.execute(Q.set_account_route, merchant_id, gateway, priority, enabled)
+            await uow.accounts.set_route(merchant_id, gateway, priority, enabled)
     engine.gateways.forget(merchant_id)
     return await get_routing(engine, merchant_id)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
-
 from engine.ids import new_id
 from engine.model import Payment, Refund
+from engine.store.base import Repository
 from engine.store.sqlfile import load_queries
 
 Q = load_queries("refunds")
@@ -17,62 +16,58 @@ def _refund(row: Any) -> Refund:
     return Refund(**dict(row))
 
 
-async def reserve(conn: asyncpg.Connection, payment_id: str, merchant_id: str, amount: int) -> Payment | None:
-    """Add ``amount`` to the payment's refunded total if it stays within what was captured."""
-    row = await conn.fetchrow(Q.reserve_refund, payment_id, merchant_id, amount)
-    return Payment(**dict(row)) if row else None
+class Refunds(Repository):
+    """Refunds and the refunded total they reserve on their payment."""
 
+    __slots__ = ()
 
-async def release(conn: asyncpg.Connection, payment_id: str, merchant_id: str, amount: int) -> None:
-    """Give back a reservation whose refund failed at the gateway."""
-    await conn.execute(Q.release_refund, payment_id, merchant_id, amount)
+    async def reserve(self, payment_id: str, merchant_id: str, amount: int) -> Payment | None:
+        """Add ``amount`` to the payment's refunded total if it stays within what was captured."""
+        row = await self._db.fetchrow(Q.reserve_refund, payment_id, merchant_id, amount)
+        return Payment(**dict(row)) if row else None
 
+    async def release(self, payment_id: str, merchant_id: str, amount: int) -> None:
+        """Give back a reservation whose refund failed at the gateway."""
+        await self._db.execute(Q.release_refund, payment_id, merchant_id, amount)
 
-async def insert(
-    conn: asyncpg.Connection, merchant_id: str, payment: Payment, attempt_id: str, amount: int, reason: str | None
-) -> Refund:
-    """A new ``pending`` refund."""
-    row = await conn.fetchrow(
-        Q.insert_refund, new_id("re"), merchant_id, payment.id, attempt_id, amount, payment.currency, reason
-    )
-    return _refund(row)
+    async def insert(
+        self, merchant_id: str, payment: Payment, attempt_id: str, amount: int, reason: str | None
+    ) -> Refund:
+        """A new ``pending`` refund."""
+        row = await self._db.fetchrow(
+            Q.insert_refund, new_id("re"), merchant_id, payment.id, attempt_id, amount, payment.currency, reason
+        )
+        return _refund(row)
 
+    async def get(self, refund_id: str, merchant_id: str) -> Refund | None:
+        """The merchant's refund or ``None``."""
+        row = await self._db.fetchrow(Q.get_refund, refund_id, merchant_id)
+        return _refund(row) if row else None
 
-async def get(db: asyncpg.Connection | asyncpg.Pool, refund_id: str, merchant_id: str) -> Refund | None:
-    """The merchant's refund or ``None``."""
-    row = await db.fetchrow(Q.get_refund, refund_id, merchant_id)
-    return _refund(row) if row else None
+    async def lock(self, refund_id: str, merchant_id: str) -> Refund | None:
+        """Read and row-lock a refund."""
+        row = await self._db.fetchrow(Q.lock_refund, refund_id, merchant_id)
+        return _refund(row) if row else None
 
+    async def update(
+        self,
+        refund: Refund,
+        status: str,
+        gateway_refund_id: str | None,
+        error_code: str | None,
+        error_message: str | None,
+    ) -> Refund:
+        """Move a refund to ``status`` (the trigger rejects illegal moves)."""
+        row = await self._db.fetchrow(
+            Q.update_refund, refund.id, refund.merchant_id, status, gateway_refund_id, error_code, error_message
+        )
+        return _refund(row)
 
-async def lock(conn: asyncpg.Connection, refund_id: str, merchant_id: str) -> Refund | None:
-    """Read and row-lock a refund."""
-    row = await conn.fetchrow(Q.lock_refund, refund_id, merchant_id)
-    return _refund(row) if row else None
+    async def find_by_gateway_id(self, merchant_id: str, gateway_refund_id: str) -> Refund | None:
+        """The refund a gateway knows by its own id (gateways that shorten our ids echo theirs)."""
+        row = await self._db.fetchrow(Q.find_by_gateway_refund_id, merchant_id, gateway_refund_id)
+        return _refund(row) if row else None
 
-
-async def update(
-    conn: asyncpg.Connection,
-    refund: Refund,
-    status: str,
-    gateway_refund_id: str | None,
-    error_code: str | None,
-    error_message: str | None,
-) -> Refund:
-    """Move a refund to ``status`` (the trigger rejects illegal moves)."""
-    row = await conn.fetchrow(
-        Q.update_refund, refund.id, refund.merchant_id, status, gateway_refund_id, error_code, error_message
-    )
-    return _refund(row)
-
-
-async def find_by_gateway_id(
-    db: asyncpg.Connection | asyncpg.Pool, merchant_id: str, gateway_refund_id: str
-) -> Refund | None:
-    """The refund a gateway knows by its own id (gateways that shorten our ids echo theirs)."""
-    row = await db.fetchrow(Q.find_by_gateway_refund_id, merchant_id, gateway_refund_id)
-    return _refund(row) if row else None
-
-
-async def claim_due(conn: asyncpg.Connection, limit: int, backoff_s: list[float]) -> list[Refund]:
-    """Claim up to ``limit`` due pending refunds for this reconciler."""
-    return [_refund(r) for r in await conn.fetch(Q.claim_due_refunds, limit, backoff_s)]
+    async def claim_due(self, limit: int, backoff_s: list[float]) -> list[Refund]:
+        """Claim up to ``limit`` due pending refunds for this reconciler."""
+        return [_refund(r) for r in await self._db.fetch(Q.claim_due_refunds, limit, backoff_s)]

@@ -11,13 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 import msgspec
 
+from engine.store.base import Repository
 from engine.store.sqlfile import load_queries
 
 Q = load_queries("work")
-Executor = asyncpg.Connection | asyncpg.Pool
 
 
 class WorkItem(msgspec.Struct, kw_only=True, frozen=True):
@@ -44,44 +43,45 @@ def _item(row: Any) -> WorkItem:
     return WorkItem(**dict(row))
 
 
-async def add_capture(
-    conn: asyncpg.Connection, merchant_id: str, payment_id: str, attempt_id: str, amount: int, lease_s: float
-) -> WorkItem | None:
-    """A new capture row leased to the caller, or ``None`` when one is already open."""
-    row = await conn.fetchrow(Q.add_capture, merchant_id, payment_id, attempt_id, amount, lease_s)
-    return _item(row) if row else None
+class Work(Repository):
+    """Follow-up work rows: written with their cause, leased by whoever runs them."""
 
+    __slots__ = ()
 
-async def add_registrations(
-    conn: asyncpg.Connection, merchant_id: str, customer_id: str, account_ids: list[str], lease_s: float
-) -> list[WorkItem]:
-    """One registration row per gateway account, leased to the caller (who runs them now)."""
-    return [_item(r) for r in await conn.fetch(Q.add_registrations, merchant_id, customer_id, account_ids, lease_s)]
+    async def add_capture(
+        self, merchant_id: str, payment_id: str, attempt_id: str, amount: int, lease_s: float
+    ) -> WorkItem | None:
+        """A new capture row leased to the caller, or ``None`` when one is already open."""
+        row = await self._db.fetchrow(Q.add_capture, merchant_id, payment_id, attempt_id, amount, lease_s)
+        return _item(row) if row else None
 
+    async def add_registrations(
+        self, merchant_id: str, customer_id: str, account_ids: list[str], lease_s: float
+    ) -> list[WorkItem]:
+        """One registration row per gateway account, leased to the caller (who runs them now)."""
+        return [
+            _item(r) for r in await self._db.fetch(Q.add_registrations, merchant_id, customer_id, account_ids, lease_s)
+        ]
 
-async def lease_for_payment(db: Executor, merchant_id: str, payment_id: str, lease_s: float) -> WorkItem | None:
-    """Lease the payment's open capture, or ``None`` (none open, or a live holder has it)."""
-    row = await db.fetchrow(Q.lease_for_payment, merchant_id, payment_id, lease_s)
-    return _item(row) if row else None
+    async def lease_for_payment(self, merchant_id: str, payment_id: str, lease_s: float) -> WorkItem | None:
+        """Lease the payment's open capture, or ``None`` (none open, or a live holder has it)."""
+        row = await self._db.fetchrow(Q.lease_for_payment, merchant_id, payment_id, lease_s)
+        return _item(row) if row else None
 
+    async def open_for_payment(self, merchant_id: str, payment_id: str) -> WorkItem | None:
+        """The payment's open capture row, leased or not."""
+        row = await self._db.fetchrow(Q.open_for_payment, merchant_id, payment_id)
+        return _item(row) if row else None
 
-async def open_for_payment(db: Executor, merchant_id: str, payment_id: str) -> WorkItem | None:
-    """The payment's open capture row, leased or not."""
-    row = await db.fetchrow(Q.open_for_payment, merchant_id, payment_id)
-    return _item(row) if row else None
+    async def claim_due(self, limit: int, lease_s: float) -> list[WorkItem]:
+        """Lease up to ``limit`` due rows for this worker (``SKIP LOCKED``: safe on many processes)."""
+        return [_item(r) for r in await self._db.fetch(Q.claim_due, limit, lease_s)]
 
+    async def finish(self, item: WorkItem, state: str, error: str | None = None) -> None:
+        """Close a row: ``done``, or ``failed`` (the gateway refused for good)."""
+        await self._db.execute(Q.finish, item.id, item.merchant_id, state, error)
 
-async def claim_due(db: Executor, limit: int, lease_s: float) -> list[WorkItem]:
-    """Lease up to ``limit`` due rows for this worker (``SKIP LOCKED``: safe on many processes)."""
-    return [_item(r) for r in await db.fetch(Q.claim_due, limit, lease_s)]
-
-
-async def finish(db: Executor, item: WorkItem, state: str, error: str | None = None) -> None:
-    """Close a row: ``done``, or ``failed`` (the gateway refused for good)."""
-    await db.execute(Q.finish, item.id, item.merchant_id, state, error)
-
-
-async def retry_later(db: Executor, item: WorkItem, backoff_s: list[float], error: str) -> WorkItem | None:
-    """Count a try and schedule the next one on the ladder."""
-    row = await db.fetchrow(Q.retry_later, item.id, item.merchant_id, backoff_s, error)
-    return _item(row) if row else None
+    async def retry_later(self, item: WorkItem, backoff_s: list[float], error: str) -> WorkItem | None:
+        """Count a try and schedule the next one on the ladder."""
+        row = await self._db.fetchrow(Q.retry_later, item.id, item.merchant_id, backoff_s, error)
+        return _item(row) if row else None

@@ -184,7 +184,7 @@ async def test_manual_capture_cut_by_a_crash_captures_once(procs, http, own_db):
             "/v1/payments", json=create_body(25000, capture_method="manual"), headers={"Idempotency-Key": "h"}
         )
     ).json()
-    assert held["status"] == "requires_capture", held
+    assert held.get("status") == "requires_capture", f"{held}\n{procs.engine_log_tail()}"
     path = f"/v1/payments/{held['id']}/capture"
     await procs.add_sandbox_fault("razorpay", "latency", latency_ms=2000, path_contains="/capture", count=1)
     await crash_during(procs, http.post(path, json={}, headers={"Idempotency-Key": "c1"}), fault_taken(procs))
@@ -233,7 +233,7 @@ async def test_an_automatic_capture_cut_by_a_crash_is_finished_by_the_worker_aft
             "/v1/payments", json=create_body(23000, capture_method="manual"), headers={"Idempotency-Key": "a"}
         )
     ).json()
-    assert held["status"] == "requires_capture", held
+    assert held.get("status") == "requires_capture", f"{held}\n{procs.engine_log_tail()}"
     async with procs.sandbox_client() as sandbox:
         assert (await sandbox.post("/_sandbox/webhooks", json={"mode": "hold"})).status_code == 200
     try:

@@ -15,7 +15,8 @@ import pytest_asyncio
 
 from engine.gateways.razorpay import connector as razorpay_connector
 from engine.services import reconciler
-from engine.store import work as work_store
+from engine.store.uow import UnitOfWork
+from engine.store.work import WorkItem
 from tests.e2e.test_gateways_e2e import add_fault, card, get_payment, pay, sandbox, sandbox_reset, webhook_mode
 
 AMOUNT = 31500
@@ -34,8 +35,8 @@ async def ledger(stack, kind: str, attempt_id: str) -> list[dict]:
     return [e for e in entries if e["gateway"] == "razorpay"]
 
 
-async def open_capture_of(stack, merchant_id: str, payment_id: str) -> work_store.WorkItem | None:
-    return await work_store.open_for_payment(stack.engine.pool, merchant_id, payment_id)
+async def open_capture_of(stack, merchant_id: str, payment_id: str) -> WorkItem | None:
+    return await stack.engine.db.work.open_for_payment(merchant_id, payment_id)
 
 
 async def test_the_worker_finishes_an_automatic_capture_whose_answer_was_lost(merchant, stack, svc):
@@ -48,7 +49,7 @@ async def test_the_worker_finishes_an_automatic_capture_whose_answer_was_lost(me
         await conn.execute("UPDATE payments SET capture_method = 'automatic' WHERE id = $1", held["id"])
         attempt_id = await conn.fetchval("SELECT id FROM payment_attempts WHERE payment_id = $1", held["id"])
         async with conn.transaction():
-            await work_store.add_capture(conn, merchant.id, held["id"], attempt_id, AMOUNT, 0)
+            await UnitOfWork(conn).work.add_capture(merchant.id, held["id"], attempt_id, AMOUNT, 0)
     finally:
         await conn.close()
 

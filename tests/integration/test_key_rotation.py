@@ -34,6 +34,11 @@ SANDBOX_URL = "http://127.0.0.1:9"  # never called: these tests only store and o
 ACCOUNTS = len(SANDBOX_ACCOUNTS)
 
 
+def STORED(_result: object) -> tuple[int, bytes]:
+    """Renders whatever the request ended with as the one stored response these tests expect."""
+    return 201, b'{"id":"pay_x"}'
+
+
 def _b64(key: bytes) -> str:
     return base64.urlsafe_b64encode(key).decode()
 
@@ -116,13 +121,13 @@ async def test_rotation_keeps_every_account_readable_and_ends_needing_only_the_n
         assert derive_keys(old).fingerprint in recognised and old in recognised
         # Two runs at once (two processes, small batches): every row is re-sealed exactly once.
         first, second = await asyncio.gather(
-            rotate_keys(engine.pool, engine.sealer, batch_size=3), rotate_keys(other.pool, other.sealer, batch_size=2)
+            rotate_keys(engine.db, engine.sealer, batch_size=3), rotate_keys(other.db, other.sealer, batch_size=2)
         )
         assert first.resealed + second.resealed == total
         assert first.unreadable == second.unreadable == {}
         assert first.resealed + first.current == second.resealed + second.current == total
         assert await _key_ids(db) == {Sealer.key_id_of(new): total}
-        again = await rotate_keys(engine.pool, engine.sealer)
+        again = await rotate_keys(engine.db, engine.sealer)
         assert (again.resealed, again.current, again.unreadable) == (0, total, {})
         assert again.summary() == f"re-encrypted 0 gateway accounts; {total} already current"
         # The engines that served during the rotation read the re-sealed rows.
@@ -153,7 +158,7 @@ async def test_upgrade_keeps_the_same_key_and_reseals_raw_master_rows(db: Servic
     await _readable(_settings(db, key), expected)
     engine = await Engine.start(_settings(db, key))
     try:
-        rotation = await rotate_keys(engine.pool, engine.sealer)
+        rotation = await rotate_keys(engine.db, engine.sealer)
     finally:
         await engine.close()
     assert (rotation.resealed, rotation.current, rotation.unreadable) == (ACCOUNTS, 0, {})
@@ -230,18 +235,18 @@ async def test_an_idempotency_key_stored_before_a_rotation_still_replays(db):
     body = b'{"amount":500,"currency":"INR"}'
     before = await Engine.start(_settings(db, old))
     try:
-        first = idempotency.new_claim(before, merchant_id, "rotating", "POST", "/v1/payments", body)
+        first = idempotency.new_claim(before, merchant_id, "rotating", "POST", "/v1/payments", body, STORED)
         assert await idempotency.claim(before, first) == first
-        await idempotency.record(before, first, 201, b'{"id":"pay_x"}')
+        await idempotency.remember(before.db, first, object())  # type: ignore[arg-type]
     finally:
         await before.close()
     after = await Engine.start(_settings(db, new, (old,)))
     try:
-        retry = idempotency.new_claim(after, merchant_id, "rotating", "POST", "/v1/payments", body)
+        retry = idempotency.new_claim(after, merchant_id, "rotating", "POST", "/v1/payments", body, STORED)
         assert retry.fingerprint != first.fingerprint  # signed with the new key now...
         replay = await idempotency.claim(after, retry)  # ...and still the same request
         assert replay == idempotency.Replay(status=201, body=b'{"id":"pay_x"}')
-        other = idempotency.new_claim(after, merchant_id, "rotating", "POST", "/v1/payments", body + b" ")
+        other = idempotency.new_claim(after, merchant_id, "rotating", "POST", "/v1/payments", body + b" ", STORED)
         with pytest.raises(IdempotencyError):
             await idempotency.claim(after, other)
     finally:
