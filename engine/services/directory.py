@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import time
 
-import httpx
-
 from engine.crypto import Sealer
 from engine.errors import InvalidRequest
 from engine.gateways import registry
 from engine.gateways.base import GatewayConnector
+from engine.gateways.http import GatewayClient
 from engine.ids import new_id
 from engine.model import GatewayAccount
 from engine.store.merchants import SealedAccount
@@ -25,7 +24,7 @@ _ACCOUNT_TTL_S = 30.0
 class GatewayDirectory:
     """Finds a merchant's gateway accounts and the connector for each."""
 
-    def __init__(self, *, db: Database, sealer: Sealer, http: httpx.AsyncClient) -> None:
+    def __init__(self, *, db: Database, sealer: Sealer, http: GatewayClient) -> None:
         self._db = db
         self._sealer = sealer
         self._http = http

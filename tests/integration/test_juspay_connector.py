@@ -29,6 +29,7 @@ from engine.gateways.base import (
     RefundOutcome,
     RefundRequest,
 )
+from engine.gateways.http import GatewayClient, new_client
 from engine.gateways.juspay import JuspayConnector, builders
 from engine.gateways.registry import build_connector
 from sandbox.app import create_app
@@ -52,13 +53,14 @@ _counter = iter(range(1, 1_000_000))
 @dataclass
 class Env:
     url: str
-    client: httpx.AsyncClient
+    client: httpx.AsyncClient  # the sandbox's control endpoints and pages
     receiver: Receiver
     gw: JuspayConnector
+    gateway: GatewayClient  # what the connectors send through
 
-    def connector(self, client: httpx.AsyncClient | None = None) -> JuspayConnector:
+    def connector(self, client: GatewayClient | None = None) -> JuspayConnector:
         built = build_connector(
-            GATEWAY, SANDBOX_CREDENTIALS, base_url=f"{self.url}/{GATEWAY}", client=client or self.client
+            GATEWAY, SANDBOX_CREDENTIALS, base_url=f"{self.url}/{GATEWAY}", client=client or self.gateway
         )
         assert isinstance(built, JuspayConnector)
         return built
@@ -88,8 +90,8 @@ async def env() -> AsyncIterator[Env]:
             webhook_timeout_s=2.0,
         )
         async with serve_asgi(create_app(settings), port=port) as url:
-            async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client:
-                env = Env(url, client, receiver, None)  # type: ignore[arg-type]
+            async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client, new_client(5.0, 5.0) as gateway:
+                env = Env(url, client, receiver, None, gateway)  # type: ignore[arg-type]
                 env.gw = env.connector()
                 yield env
 
@@ -150,7 +152,7 @@ async def test_create_customer_is_idempotent(env: Env) -> None:
     assert await env.gw.create_customer("cus_jsp_000002", None, None, None)  # placeholders where Juspay insists
     assert await env.gw.create_customer("short", None, "9876543210", None) is None  # refused: < 8 characters
     dead = build_connector(
-        GATEWAY, SANDBOX_CREDENTIALS, base_url=f"http://127.0.0.1:{free_port()}/juspay", client=env.client
+        GATEWAY, SANDBOX_CREDENTIALS, base_url=f"http://127.0.0.1:{free_port()}/juspay", client=env.gateway
     )
     assert await dead.create_customer("cus_jsp_000003", None, None, None) is None  # type: ignore[attr-defined]
 
@@ -349,7 +351,7 @@ async def test_5xx_without_proof_is_unknown(env: Env, fault: str) -> None:
 async def test_read_timeout_is_unknown_then_sync_captured(env: Env) -> None:
     await env.fault("timeout", "/txns")
     req = request(card("4111111111111111"))
-    async with httpx.AsyncClient(timeout=httpx.Timeout(5.0, read=0.3)) as short:
+    async with new_client(5.0, 0.3) as short:
         res = await env.connector(short).authorize(req)
     assert res.outcome is Outcome.UNKNOWN and res.error_code == "transport_ReadTimeout"
     assert (await env.gw.sync(ref_of(req, res))).outcome is Outcome.CAPTURED
@@ -358,7 +360,7 @@ async def test_read_timeout_is_unknown_then_sync_captured(env: Env) -> None:
 @pytest.mark.parametrize("fault", ["http_500", "http_503_html", "garbled", "timeout"])
 async def test_order_failures_are_retryable(env: Env, fault: str) -> None:
     await env.fault(fault, "/orders")
-    async with httpx.AsyncClient(timeout=httpx.Timeout(5.0, read=0.3)) as short:
+    async with new_client(5.0, 0.3) as short:
         res = await env.connector(short).authorize(request(card("4111111111111111")))
     assert res.outcome is Outcome.RETRYABLE
 
@@ -374,7 +376,7 @@ async def test_unreadable_order_status_is_unknown(env: Env, fault: str) -> None:
 
 async def test_unreachable_gateway(env: Env) -> None:
     dead = build_connector(
-        GATEWAY, SANDBOX_CREDENTIALS, base_url=f"http://127.0.0.1:{free_port()}/juspay", client=env.client
+        GATEWAY, SANDBOX_CREDENTIALS, base_url=f"http://127.0.0.1:{free_port()}/juspay", client=env.gateway
     )
     assert (await dead.authorize(request(card("4111111111111111")))).outcome is Outcome.RETRYABLE
     assert (await dead.sync(AttemptRef("att_x", "e", "attx"))).outcome is Outcome.UNKNOWN
@@ -384,7 +386,7 @@ async def test_unreachable_gateway(env: Env) -> None:
 
 async def test_wrong_api_key_is_retryable(env: Env) -> None:
     bad = build_connector(
-        GATEWAY, {**SANDBOX_CREDENTIALS, "api_key": "wrong"}, base_url=f"{env.url}/juspay", client=env.client
+        GATEWAY, {**SANDBOX_CREDENTIALS, "api_key": "wrong"}, base_url=f"{env.url}/juspay", client=env.gateway
     )
     assert (await bad.authorize(request(card("4111111111111111")))).outcome is Outcome.RETRYABLE
     _req, ref = await paid(env)

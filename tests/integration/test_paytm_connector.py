@@ -29,6 +29,7 @@ from engine.gateways.base import (
     RefundOutcome,
     RefundRequest,
 )
+from engine.gateways.http import GatewayClient, new_client
 from engine.gateways.paytm import PaytmConnector
 from engine.gateways.registry import build_connector
 from sandbox.app import create_app
@@ -46,13 +47,14 @@ _counter = iter(range(1, 1_000_000))
 @dataclass
 class Env:
     url: str
-    client: httpx.AsyncClient
+    client: httpx.AsyncClient  # the sandbox's control endpoints and pages
     receiver: Receiver
     gw: PaytmConnector
+    gateway: GatewayClient  # what the connectors send through
 
-    def connector(self, client: httpx.AsyncClient | None = None) -> PaytmConnector:
+    def connector(self, client: GatewayClient | None = None) -> PaytmConnector:
         built = build_connector(
-            GATEWAY, SANDBOX_CREDENTIALS, base_url=f"{self.url}/{GATEWAY}", client=client or self.client
+            GATEWAY, SANDBOX_CREDENTIALS, base_url=f"{self.url}/{GATEWAY}", client=client or self.gateway
         )
         assert isinstance(built, PaytmConnector)
         return built
@@ -82,8 +84,8 @@ async def env() -> AsyncIterator[Env]:
             webhook_timeout_s=2.0,
         )
         async with serve_asgi(create_app(settings), port=port) as url:
-            async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client:
-                env = Env(url, client, receiver, None)  # type: ignore[arg-type]
+            async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client, new_client(5.0, 5.0) as gateway:
+                env = Env(url, client, receiver, None, gateway)  # type: ignore[arg-type]
                 env.gw = env.connector()
                 yield env
 
@@ -328,7 +330,7 @@ async def test_signed_system_error_is_retryable(env: Env) -> None:
 async def test_read_timeout_is_unknown_then_sync_captured(env: Env) -> None:
     await env.fault("timeout", "processTransaction")
     req = request(card("4111111111111111"))
-    async with httpx.AsyncClient(timeout=httpx.Timeout(5.0, read=0.3)) as short:
+    async with new_client(5.0, 0.3) as short:
         res = await env.connector(short).authorize(req)
     assert res.outcome is Outcome.UNKNOWN and res.error_code == "transport_ReadTimeout"
     assert (await env.gw.sync(ref_of(req, res))).outcome is Outcome.CAPTURED
@@ -337,7 +339,7 @@ async def test_read_timeout_is_unknown_then_sync_captured(env: Env) -> None:
 @pytest.mark.parametrize("fault", ["http_500", "http_503_html", "garbled", "empty", "timeout"])
 async def test_initiate_failures_are_retryable(env: Env, fault: str) -> None:
     await env.fault(fault, "initiateTransaction")
-    async with httpx.AsyncClient(timeout=httpx.Timeout(5.0, read=0.3)) as short:
+    async with new_client(5.0, 0.3) as short:
         res = await env.connector(short).authorize(request(card("4111111111111111")))
     assert res.outcome is Outcome.RETRYABLE
 
@@ -353,7 +355,7 @@ async def test_unreadable_status_is_unknown(env: Env, fault: str) -> None:
 
 async def test_unreachable_gateway(env: Env) -> None:
     dead = build_connector(
-        GATEWAY, SANDBOX_CREDENTIALS, base_url=f"http://127.0.0.1:{free_port()}/paytm", client=env.client
+        GATEWAY, SANDBOX_CREDENTIALS, base_url=f"http://127.0.0.1:{free_port()}/paytm", client=env.gateway
     )
     assert (await dead.authorize(request(card("4111111111111111")))).outcome is Outcome.RETRYABLE
     assert (await dead.sync(AttemptRef("att_x", "T", "att_x"))).outcome is Outcome.UNKNOWN
@@ -363,7 +365,7 @@ async def test_unreachable_gateway(env: Env) -> None:
 
 async def test_wrong_key_is_retryable_and_answers_are_not_trusted(env: Env) -> None:
     wrong = {**SANDBOX_CREDENTIALS, "merchant_key": "wrongmerchkey001"}
-    bad = build_connector(GATEWAY, wrong, base_url=f"{env.url}/paytm", client=env.client)
+    bad = build_connector(GATEWAY, wrong, base_url=f"{env.url}/paytm", client=env.gateway)
     assert (await bad.authorize(request(card("4111111111111111")))).outcome is Outcome.RETRYABLE
     req = request(card("4111111111111111"))
     res = await env.gw.authorize(req)

@@ -29,6 +29,7 @@ from engine.gateways.base import (
     RefundOutcome,
     RefundRequest,
 )
+from engine.gateways.http import GatewayClient, new_client
 from engine.gateways.payu import PayuConnector
 from engine.gateways.registry import build_connector
 from sandbox.app import create_app
@@ -46,13 +47,14 @@ _counter = iter(range(1, 1_000_000))
 @dataclass
 class Env:
     url: str
-    client: httpx.AsyncClient
+    client: httpx.AsyncClient  # the sandbox's control endpoints and pages
     receiver: Receiver
     gw: PayuConnector
+    gateway: GatewayClient  # what the connectors send through
 
-    def connector(self, client: httpx.AsyncClient | None = None) -> PayuConnector:
+    def connector(self, client: GatewayClient | None = None) -> PayuConnector:
         built = build_connector(
-            GATEWAY, SANDBOX_CREDENTIALS, base_url=f"{self.url}/{GATEWAY}", client=client or self.client
+            GATEWAY, SANDBOX_CREDENTIALS, base_url=f"{self.url}/{GATEWAY}", client=client or self.gateway
         )
         assert isinstance(built, PayuConnector)
         return built
@@ -82,8 +84,8 @@ async def env() -> AsyncIterator[Env]:
             webhook_timeout_s=2.0,
         )
         async with serve_asgi(create_app(settings), port=port) as url:
-            async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client:
-                env = Env(url, client, receiver, None)  # type: ignore[arg-type]
+            async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client, new_client(5.0, 5.0) as gateway:
+                env = Env(url, client, receiver, None, gateway)  # type: ignore[arg-type]
                 env.gw = env.connector()
                 yield env
 
@@ -340,7 +342,7 @@ async def test_5xx_without_payu_failure_is_unknown(env: Env, fault: str) -> None
 async def test_read_timeout_is_unknown_then_sync_captured(env: Env) -> None:
     await env.fault("timeout", "_payment")
     req = request(card("4111111111111111"))
-    async with httpx.AsyncClient(timeout=httpx.Timeout(5.0, read=0.3)) as short:
+    async with new_client(5.0, 0.3) as short:
         res = await env.connector(short).authorize(req)
     assert res.outcome is Outcome.UNKNOWN and res.error_code == "transport_ReadTimeout"
     assert (await env.gw.sync(ref_of(req, res))).outcome is Outcome.CAPTURED
@@ -357,7 +359,7 @@ async def test_unreadable_verify_payment_is_unknown(env: Env, fault: str) -> Non
 
 async def test_unreachable_gateway(env: Env) -> None:
     dead = build_connector(
-        GATEWAY, SANDBOX_CREDENTIALS, base_url=f"http://127.0.0.1:{free_port()}/payu", client=env.client
+        GATEWAY, SANDBOX_CREDENTIALS, base_url=f"http://127.0.0.1:{free_port()}/payu", client=env.gateway
     )
     assert (await dead.authorize(request(card("4111111111111111")))).outcome is Outcome.RETRYABLE
     assert (await dead.sync(AttemptRef("att_x", "1", "att_x"))).outcome is Outcome.UNKNOWN
@@ -367,7 +369,7 @@ async def test_unreachable_gateway(env: Env) -> None:
 
 async def test_wrong_salt_is_retryable_and_commands_are_refused(env: Env) -> None:
     bad = build_connector(
-        GATEWAY, {**SANDBOX_CREDENTIALS, "salt": "wrong"}, base_url=f"{env.url}/payu", client=env.client
+        GATEWAY, {**SANDBOX_CREDENTIALS, "salt": "wrong"}, base_url=f"{env.url}/payu", client=env.gateway
     )
     assert (await bad.authorize(request(card("4111111111111111")))).outcome is Outcome.RETRYABLE
     _req, ref = await paid(env)

@@ -29,6 +29,7 @@ from engine.gateways.base import (
     RefundOutcome,
     RefundRequest,
 )
+from engine.gateways.http import GatewayClient, new_client
 from engine.gateways.razorpay import RazorpayConnector, RazorpayCredentials
 from engine.gateways.registry import build_connector
 from sandbox.app import create_app
@@ -67,12 +68,13 @@ class Receiver:
 @dataclass
 class Env:
     url: str
-    client: httpx.AsyncClient
+    client: httpx.AsyncClient  # the sandbox's control endpoints and pages
     receiver: Receiver
     rzp: RazorpayConnector
+    gateway: GatewayClient  # what the connectors send through
 
-    def connector(self, client: httpx.AsyncClient | None = None) -> RazorpayConnector:
-        return RazorpayConnector(CREDS, base_url=self.url + "/razorpay", client=client or self.client)
+    def connector(self, client: GatewayClient | None = None) -> RazorpayConnector:
+        return RazorpayConnector(CREDS, base_url=self.url + "/razorpay", client=client or self.gateway)
 
     async def fault(self, fault: str, path_contains: str, count: int = 1) -> None:
         body = {"gateway": "razorpay", "fault": fault, "path_contains": path_contains, "count": count}
@@ -96,9 +98,9 @@ async def env() -> AsyncIterator[Env]:
             webhook_timeout_s=2.0,
         )
         async with serve_asgi(create_app(settings), port=port) as url:
-            async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client:
-                rzp = RazorpayConnector(CREDS, base_url=url + "/razorpay", client=client)
-                yield Env(url, client, receiver, rzp)
+            async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client, new_client(5.0, 5.0) as gateway:
+                rzp = RazorpayConnector(CREDS, base_url=url + "/razorpay", client=gateway)
+                yield Env(url, client, receiver, rzp, gateway)
 
 
 @pytest.fixture(autouse=True)
@@ -281,7 +283,7 @@ async def test_capture_timeout_is_unknown_then_retry_captured(env: Env) -> None:
     req = request(card("4111111111111111"), capture=False)
     ref = ref_of(req, await env.rzp.authorize(req))
     await env.fault("timeout", "/capture")
-    async with httpx.AsyncClient(timeout=httpx.Timeout(5.0, read=0.3)) as short:
+    async with new_client(5.0, 0.3) as short:
         lost = await env.connector(short).capture(ref, req.amount)
     assert lost.outcome is Outcome.UNKNOWN
     assert (await env.rzp.capture(ref, req.amount)).outcome is Outcome.CAPTURED
@@ -345,7 +347,7 @@ async def test_5xx_without_trustworthy_body_is_unknown(env: Env, fault: str) -> 
 async def test_read_timeout_is_unknown_then_sync_captured(env: Env) -> None:
     await env.fault("timeout", "/payments/create/json")
     req = request(card("4111111111111111"))
-    async with httpx.AsyncClient(timeout=httpx.Timeout(5.0, read=0.3)) as short:
+    async with new_client(5.0, 0.3) as short:
         res = await env.connector(short).authorize(req)
     assert res.outcome is Outcome.UNKNOWN and res.error_code == "transport_ReadTimeout"
     assert (await env.rzp.sync(ref_of(req, res))).outcome is Outcome.CAPTURED
@@ -354,13 +356,13 @@ async def test_read_timeout_is_unknown_then_sync_captured(env: Env) -> None:
 @pytest.mark.parametrize("fault", ["http_500", "http_503_html", "garbled", "timeout"])
 async def test_order_failures_are_retryable(env: Env, fault: str) -> None:
     await env.fault(fault, "/v1/orders")
-    async with httpx.AsyncClient(timeout=httpx.Timeout(5.0, read=0.3)) as short:
+    async with new_client(5.0, 0.3) as short:
         res = await env.connector(short).authorize(request(card("4111111111111111")))
     assert res.outcome is Outcome.RETRYABLE
 
 
 async def test_unreachable_gateway_is_retryable(env: Env) -> None:
-    dead = RazorpayConnector(CREDS, base_url=f"http://127.0.0.1:{free_port()}/razorpay", client=env.client)
+    dead = RazorpayConnector(CREDS, base_url=f"http://127.0.0.1:{free_port()}/razorpay", client=env.gateway)
     req = request(card("4111111111111111"))
     assert (await dead.authorize(req)).outcome is Outcome.RETRYABLE
     assert (await dead.sync(AttemptRef("a", "pay_x", "order_x"))).outcome is Outcome.UNKNOWN
@@ -371,7 +373,7 @@ async def test_unreachable_gateway_is_retryable(env: Env) -> None:
 async def test_wrong_credentials_are_retryable(env: Env) -> None:
     bad = build_connector(
         "razorpay", {"key_id": "rzp_live_nope", "key_secret": "x", "webhook_secret": "y"},
-        base_url=env.url + "/razorpay", client=env.client,
+        base_url=env.url + "/razorpay", client=env.gateway,
     )  # fmt: skip
     assert (await bad.authorize(request(card("4111111111111111")))).outcome is Outcome.RETRYABLE
 

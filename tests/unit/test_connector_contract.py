@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import inspect
 
-import httpx
 import pytest
 
 from engine.gateways import registry
 from engine.gateways.base import CustomerConnector, GatewayConnector
+from engine.gateways.http import new_client
 
 CREDENTIALS = {
     "razorpay": {"key_id": "k", "key_secret": "s", "webhook_secret": "w"},
@@ -27,9 +27,7 @@ def _flows(protocol: type) -> set[str]:
 @pytest.fixture(params=registry.SUPPORTED_GATEWAYS)
 def connector(request: pytest.FixtureRequest) -> object:
     gateway = request.param
-    return registry.build_connector(
-        gateway, CREDENTIALS[gateway], base_url="http://127.0.0.1:9", client=httpx.AsyncClient()
-    )
+    return registry.build_connector(gateway, CREDENTIALS[gateway], base_url="http://127.0.0.1:9", client=new_client())
 
 
 def test_every_connector_implements_every_flow_of_the_contract(connector):

@@ -8,13 +8,18 @@ The HMAC here is computed with the standard library (``hmac``, ``base64``), inde
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from urllib.parse import quote, quote_plus
 
-import httpx
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from engine.gateways.base import (
     AttemptRef,
@@ -25,7 +30,7 @@ from engine.gateways.base import (
     RefundOutcome,
     RefundRequest,
 )
-from engine.gateways.http import HttpResult, Transport, parse_json
+from engine.gateways.http import HttpResult, Transport, new_client, parse_json
 from engine.gateways.juspay import JuspayConnector, JuspayCredentials, builders, codes, events
 from engine.gateways.juspay import transformers as tf
 from engine.gateways.registry import build_connector, capabilities, default_base_url
@@ -81,7 +86,7 @@ def sign(params: dict[str, str], key: str = CREDS.response_key, encode: object =
 
 
 def connector() -> JuspayConnector:
-    return JuspayConnector(CREDS, base_url="https://sandbox.juspay.in", client=httpx.AsyncClient())
+    return JuspayConnector(CREDS, base_url="https://sandbox.juspay.in", client=new_client())
 
 
 # --- return-URL signature vector through the connector's code paths ----------------------------------
@@ -95,7 +100,7 @@ def test_reference_return_url_vector() -> None:
     assert events.verify_return_url({**params, "signature": quote(VEC_SIGNATURE, safe="")}, VEC_KEY)  # double-encoded
     assert events.verify_return_url({**params, "signature": VEC_SIGNATURE.replace("+", " ")}, VEC_KEY)
     creds = JuspayCredentials("m", "k", VEC_KEY, "u", "p")
-    paytm = JuspayConnector(creds, base_url="https://x.example", client=httpx.AsyncClient())
+    paytm = JuspayConnector(creds, base_url="https://x.example", client=new_client())
     result = paytm.verify_callback(params, AttemptRef("att_x", None, "ord_1", 1000, "INR"))
     assert result is not None and result.outcome is Outcome.CAPTURED and result.amount_captured == 1000
     assert paytm.verify_callback({**params, "status": "AUTHORIZATION_FAILED"}, AttemptRef("a", None, "ord_1")) is None
@@ -442,12 +447,12 @@ def test_webhook_without_id_gets_a_stable_one() -> None:
 def test_registry_builds_juspay_and_hides_secrets() -> None:
     creds = {"merchant_id": "m", "api_key": "K_SECRET", "response_key": "R_SECRET", "webhook_username": "u",
              "webhook_password": "P_SECRET"}  # fmt: skip
-    built = build_connector("juspay", creds, base_url="https://x.example", client=httpx.AsyncClient())
+    built = build_connector("juspay", creds, base_url="https://x.example", client=new_client())
     assert isinstance(built, JuspayConnector)
     for secret in ("K_SECRET", "R_SECRET", "P_SECRET"):
         assert secret not in repr(built) and secret not in repr(built._creds)
     with pytest.raises(ValueError, match="response_key"):
-        build_connector("juspay", {**creds, "response_key": ""}, base_url="https://x", client=httpx.AsyncClient())
+        build_connector("juspay", {**creds, "response_key": ""}, base_url="https://x", client=new_client())
     caps = capabilities("juspay")
     assert caps.customers and caps.manual_capture and caps.void and not caps.partial_capture and caps.partial_refund
     assert caps.currencies == {"INR"} and caps.methods == {"card", "upi", "netbanking", "wallet"}
@@ -456,46 +461,64 @@ def test_registry_builds_juspay_and_hides_secrets() -> None:
 
 
 async def test_guards_before_any_io() -> None:
-    juspay = JuspayConnector(CREDS, base_url="http://127.0.0.1:9", client=httpx.AsyncClient())
+    juspay = JuspayConnector(CREDS, base_url="http://127.0.0.1:9", client=new_client())
     assert (await juspay.authorize(charge(currency="USD"))).error_code == "currency_unsupported"
     bad = await juspay.authorize(charge(PaymentMethod(type="emi")))
     assert bad.outcome is Outcome.DECLINED and bad.decline_code == "invalid_request"
 
 
-# --- pre-auth, capture and void (Juspay's documented flow; the sandbox has no pre-auth) -------------------
+# --- pre-auth, capture and void (Juspay's documented flow; the sandbox has no pre-auth: a scripted
+# --- Juspay on a loopback port stands in) ---------------------------------------------------------------
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    headers: dict[str, str]
+    content: bytes
 
 
 class FakeJuspay:
-    """A scripted Juspay for the pre-auth flow, recording every request it sees."""
+    """A scripted Juspay for the pre-auth flow, served on a loopback port, recording every
+    request it sees."""
 
     def __init__(self) -> None:
         self.status = "NEW"
-        self.seen: list[httpx.Request] = []
+        self.seen: list[Seen] = []
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.seen.append(request)
-        path = request.url.path
+    async def handle(self, request: web.Request) -> web.Response:
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        self.seen.append(Seen(request.method, request.path, headers, await request.read()))
+        path = request.path
         if path == "/orders" and request.method == "POST":
-            return httpx.Response(200, json={**order("CREATED"), "status_id": 1})
+            return web.json_response({**order("CREATED"), "status_id": 1})
         if path == "/txns":
             self.status = "AUTHORIZED"
-            return httpx.Response(200, json=txn_body("AUTHORIZED"))
+            return web.json_response(txn_body("AUTHORIZED"))
         if path.endswith("/capture"):
             self.status = "CHARGED"
-            return httpx.Response(200, json={"txn_uuid": "eul9", "status": "CHARGED"})
+            return web.json_response({"txn_uuid": "eul9", "status": "CHARGED"})
         if path.endswith("/void"):
             self.status = "VOIDED"
-            return httpx.Response(200, json={"txn_uuid": "eul9", "status": "VOIDED"})
+            return web.json_response({"txn_uuid": "eul9", "status": "VOIDED"})
         if path == f"/orders/{ORDER}":
-            return httpx.Response(200, json=order(self.status, txn_uuid="eul9"))
-        return httpx.Response(404, json=error("not_found"))
+            return web.json_response(order(self.status, txn_uuid="eul9"))
+        return web.json_response(error("not_found"), status=404)
+
+    @contextlib.asynccontextmanager
+    async def serving(self) -> AsyncIterator[str]:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self.handle)
+        async with TestServer(app, host="127.0.0.1") as server:
+            yield str(server.make_url("")).rstrip("/")
 
 
 @pytest.mark.parametrize("action", ["capture", "void"])
 async def test_preauth_then_capture_or_void(action: str) -> None:
     fake = FakeJuspay()
-    async with httpx.AsyncClient(transport=httpx.MockTransport(fake)) as client:
-        juspay = JuspayConnector(CREDS, base_url="https://api.juspay.in", client=client)
+    async with fake.serving() as url, new_client() as client:
+        juspay = JuspayConnector(CREDS, base_url=url, client=client)
         req = charge(capture=False)
         held = await juspay.authorize(req)
         assert held.outcome is Outcome.AUTHORIZED and held.amount_captured == 0 and held.gateway_reference == "eul9"
@@ -511,15 +534,16 @@ async def test_preauth_then_capture_or_void(action: str) -> None:
     assert created.headers["content-type"] == "application/x-www-form-urlencoded"
     assert created.headers["authorization"] == "Basic " + base64.b64encode(b"unit_api_key:").decode()
     assert created.headers["x-merchantid"] == "unit_merchant" and created.headers["x-routing-id"] == ORDER
-    assert any(r.url.path == f"/v2/txns/eul9/{action}" and r.method == "POST" for r in fake.seen)
+    assert any(r.path == f"/v2/txns/eul9/{action}" and r.method == "POST" for r in fake.seen)
     assert all("content-type" not in r.headers for r in fake.seen if r.method == "GET")
 
 
 async def test_capture_not_sent_is_retryable() -> None:
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused", request=request)
-
-    async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as client:
-        juspay = JuspayConnector(CREDS, base_url="https://api.juspay.in", client=client)
-        assert (await juspay.capture(REF, 50000)).outcome is Outcome.RETRYABLE
-        assert (await juspay.void(AttemptRef("att_1", None, ORDER))).outcome is Outcome.UNKNOWN  # no txn_uuid learnt
+    with socket.socket() as held:  # bound, not listening: every connection is refused
+        held.bind(("127.0.0.1", 0))
+        async with new_client() as client:
+            juspay = JuspayConnector(CREDS, base_url=f"http://127.0.0.1:{held.getsockname()[1]}", client=client)
+            assert (await juspay.capture(REF, 50000)).outcome is Outcome.RETRYABLE
+            assert (
+                await juspay.void(AttemptRef("att_1", None, ORDER))
+            ).outcome is Outcome.UNKNOWN  # no txn_uuid learnt

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode
 
-import httpx
 import msgspec
 import pytest
 from paytmchecksum import PaytmChecksum
@@ -24,7 +23,7 @@ from engine.gateways.base import (
     RefundOutcome,
     RefundRequest,
 )
-from engine.gateways.http import HttpResult, Transport, parse_json
+from engine.gateways.http import HttpResult, Transport, new_client, parse_json
 from engine.gateways.paytm import PaytmConnector, PaytmCredentials, builders, codes, events
 from engine.gateways.paytm import transformers as tf
 from engine.gateways.paytm.wire import StatusAnswer
@@ -99,7 +98,7 @@ def with_checksum(fields: dict[str, str], key: str = KEY) -> dict[str, str]:
 
 
 def connector() -> PaytmConnector:
-    return PaytmConnector(CREDS, base_url="https://securestage.paytmpayments.com", client=httpx.AsyncClient())
+    return PaytmConnector(CREDS, base_url="https://securestage.paytmpayments.com", client=new_client())
 
 
 # --- checksum vectors through the connector's code paths ---------------------------------------
@@ -107,7 +106,7 @@ def connector() -> PaytmConnector:
 
 def test_reference_dict_vector_verifies_as_a_webhook_and_callback() -> None:
     creds = PaytmCredentials("TESTMID0001", VEC_KEY)
-    paytm = PaytmConnector(creds, base_url="https://x.example", client=httpx.AsyncClient())
+    paytm = PaytmConnector(creds, base_url="https://x.example", client=new_client())
     form = {"MID": "TESTMID0001", "ORDERID": "ORD_1001", "CHECKSUMHASH": VEC_DICT_CHECKSUM}
     assert paytm.verify_webhook({}, urlencode(form).encode())
     assert paytm.verify_callback(form, AttemptRef("att_x", None, "ORD_1001")) is not None
@@ -447,16 +446,14 @@ def test_signed_but_unrecognised_webhook_raises() -> None:
 
 def test_registry_builds_paytm_and_hides_the_key() -> None:
     creds = {"mid": MID, "merchant_key": KEY, "website": "WEBSTAGING", "base_url": "ignored"}
-    built = build_connector("paytm", creds, base_url="https://x.example", client=httpx.AsyncClient())
+    built = build_connector("paytm", creds, base_url="https://x.example", client=new_client())
     assert isinstance(built, PaytmConnector) and built.name == "paytm"
     assert KEY not in repr(built) and KEY not in repr(CREDS)
     with pytest.raises(ValueError, match="merchant_key") as exc:
-        build_connector("paytm", {"mid": MID}, base_url="https://x", client=httpx.AsyncClient())
+        build_connector("paytm", {"mid": MID}, base_url="https://x", client=new_client())
     assert MID not in str(exc.value)
     with pytest.raises(ValueError, match="merchant_key") as short:
-        build_connector(
-            "paytm", {"mid": MID, "merchant_key": "tooshort"}, base_url="https://x", client=httpx.AsyncClient()
-        )
+        build_connector("paytm", {"mid": MID, "merchant_key": "tooshort"}, base_url="https://x", client=new_client())
     assert "tooshort" not in str(short.value)
     caps = capabilities("paytm")
     assert caps.currencies == {"INR"} and caps.methods == {"card", "upi", "netbanking", "wallet"}
@@ -465,7 +462,7 @@ def test_registry_builds_paytm_and_hides_the_key() -> None:
 
 
 async def test_guards_before_any_io() -> None:
-    paytm = PaytmConnector(CREDS, base_url="http://127.0.0.1:9", client=httpx.AsyncClient())
+    paytm = PaytmConnector(CREDS, base_url="http://127.0.0.1:9", client=new_client())
     usd = await paytm.authorize(charge(currency="USD"))
     assert usd.outcome is Outcome.RETRYABLE and usd.error_code == "currency_unsupported"
     manual = await paytm.authorize(charge(capture=False))

@@ -10,7 +10,6 @@ import hashlib
 import json
 from urllib.parse import urlencode
 
-import httpx
 import pytest
 
 from engine.gateways.base import (
@@ -22,7 +21,7 @@ from engine.gateways.base import (
     RefundOutcome,
     RefundRequest,
 )
-from engine.gateways.http import HttpResult, Transport, parse_json
+from engine.gateways.http import HttpResult, Transport, new_client, parse_json
 from engine.gateways.payu import PayuConnector, PayuCredentials, builders, codes, events
 from engine.gateways.payu import transformers as tf
 from engine.gateways.registry import build_connector, capabilities, default_base_url
@@ -86,7 +85,7 @@ def response(status: str = "success", unmapped: str = "captured", **kw: str) -> 
 
 
 def connector() -> PayuConnector:
-    return PayuConnector(CREDS, base_url="https://test.payu.in", client=httpx.AsyncClient())
+    return PayuConnector(CREDS, base_url="https://test.payu.in", client=new_client())
 
 
 # --- hash vectors through the connector's code paths ----------------------------------------------
@@ -426,12 +425,10 @@ def test_verified_webhook_without_txnid_raises() -> None:
 
 
 def test_registry_builds_payu_and_hides_the_salt() -> None:
-    built = build_connector(
-        "payu", {"key": KEY, "salt": SALT}, base_url="https://x.example", client=httpx.AsyncClient()
-    )
+    built = build_connector("payu", {"key": KEY, "salt": SALT}, base_url="https://x.example", client=new_client())
     assert isinstance(built, PayuConnector) and SALT not in repr(built) and SALT not in repr(CREDS)
     with pytest.raises(ValueError, match="salt"):
-        build_connector("payu", {"key": KEY}, base_url="https://x", client=httpx.AsyncClient())
+        build_connector("payu", {"key": KEY}, base_url="https://x", client=new_client())
     caps = capabilities("payu")
     assert caps.currencies == {"INR"} and caps.methods == {"card", "upi", "netbanking", "wallet"}
     assert not caps.manual_capture and caps.partial_refund and not caps.customers
@@ -439,13 +436,13 @@ def test_registry_builds_payu_and_hides_the_salt() -> None:
 
 
 def test_production_commands_go_to_the_info_host() -> None:
-    prod = PayuConnector(CREDS, base_url="https://secure.payu.in", client=httpx.AsyncClient())
+    prod = PayuConnector(CREDS, base_url="https://secure.payu.in", client=new_client())
     assert prod._command_base == "https://info.payu.in"
     assert connector()._command_base == "https://test.payu.in"
 
 
 async def test_guards_before_any_io() -> None:
-    payu = PayuConnector(CREDS, base_url="http://127.0.0.1:9", client=httpx.AsyncClient())
+    payu = PayuConnector(CREDS, base_url="http://127.0.0.1:9", client=new_client())
     assert (await payu.authorize(charge(currency="USD"))).error_code == "currency_unsupported"
     assert (await payu.authorize(charge(capture=False))).error_code == "manual_capture_unsupported"
     bad = await payu.authorize(charge(PaymentMethod(type="emi")))

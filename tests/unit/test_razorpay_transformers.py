@@ -10,11 +10,9 @@ import hashlib
 import hmac
 import json
 
-import httpx
 import msgspec
 import pytest
 
-from engine.gateways import http
 from engine.gateways.base import (
     AttemptRef,
     CardDetails,
@@ -24,7 +22,7 @@ from engine.gateways.base import (
     RefundOutcome,
     RefundRequest,
 )
-from engine.gateways.http import HttpResult, Transport, parse_json
+from engine.gateways.http import HttpResult, Transport, new_client, parse_json
 from engine.gateways.razorpay import RazorpayConnector, RazorpayCredentials, events
 from engine.gateways.razorpay import transformers as tf
 from engine.gateways.razorpay.wire import PaymentCollection
@@ -459,7 +457,7 @@ def webhook(event: str, **payload: object) -> bytes:
 
 @pytest.fixture
 def connector() -> RazorpayConnector:
-    return RazorpayConnector(CREDS, base_url="https://api.razorpay.com", client=httpx.AsyncClient())
+    return RazorpayConnector(CREDS, base_url="https://api.razorpay.com", client=new_client())
 
 
 def test_webhook_signature(connector: RazorpayConnector) -> None:
@@ -597,11 +595,11 @@ def test_registry() -> None:
         "razorpay",
         {"key_id": "k", "key_secret": "s", "webhook_secret": "w"},
         base_url="http://127.0.0.1:1/razorpay",
-        client=httpx.AsyncClient(),
+        client=new_client(),
     )
     assert conn.name == "razorpay"
     with pytest.raises(ValueError, match="key_secret"):
-        build_connector("razorpay", {"key_id": "k"}, base_url="x", client=httpx.AsyncClient())
+        build_connector("razorpay", {"key_id": "k"}, base_url="x", client=new_client())
     with pytest.raises(ValueError):
         default_base_url("nope")
 
@@ -612,66 +610,5 @@ def test_decline_code_table_is_consistent() -> None:
     assert events.callback_kind({"razorpay_payment_id": "p"}) is None
 
 
-# --- the shared transport helper (httpx.MockTransport, no network) ------------------------------
-
-
-class _BrokenStream(httpx.AsyncByteStream):
-    async def __aiter__(self):  # type: ignore[override]
-        yield b'{"razorpay_payment_id": '
-        raise httpx.ReadError("connection reset")
-
-
-def _client(handler: object) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.MockTransport(handler))  # type: ignore[arg-type]
-
-
-def _raiser(exc: Exception) -> object:
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise exc
-
-    return handler
-
-
-@pytest.mark.parametrize(
-    ("exc", "transport"),
-    [
-        (httpx.ConnectError("refused"), Transport.NOT_SENT),
-        (httpx.ConnectTimeout("slow"), Transport.NOT_SENT),
-        (httpx.PoolTimeout("full"), Transport.NOT_SENT),
-        (httpx.ReadTimeout("late"), Transport.UNKNOWN),
-        (httpx.WriteTimeout("late"), Transport.UNKNOWN),
-        (httpx.RemoteProtocolError("closed"), Transport.UNKNOWN),
-        (httpx.ReadError("reset"), Transport.UNKNOWN),
-        (RuntimeError("anything else"), Transport.UNKNOWN),
-    ],
-)
-async def test_send_classifies_transport_errors(exc: Exception, transport: Transport) -> None:
-    async with _client(_raiser(exc)) as client:
-        result = await http.send(client, "POST", "https://gw.example/v1/x", json={"a": 1})
-    assert result.transport is transport and result.error == type(exc).__name__
-    assert not result.answered and str(exc) not in repr(result)
-
-
-async def test_send_answers_and_never_raises_on_bodies() -> None:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        if request.url.path == "/html":
-            return httpx.Response(502, content=b"<html>bad gateway</html>")
-        if request.url.path == "/big":
-            return httpx.Response(200, content=b"x" * (http.MAX_BODY_BYTES + 1))
-        if request.url.path == "/reset":
-            return httpx.Response(200, stream=_BrokenStream())
-        return httpx.Response(200, json={"ok": True}, headers={"X-Thing": "1"})
-
-    async with _client(handler) as client:
-        ok = await http.send(client, "POST", "https://gw.example/ok", json={"a": 1}, auth=("id", "secret"))
-        html = await http.send(client, "GET", "https://gw.example/html")
-        big = await http.send(client, "GET", "https://gw.example/big")
-        reset = await http.send(client, "GET", "https://gw.example/reset")
-    assert ok.ok and ok.parsed and ok.data == {"ok": True} and ok.headers["x-thing"] == "1"
-    assert seen[0].headers["authorization"].startswith("Basic ") and seen[0].content == b'{"a":1}'
-    assert html.answered and html.status == 502 and not html.parsed and html.body.startswith(b"<html>")
-    assert big.answered and big.too_large and not big.parsed
-    assert reset.transport is Transport.UNKNOWN
+# The shared transport helper (``http.send``) is proven against real sockets, fault by fault, in
+# tests/unit/test_gateway_http.py.

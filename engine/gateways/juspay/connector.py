@@ -25,11 +25,9 @@ Every request: HTTP Basic ``<api_key>:`` (empty password), ``x-merchantid``, ``v
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
-from typing import Any
-from urllib.parse import quote, urlencode
+from collections.abc import Mapping
+from urllib.parse import quote
 
-import httpx
 import msgspec
 
 from engine.gateways import http
@@ -68,36 +66,16 @@ class JuspayCredentials(msgspec.Struct, frozen=True):
         )
 
 
-class FormEncoded(httpx.Auth):
-    """HTTP Basic plus an ``application/x-www-form-urlencoded`` label on the body.
-
-    ``http.send`` encodes bodies as JSON; a ``msgspec.Raw`` form body passes through it byte for
-    byte and this auth step -- httpx's hook for per-request changes -- sets the content type.
-    Replace with a ``form=`` argument if ``http.send`` grows one.
-    """
-
-    def __init__(self, inner: httpx.Auth, form: bool) -> None:
-        self._inner = inner
-        self._form = form
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        if self._form:
-            request.headers["Content-Type"] = "application/x-www-form-urlencoded"
-        yield from self._inner.auth_flow(request)
-
-
 class JuspayConnector:
-    """``GatewayConnector`` for one Juspay account, over a shared ``httpx.AsyncClient``."""
+    """``GatewayConnector`` for one Juspay account, over the engine's shared ``http.GatewayClient``."""
 
     name = "juspay"
 
-    def __init__(self, credentials: JuspayCredentials, *, base_url: str, client: httpx.AsyncClient) -> None:
+    def __init__(self, credentials: JuspayCredentials, *, base_url: str, client: http.GatewayClient) -> None:
         self._creds = credentials
         self._base = base_url.rstrip("/")
         self._client = client
-        basic = httpx.BasicAuth(credentials.api_key, "")
-        self._form_auth = FormEncoded(basic, form=True)
-        self._get_auth = FormEncoded(basic, form=False)
+        self._auth = (credentials.api_key, "")  # HTTP Basic, empty password
         self._trusted_hosts = trusted_hosts_of(self._base)
 
     def __repr__(self) -> str:
@@ -221,9 +199,7 @@ class JuspayConnector:
         headers = {"x-merchantid": self._creds.merchant_id, "version": API_VERSION}
         if routing:
             headers["x-routing-id"] = routing
-        body: Any = msgspec.Raw(urlencode(form).encode()) if form is not None else None
-        auth = self._form_auth if form is not None else self._get_auth
-        return await http.send(self._client, method, self._base + path, json=body, auth=auth, headers=headers)
+        return await http.send(self._client, method, self._base + path, form=form, auth=self._auth, headers=headers)
 
 
 def _seg(value: str) -> str:

@@ -26,7 +26,6 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
 import msgspec
 
 from engine import signing
@@ -62,11 +61,11 @@ class PaytmCredentials(msgspec.Struct, frozen=True):
 
 
 class PaytmConnector:
-    """``GatewayConnector`` for one Paytm account, over a shared ``httpx.AsyncClient``."""
+    """``GatewayConnector`` for one Paytm account, over the engine's shared ``http.GatewayClient``."""
 
     name = "paytm"
 
-    def __init__(self, credentials: PaytmCredentials, *, base_url: str, client: httpx.AsyncClient) -> None:
+    def __init__(self, credentials: PaytmCredentials, *, base_url: str, client: http.GatewayClient) -> None:
         if len(credentials.merchant_key.encode()) not in (16, 24, 32):
             # PaytmChecksum keys the AES cipher with it: fail at configuration, not per request.
             raise ValueError("paytm credentials need a 'merchant_key' of 16, 24 or 32 bytes")

@@ -24,10 +24,9 @@ serves both.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
-from urllib.parse import urlencode, urlsplit
+from collections.abc import Mapping
+from urllib.parse import urlsplit
 
-import httpx
 import msgspec
 
 from engine.gateways import http
@@ -60,26 +59,12 @@ class PayuCredentials(msgspec.Struct, frozen=True):
         return f"PayuCredentials(key={self.key!r}, salt=***)"
 
 
-class FormEncoded(httpx.Auth):
-    """Marks a body as ``application/x-www-form-urlencoded``.
-
-    ``http.send`` (the shared transport classifier) encodes bodies as JSON; a ``msgspec.Raw``
-    body passes through it byte for byte, and this auth step -- the httpx hook for per-request
-    changes, as request-signing auths use -- relabels its content type. Replace with a ``form=``
-    argument if ``http.send`` grows one.
-    """
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Content-Type"] = "application/x-www-form-urlencoded"
-        yield request
-
-
 class PayuConnector:
-    """``GatewayConnector`` for one PayU account, over a shared ``httpx.AsyncClient``."""
+    """``GatewayConnector`` for one PayU account, over the engine's shared ``http.GatewayClient``."""
 
     name = "payu"
 
-    def __init__(self, credentials: PayuCredentials, *, base_url: str, client: httpx.AsyncClient) -> None:
+    def __init__(self, credentials: PayuCredentials, *, base_url: str, client: http.GatewayClient) -> None:
         self._creds = credentials
         self._base = base_url.rstrip("/")
         self._client = client
@@ -190,5 +175,4 @@ class PayuConnector:
         return await self._post(self._command_base + COMMAND_PATH, form)
 
     async def _post(self, url: str, form: Mapping[str, str]) -> http.HttpResult:
-        body = msgspec.Raw(urlencode(form).encode())
-        return await http.send(self._client, "POST", url, json=body, auth=FormEncoded())
+        return await http.send(self._client, "POST", url, form=form)

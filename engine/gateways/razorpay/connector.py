@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import quote
 
-import httpx
 import msgspec
 
 from engine import signing
@@ -56,15 +55,15 @@ class RazorpayCredentials(msgspec.Struct, frozen=True):
 
 
 class RazorpayConnector:
-    """``GatewayConnector`` for one Razorpay account, over a shared ``httpx.AsyncClient``."""
+    """``GatewayConnector`` for one Razorpay account, over the engine's shared ``http.GatewayClient``."""
 
     name = "razorpay"
 
-    def __init__(self, credentials: RazorpayCredentials, *, base_url: str, client: httpx.AsyncClient) -> None:
+    def __init__(self, credentials: RazorpayCredentials, *, base_url: str, client: http.GatewayClient) -> None:
         self._creds = credentials
         self._base = base_url.rstrip("/")
         self._client = client
-        self._auth = httpx.BasicAuth(credentials.key_id, credentials.key_secret)
+        self._auth = (credentials.key_id, credentials.key_secret)  # HTTP Basic
         # Redirect pages on the API's own host may be plain http (a local sandbox); any other
         # host must be https.
         self._trusted_hosts = trusted_hosts_of(self._base)
