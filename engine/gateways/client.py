@@ -36,7 +36,10 @@ async def _one_attempt(request: aiohttp.ClientRequest, handler: aiohttp.ClientHa
     TRACE, PUT, DELETE); a POST is never resent. We refuse the resend for every method: a GET
     whose first attempt reached the gateway and whose resend then failed to connect would
     otherwise be reported as "never sent", and one ``send`` must be one request on the wire.
-    Connect-phase errors pass unchanged (aiohttp never retries those).
+    So a reset on a reused connection is UNKNOWN (``http.send``), never retried into NOT_SENT.
+    (An idle connection whose close the loop has already seen is never reused: aiohttp checks
+    ``is_connected()`` when it takes one from the pool.) Connect-phase errors pass unchanged
+    (aiohttp never retries those).
     """
     try:
         return await handler(request)
@@ -57,7 +60,7 @@ class GatewayClient:
     phase, which would hide whether the request left.
     """
 
-    __slots__ = ("_session", "connect_timeout", "keepalive_s", "limit", "read_timeout")
+    __slots__ = ("_closed", "_session", "connect_timeout", "keepalive_s", "limit", "read_timeout")
 
     def __init__(
         self,
@@ -72,11 +75,15 @@ class GatewayClient:
         self.limit = limit
         self.keepalive_s = keepalive_s
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
 
-    def session(self) -> aiohttp.ClientSession:
-        """The shared session (created now if this is the first call; needs a running loop)."""
+    def session(self) -> aiohttp.ClientSession | None:
+        """The shared session (created now if this is the first call; needs a running loop), or
+        ``None`` once the client is closed: a call racing shutdown must not open a new pool."""
+        if self._closed:
+            return None
         session = self._session
-        if session is None or session.closed:
+        if session is None:
             session = self._session = self._new_session()
         return session
 
@@ -102,7 +109,8 @@ class GatewayClient:
         )
 
     async def close(self) -> None:
-        """Close the session and its connections (idempotent)."""
+        """Close the session and its connections; final (idempotent)."""
+        self._closed = True
         session, self._session = self._session, None
         if session is not None and not session.closed:
             await session.close()

@@ -191,8 +191,11 @@ async def send(
         req_headers["Content-Type"] = "application/json"
     if auth is not None:
         req_headers["Authorization"] = _basic(auth)
+    session = client.session()
+    if session is None:  # the engine is shutting down: nothing can have left
+        return _done(Transport.NOT_SENT, method, url, started, error="ClientClosed")
     try:
-        response = await client.session().request(method, url, data=data, headers=req_headers, allow_redirects=False)
+        response = await session.request(method, url, data=data, headers=req_headers, allow_redirects=False)
     except _NOT_SENT_ERRORS as exc:
         return _done(Transport.NOT_SENT, method, url, started, error=_name(exc))
     except Exception as exc:  # timeout/reset/garbage after the connection was obtained, or unforeseen
@@ -219,7 +222,7 @@ async def send(
     except BaseException:  # cancelled mid-body: the connection cannot be reused
         response.close()
         raise
-    parsed, data_ = (False, None) if too_large else parse_json(body)
+    parsed, document = (False, None) if too_large else parse_json(body)
     return _done(
         Transport.ANSWERED,
         method,
@@ -228,7 +231,7 @@ async def send(
         status=response.status,
         headers=_headers(response),
         body=body,
-        data=data_,
+        data=document,
         parsed=parsed,
         too_large=too_large,
     )

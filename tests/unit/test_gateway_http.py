@@ -341,3 +341,14 @@ async def test_counting_counts_requests_that_may_have_left(client: http.GatewayC
             assert counter.sent == 2
             assert (await post(client, refused)).transport is Transport.NOT_SENT  # outside: not counted
             assert counter.sent == 2
+
+
+async def test_a_closed_client_sends_nothing() -> None:
+    async with serving(answering(response(200, b"{}"))) as server:
+        closed = http.new_client()
+        assert (await post(closed, server.url)).ok
+        await closed.close()
+        with http.counting() as counter:
+            result = await post(closed, server.url)
+    assert result.transport is Transport.NOT_SENT and result.error == "ClientClosed" and counter.sent == 0
+    assert len(server.requests) == 1
