@@ -95,7 +95,7 @@ def reset(writer: asyncio.StreamWriter) -> None:
 
 @pytest.fixture
 async def client() -> AsyncIterator[http.GatewayClient]:
-    async with http.new_client(connect_timeout=1.0, read_timeout=1.0) as gateway_client:
+    async with http.new_client(connect_timeout=2.0, read_timeout=5.0) as gateway_client:
         yield gateway_client
 
 
@@ -133,7 +133,7 @@ async def test_no_free_connection_in_time_is_not_sent() -> None:
         writer.write(response(200, b"{}"))
         await writer.drain()
 
-    async with serving(hold) as server, http.new_client(connect_timeout=0.2, read_timeout=5.0, limit=1) as one:
+    async with serving(hold) as server, http.new_client(connect_timeout=0.5, read_timeout=5.0, limit=1) as one:
         first = asyncio.create_task(post(one, server.url))
         await server.request_read.wait()  # the only connection is busy
         queued = await post(one, server.url)
@@ -336,7 +336,7 @@ async def test_counting_counts_requests_that_may_have_left(client: http.GatewayC
                 assert (await post(client, refused)).transport is Transport.NOT_SENT
                 assert counter.sent == 0
                 assert (await post(client, server.url)).ok
-                async with http.new_client(connect_timeout=1.0, read_timeout=1.0) as other:
+                async with http.new_client(connect_timeout=2.0, read_timeout=5.0) as other:
                     assert (await post(other, server.url)).transport is Transport.UNKNOWN
             assert counter.sent == 2
             assert (await post(client, refused)).transport is Transport.NOT_SENT  # outside: not counted
