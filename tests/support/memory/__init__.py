@@ -1,0 +1,1 @@
+"""An in-memory stand-in for engine/store (see tests/support/memory_store.py)."""
