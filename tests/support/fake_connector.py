@@ -4,7 +4,7 @@ recording every call -- so a test can assert what reached "the gateway" (and wha
 Each operation has a queue of scripted answers (``will``) and an optional standing answer
 (``always``). An answer is a result, an exception to raise *after* the request left, a
 ``BeforeSend(exc)`` to raise before anything was sent (a connector bug), or a callable taking
-the call's arguments and returning one of those. A call with nothing scripted is recorded in
+the call's arguments and returning (or, when async, awaiting to) one of those. A call with nothing scripted is recorded in
 ``unexpected`` and raises ``Unscripted`` before sending (the fixture fails the test on it).
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import inspect
 from collections import defaultdict, deque
 from collections.abc import Callable
 from typing import Any
@@ -91,7 +92,7 @@ class FakeConnector:
         """Scripted answers nobody asked for."""
         return {op: len(q) for op, q in self._script.items() if q}
 
-    def _answer(self, operation: str, *args: Any) -> Any:
+    async def _answer(self, operation: str, *args: Any) -> Any:
         call = Call(operation, args)
         self.calls.append(call)
         if self._script[operation]:
@@ -103,6 +104,8 @@ class FakeConnector:
             raise Unscripted(f"{self.name}.{operation} was called but nothing was scripted")
         if callable(answer) and not isinstance(answer, type):
             answer = answer(*args)
+            if inspect.isawaitable(answer):  # an async script may act (record the order) or raise
+                answer = await answer
         if isinstance(answer, BeforeSend):
             raise answer.error
         _mark_sent()
@@ -113,27 +116,27 @@ class FakeConnector:
     # -- GatewayConnector ------------------------------------------------------------------
 
     async def authorize(self, request: ChargeRequest) -> ChargeResult:
-        return self._answer("authorize", request)
+        return await self._answer("authorize", request)
 
     async def capture(self, ref: AttemptRef, amount: int) -> ChargeResult:
-        return self._answer("capture", ref, amount)
+        return await self._answer("capture", ref, amount)
 
     async def void(self, ref: AttemptRef) -> ChargeResult:
-        return self._answer("void", ref)
+        return await self._answer("void", ref)
 
     async def refund(self, request: RefundRequest) -> RefundResult:
-        return self._answer("refund", request)
+        return await self._answer("refund", request)
 
     async def sync(self, ref: AttemptRef) -> ChargeResult:
-        return self._answer("sync", ref)
+        return await self._answer("sync", ref)
 
     async def refund_status(self, request: RefundRequest) -> RefundResult:
-        return self._answer("refund_status", request)
+        return await self._answer("refund_status", request)
 
     async def create_customer(
         self, customer_id: str, email: str | None, phone: str | None, name: str | None
     ) -> str | None:
-        return self._answer("create_customer", customer_id, email, phone, name)
+        return await self._answer("create_customer", customer_id, email, phone, name)
 
     def verify_webhook(self, headers: dict[str, str], body: bytes) -> bool:
         self.calls.append(Call("verify_webhook", (headers, body)))

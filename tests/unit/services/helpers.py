@@ -46,3 +46,16 @@ async def claimed(engine: Engine, merchant_id: str, key: str, path: str = "/v1/p
     outcome = await idempotency.claim(engine, a_claim(engine, merchant_id, key, path, body))
     assert isinstance(outcome, idempotency.Claim)
     return outcome
+
+
+async def confirmed(engine: Engine, merchant_id: str, answer: Any, gateway: str = "razorpay", **kw: Any) -> Payment:
+    """A payment confirmed with a card, the gateway answering ``answer`` (the payment as stored)."""
+    from engine.services.confirm import confirm
+    from tests.support.fake_engine import fake
+
+    payment = await a_payment(engine, merchant_id, **kw)
+    fake(engine, gateway).will("authorize", answer)
+    await confirm(engine, merchant_id, payment.id, confirm_cmd(gateway=gateway), None)
+    stored = await engine.db.payments.get(payment.id, merchant_id)
+    assert stored is not None
+    return stored
