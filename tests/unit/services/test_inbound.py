@@ -120,7 +120,7 @@ async def test_a_refund_webhook_settles_the_refund(engine, merchant):
 
 
 async def test_a_callback_is_verified_then_confirmed_by_the_gateways_status(engine, merchant):
-    p, attempt = await pending_payment(engine, merchant, return_url="https://shop.example/done?o=1")
+    p, _ = await pending_payment(engine, merchant, return_url="https://shop.example/done?o=1")
     connector = fake(engine, "razorpay")
     connector.will("verify_callback", captured(reference="pay_gw_cb")).will("sync", captured(49900))
     payment, url = await receive_callback(engine, "razorpay", merchant, p.id, {"sig": "ok"})
