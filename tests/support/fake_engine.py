@@ -10,6 +10,8 @@ import os
 from datetime import datetime, timedelta
 from typing import Any
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+
 from engine.bootstrap import Engine
 from engine.config import load_settings
 from engine.crypto import Sealer, derive_keys
@@ -43,6 +45,12 @@ class MemoryRedis:
         self._clock = clock
         self._data: dict[str, tuple[str, datetime | None]] = {}
         self.commands: list[str] = []
+        self.down = False  # True: every command fails as an unreachable Redis does
+
+    def _send(self, command: str) -> None:
+        if self.down:
+            raise RedisConnectionError("Redis is unreachable (MemoryRedis.down)")
+        self.commands.append(command)
 
     def peek(self, key: str) -> str | None:
         found = self._data.get(key)
@@ -57,40 +65,40 @@ class MemoryRedis:
         return None if seconds is None else self._clock.now() + timedelta(seconds=seconds)
 
     async def get(self, key: str) -> str | None:
-        self.commands.append("GET")
+        self._send("GET")
         return self.peek(key)
 
     async def mget(self, keys: Any, *more: str) -> list[str | None]:
-        self.commands.append("MGET")
+        self._send("MGET")
         names = [keys, *more] if isinstance(keys, str) else list(keys)
         return [self.peek(k) for k in names]
 
     async def set(self, key: str, value: Any, ex: float | None = None, nx: bool = False) -> bool | None:
-        self.commands.append("SET")
+        self._send("SET")
         if nx and self.peek(key) is not None:
             return None
         self._data[key] = (str(value), self._expiry(ex))
         return True
 
     async def delete(self, *keys: str) -> int:
-        self.commands.append("DEL")
+        self._send("DEL")
         return sum(self._data.pop(k, None) is not None for k in keys)
 
     async def incr(self, key: str) -> int:
-        self.commands.append("INCR")
+        self._send("INCR")
         value = int(self.peek(key) or 0) + 1
         self._data[key] = (str(value), self._data.get(key, ("", None))[1])
         return value
 
     async def expire(self, key: str, seconds: float) -> bool:
-        self.commands.append("EXPIRE")
+        self._send("EXPIRE")
         if self.peek(key) is None:
             return False
         self._data[key] = (self._data[key][0], self._expiry(seconds))
         return True
 
     async def exists(self, *keys: str) -> int:
-        self.commands.append("EXISTS")
+        self._send("EXISTS")
         return sum(self.peek(k) is not None for k in keys)
 
     def lock(self, name: str, timeout: float | None = None, blocking: bool = True) -> _Lock:
@@ -98,6 +106,7 @@ class MemoryRedis:
         return _Lock(self, name, timeout or 0)
 
     async def ping(self) -> bool:
+        self._send("PING")
         return True
 
     async def aclose(self) -> None:

@@ -145,3 +145,32 @@ async def test_a_forged_callback_changes_nothing(engine, merchant):
     with pytest.raises(NotFound):
         await receive_callback(engine, "payu", merchant, p.id, {})
     assert (await engine.db.payments.get(p.id, merchant)).status == "processing"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG (engine/services/inbound.py): a refund event's dedupe receipt commits in _receive_once's "
+    "transaction, but the refund is settled afterwards in settle_refund's own transaction; when that fails "
+    "(crash, database error) the gateway's redelivery is a 'duplicate' and the news is lost -- contrary to "
+    "'deduplicated by event id in the same transaction that applies them (a crash loses neither)'. "
+    "Only the refund reconciler's status check recovers it.",
+)
+async def test_a_refund_webhook_whose_settlement_failed_is_applied_on_redelivery(engine, merchant, monkeypatch):
+    from engine.commands import CreateRefund
+    from engine.services.refunds import create_refund
+
+    paid = await confirmed(engine, merchant, captured(49900))
+    fake(engine, "razorpay").will("refund", RefundResult(RefundOutcome.PENDING, gateway_refund_id="rf_gw"))
+    refund = await create_refund(engine, merchant, CreateRefund(payment_id=paid.id), None)
+    event = WebhookEvent("e-r", "refund.processed", refund=RefundResult(RefundOutcome.SUCCEEDED, "rf_gw"))
+    headers, body = webhook(fake(engine, "razorpay"), event)
+
+    async def database_went_away(*args, **kwargs):
+        raise ConnectionError("database went away")
+
+    monkeypatch.setattr(inbound, "settle_refund", database_went_away)
+    with pytest.raises(ConnectionError):
+        await receive_webhook(engine, "razorpay", merchant, headers, body)
+    monkeypatch.undo()
+    await receive_webhook(engine, "razorpay", merchant, headers, body)  # the gateway redelivers
+    assert (await engine.db.refunds.get(refund.id, merchant)).status == "succeeded"
