@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final
 
+from engine._pyref import signing as _pure_signing
 from engine._select import Implementation, implementation_of, load_kernel
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "engine_webhook_signature",
     "hmac_sha256_hex",
     "hmac_sha512_hex",
+    "paytm_checksum_salt",
     "paytm_generate_checksum",
     "paytm_verify_checksum",
     "payu_command_hash",
@@ -95,6 +97,9 @@ if TYPE_CHECKING:
     def paytm_verify_checksum(params: PaytmParams, key: str, checksum: str) -> bool:
         """PaytmChecksum verifySignature (ignores CHECKSUMHASH in a dict)."""
 
+    def paytm_checksum_salt(checksum: str, key: str) -> str | None:
+        """The 4-char salt sealed in a presented checksum; ``None`` when it is not one."""
+
 else:
     hmac_sha256_hex = _kernel.hmac_sha256_hex
     hmac_sha512_hex = _kernel.hmac_sha512_hex
@@ -112,3 +117,6 @@ else:
     payu_command_hash = _kernel.payu_command_hash
     paytm_generate_checksum = _kernel.paytm_generate_checksum
     paytm_verify_checksum = _kernel.paytm_verify_checksum
+    # A compiled module built before this function existed lacks it; the specification's own
+    # function is what the kernel re-exports anyway (it is not on a hot path).
+    paytm_checksum_salt = getattr(_kernel, "paytm_checksum_salt", None) or _pure_signing.paytm_checksum_salt

@@ -11,6 +11,7 @@ from engine._fast._paytm import paytm_verify_checksum as paytm_verify_checksum
 from engine._fast._payu import payu_command_hash as payu_command_hash
 from engine._fast._payu import payu_request_hash as payu_request_hash
 from engine._fast._payu import payu_reverse_hash as payu_reverse_hash
+from engine._pyref.signing import paytm_checksum_salt as paytm_checksum_salt
 
 Bytesish = str | bytes
 

@@ -42,13 +42,15 @@ if _paytm.OPENSSL_READY:
 else:  # AES needs OpenSSL here; without it the compiled functions would only add a call to the pure ones
     paytm_generate_checksum = _py.paytm_generate_checksum
     paytm_verify_checksum = _py.paytm_verify_checksum
+# Once per Paytm webhook, never on a hot path: the specification's function is this kernel's too.
+paytm_checksum_salt = _py.paytm_checksum_salt
 
 cdef extern from "Python.h":
     long long PyLong_AsLongLongAndOverflow(object o, int* overflow) except? -1
 
 __all__ = [
     "OPENSSL_BUILT", "backend", "constant_time_equal", "engine_signature_header", "engine_webhook_signature",
-    "hmac_sha256_hex", "hmac_sha512_hex", "paytm_generate_checksum", "paytm_verify_checksum",
+    "hmac_sha256_hex", "hmac_sha512_hex", "paytm_checksum_salt", "paytm_generate_checksum", "paytm_verify_checksum",
     "payu_command_hash", "payu_request_hash", "payu_reverse_hash", "razorpay_payment_signature",
     "razorpay_webhook_signature", "sha256_hex", "sha512_hex", "verify_razorpay_payment_signature",
     "verify_razorpay_webhook_signature",

@@ -227,6 +227,44 @@ def paytm_generate_checksum(params: Mapping[str, str | None] | str, key: str, sa
     return base64.b64encode(sealed).decode("ascii")
 
 
+def _paytm_decrypt(checksum: object, cipher: Cipher[modes.CBC]) -> str | None:
+    """The plaintext sealed in a presented checksum; ``None`` when it is not one (never raises)."""
+    if not isinstance(checksum, str):
+        return None
+    try:
+        sealed = base64.b64decode(checksum, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if not sealed or len(sealed) % _BLOCK:
+        return None
+    decryptor = cipher.decryptor()
+    data = decryptor.update(sealed) + decryptor.finalize()
+    pad = data[-1]
+    if not 1 <= pad <= _BLOCK or data[-pad:] != bytes((pad,)) * pad:
+        return None
+    try:
+        plaintext = data[:-pad].decode()
+    except UnicodeDecodeError:
+        return None
+    return plaintext if len(plaintext) > _PAYTM_SALT_LENGTH else None
+
+
+def paytm_checksum_salt(checksum: str, key: str) -> str | None:
+    """The 4-character salt sealed in a presented PaytmChecksum, or ``None`` when ``checksum`` is
+    not one under ``key`` (not base64, bad length or padding, salt not 4 ASCII characters) (§1.2).
+
+    With it, :func:`paytm_generate_checksum` recomputes the checksum the content must carry, so a
+    caller can compare the two itself (constant time). The salt is no secret: recovering it proves
+    nothing. Never raises for a hostile ``checksum``; a bad ``key`` raises ``ValueError``.
+    """
+    plaintext = _paytm_decrypt(checksum, _paytm_cipher(key.encode()))
+    if plaintext is None:
+        return None
+    salt = plaintext[-_PAYTM_SALT_LENGTH:]
+    # generate() accepts ASCII salts only: anything else cannot be a checksum it produced.
+    return salt if salt.isascii() else None
+
+
 def paytm_verify_checksum(params: Mapping[str, str | None] | str, key: str, checksum: str) -> bool:
     """PaytmChecksum ``verifySignature``: True when ``checksum`` signs ``params`` under ``key`` (§1.2).
 
@@ -236,24 +274,8 @@ def paytm_verify_checksum(params: Mapping[str, str | None] | str, key: str, chec
     if not isinstance(params, str):
         params = {name: value for name, value in params.items() if name != "CHECKSUMHASH"}
     cipher = _paytm_cipher(key.encode())  # a bad key is a configuration error: raise, don't hide it
-    if not isinstance(checksum, str):
-        return False
-    try:
-        sealed = base64.b64decode(checksum, validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    if not sealed or len(sealed) % _BLOCK:
-        return False
-    decryptor = cipher.decryptor()
-    data = decryptor.update(sealed) + decryptor.finalize()
-    pad = data[-1]
-    if not 1 <= pad <= _BLOCK or data[-pad:] != bytes((pad,)) * pad:
-        return False
-    try:
-        plaintext = data[:-pad].decode()
-    except UnicodeDecodeError:
-        return False
-    if len(plaintext) <= _PAYTM_SALT_LENGTH:
+    plaintext = _paytm_decrypt(checksum, cipher)
+    if plaintext is None:
         return False
     expected = _paytm_plaintext(_paytm_canonical(params), plaintext[-_PAYTM_SALT_LENGTH:])
     return constant_time_equal(expected, plaintext)

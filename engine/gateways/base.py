@@ -140,6 +140,25 @@ class WebhookEvent(msgspec.Struct, frozen=True):
     refund_reference: str | None = None  # our refund id echoed back, when the event is a refund
 
 
+class WebhookProof(msgspec.Struct, frozen=True):
+    """What an inbound webhook presented as proof of its origin, and what that proof must equal
+    for one gateway account (computed from the account's secret over the message as received).
+
+    A connector only *declares* the proof (``GatewayConnector.webhook_proof``); the core
+    compares ``presented`` with ``expected`` in constant time
+    (``engine.gateways.common.webhook_verified``), so no connector carries its own comparison.
+    ``scheme`` names how ``expected`` was computed (for reading, tests and logs). ``repr`` shows
+    neither value: ``expected`` can be a secret itself (Juspay's Basic-auth password).
+    """
+
+    scheme: str
+    presented: bytes
+    expected: bytes
+
+    def __repr__(self) -> str:
+        return f"WebhookProof(scheme={self.scheme!r}, presented=***, expected=***)"
+
+
 class GatewayConnector(Protocol):
     """One gateway account's connector. Implementations live in ``engine/gateways/<name>/``."""
 
@@ -169,8 +188,10 @@ class GatewayConnector(Protocol):
         """Ask the gateway where a refund stands (``UNKNOWN`` when it cannot tell)."""
         ...
 
-    def verify_webhook(self, headers: dict[str, str], body: bytes) -> bool:
-        """Check the webhook's signature over the raw body (constant-time)."""
+    def webhook_proof(self, headers: dict[str, str], body: bytes) -> WebhookProof | None:
+        """What this webhook presents as proof and what it must equal for this account;
+        ``None`` when it carries no proof or a malformed one. Never raises for hostile input,
+        never compares (``common.webhook_verified`` does)."""
         ...
 
     def parse_webhook(self, headers: dict[str, str], body: bytes) -> WebhookEvent:

@@ -1,11 +1,30 @@
 """Helpers every connector shares (one copy each): which redirect URLs a customer may be sent
-to, which hosts a connector trusts, and how a transport failure is named."""
+to, which hosts a connector trusts, how a transport failure is named, and the one comparison that
+decides whether an inbound webhook is authentic."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from engine import signing
+from engine.gateways.base import GatewayConnector
 from engine.gateways.http import HttpResult, Transport
+
+
+def webhook_verified(connector: GatewayConnector, headers: dict[str, str], body: bytes) -> bool:
+    """True when the webhook's proof, as ``connector`` declares it, matches its account's secret.
+
+    The connector says what was presented and what it must equal; this compares them through
+    ``signing.constant_time_equal`` -- the only comparison of webhook proofs in the engine, so a
+    connector cannot get the timing (or an empty-proof edge case) wrong on its own.
+    """
+    proof = connector.webhook_proof(headers, body)
+    if proof is None:
+        return False
+    if not proof.presented or not proof.expected:
+        # An empty expected value would be a connector bug; an empty match must never pass.
+        return False
+    return bool(signing.constant_time_equal(proof.presented, proof.expected))
 
 
 def trusted_hosts_of(base_url: str) -> frozenset[str]:

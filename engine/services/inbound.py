@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from engine.errors import InvalidRequest, NotFound
 from engine.gateways.base import AttemptRef, Outcome, WebhookEvent
+from engine.gateways.common import webhook_verified
 from engine.ids import plausible
 from engine.metrics import WEBHOOKS
 from engine.services.charging import SETTLE_TRIES, auto_capture, call_connector, ref_of, settle, settle_in
@@ -42,7 +43,7 @@ async def receive_webhook(
         raise SignatureInvalid("Webhook signature verification failed.")
     accounts = [a for a in await engine.gateways.accounts(merchant_id) if a.gateway == gateway]
     connector = next(
-        (c for c in (engine.gateways.connector(a) for a in accounts) if c.verify_webhook(headers, body)), None
+        (c for c in (engine.gateways.connector(a) for a in accounts) if webhook_verified(c, headers, body)), None
     )
     if connector is None:  # unknown merchant, no such account, or a bad signature: same answer
         WEBHOOKS.labels(gateway, "rejected").inc()

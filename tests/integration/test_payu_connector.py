@@ -29,6 +29,7 @@ from engine.gateways.base import (
     RefundOutcome,
     RefundRequest,
 )
+from engine.gateways.common import webhook_verified
 from engine.gateways.http import GatewayClient, new_client
 from engine.gateways.payu import PayuConnector
 from engine.gateways.registry import build_connector
@@ -231,7 +232,7 @@ async def test_upi_collect_settles_by_status_and_webhook(env: Env, vpa: str, fin
     assert (await settled(env.gw, ref_of(req, res))).outcome is final
     hooks = await eventually(lambda: env.hooks(req.attempt_id))
     assert hooks and all(path == "/hooks/payu/mer_it" for path, _, _ in hooks)
-    assert all(env.gw.verify_webhook(h, b) for _, h, b in hooks)
+    assert all(webhook_verified(env.gw, h, b) for _, h, b in hooks)
     event = env.gw.parse_webhook(hooks[-1][1], hooks[-1][2])
     assert event.attempt_id == req.attempt_id and event.charge is not None and event.charge.outcome is final
 
@@ -267,7 +268,7 @@ async def test_refunds_are_async_and_settle_by_status_and_webhook(env: Env) -> N
 
     assert await eventually(done)
     hooks = await eventually(lambda: env.hooks("re_pyu_first01"))
-    assert hooks and env.gw.verify_webhook(hooks[0][1], hooks[0][2])
+    assert hooks and webhook_verified(env.gw, hooks[0][1], hooks[0][2])
     event = env.gw.parse_webhook(hooks[0][1], hooks[0][2])
     assert event.refund is not None and event.refund.outcome is RefundOutcome.SUCCEEDED
     assert event.refund_reference == "re_pyu_first01" and event.refund.gateway_refund_id == out.gateway_refund_id
@@ -386,7 +387,7 @@ async def test_payment_webhooks_verify_and_parse(env: Env) -> None:
     hooks = await eventually(lambda: env.hooks(req.attempt_id))
     assert hooks
     path, headers, body = hooks[0]
-    assert path == "/hooks/payu/mer_it" and env.gw.verify_webhook(headers, body)
+    assert path == "/hooks/payu/mer_it" and webhook_verified(env.gw, headers, body)
     event = env.gw.parse_webhook(headers, body)
     assert event.attempt_id == req.attempt_id and event.gateway_reference == res.gateway_reference
     assert event.charge is not None and event.charge.outcome is Outcome.CAPTURED
@@ -408,4 +409,4 @@ async def test_tampered_webhooks_do_not_verify(env: Env) -> None:
     payment_hooks = await eventually(lambda: env.hooks(req.attempt_id))
     refund_hooks = await eventually(lambda: env.hooks("re_pyu_tamp001"))
     assert payment_hooks and refund_hooks
-    assert not any(env.gw.verify_webhook(h, b) for _, h, b in payment_hooks + refund_hooks)
+    assert not any(webhook_verified(env.gw, h, b) for _, h, b in payment_hooks + refund_hooks)

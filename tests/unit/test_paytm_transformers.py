@@ -23,6 +23,7 @@ from engine.gateways.base import (
     RefundOutcome,
     RefundRequest,
 )
+from engine.gateways.common import webhook_verified
 from engine.gateways.http import HttpResult, Transport, new_client, parse_json
 from engine.gateways.paytm import PaytmConnector, PaytmCredentials, builders, codes, events
 from engine.gateways.paytm import transformers as tf
@@ -108,12 +109,12 @@ def test_reference_dict_vector_verifies_as_a_webhook_and_callback() -> None:
     creds = PaytmCredentials("TESTMID0001", VEC_KEY)
     paytm = PaytmConnector(creds, base_url="https://x.example", client=new_client())
     form = {"MID": "TESTMID0001", "ORDERID": "ORD_1001", "CHECKSUMHASH": VEC_DICT_CHECKSUM}
-    assert paytm.verify_webhook({}, urlencode(form).encode())
+    assert webhook_verified(paytm, {}, urlencode(form).encode())
     assert paytm.verify_callback(form, AttemptRef("att_x", None, "ORD_1001")) is not None
     tampered = {**form, "ORDERID": "ORD_1002"}
-    assert not paytm.verify_webhook({}, urlencode(tampered).encode())
+    assert not webhook_verified(paytm, {}, urlencode(tampered).encode())
     assert paytm.verify_callback(tampered, AttemptRef("att_x", None, "ORD_1002")) is None
-    assert not paytm.verify_webhook({}, urlencode({**form, "CHECKSUMHASH": flip(VEC_DICT_CHECKSUM)}).encode())
+    assert not webhook_verified(paytm, {}, urlencode({**form, "CHECKSUMHASH": flip(VEC_DICT_CHECKSUM)}).encode())
 
 
 def test_reference_string_vector_verifies_an_answer_body() -> None:
@@ -391,7 +392,7 @@ def test_payment_webhook(encoding: str) -> None:
     fields = with_checksum(txn_fields())
     body = urlencode(fields).encode() if encoding == "form" else json.dumps(fields).encode()
     paytm = connector()
-    assert paytm.verify_webhook({}, body)
+    assert webhook_verified(paytm, {}, body)
     event = paytm.parse_webhook({}, body)
     assert (
         event.attempt_id == "att_1" and event.gateway_reference == "TXN1" and event.event_type == "payment.txn_success"
@@ -400,7 +401,7 @@ def test_payment_webhook(encoding: str) -> None:
     again = paytm.parse_webhook({}, body)
     assert again.event_id == event.event_id  # a redelivery dedupes
     tampered = urlencode({**fields, "STATUS": "TXN_FAILURE"}).encode()
-    assert not paytm.verify_webhook({}, tampered)
+    assert not webhook_verified(paytm, {}, tampered)
 
 
 @pytest.mark.parametrize(
@@ -419,11 +420,11 @@ def test_refund_webhook(status: str, outcome: RefundOutcome) -> None:
         body.update(rejectRefundReasonCode="602", rejectRefundReasonMessage="Refund failed at bank.")
     raw = signed(body).body
     paytm = connector()
-    assert paytm.verify_webhook({}, raw)
+    assert webhook_verified(paytm, {}, raw)
     event = paytm.parse_webhook({}, raw)
     assert event.refund is not None and event.refund.outcome is outcome and event.refund_reference == "re_1"
     assert event.charge is None and event.refund.gateway_refund_id == "PRF1"
-    assert not paytm.verify_webhook({}, signed(body, tamper=True).body)
+    assert not webhook_verified(paytm, {}, signed(body, tamper=True).body)
 
 
 @pytest.mark.parametrize(
@@ -431,7 +432,7 @@ def test_refund_webhook(status: str, outcome: RefundOutcome) -> None:
 )
 def test_garbage_webhooks(body: bytes) -> None:
     paytm = connector()
-    assert not paytm.verify_webhook({}, body)
+    assert not webhook_verified(paytm, {}, body)
     with pytest.raises(ValueError):
         paytm.parse_webhook({}, body)
 

@@ -22,6 +22,7 @@ from engine.gateways.base import (
     RefundOutcome,
     RefundRequest,
 )
+from engine.gateways.common import webhook_verified
 from engine.gateways.http import HttpResult, Transport, new_client, parse_json
 from engine.gateways.razorpay import RazorpayConnector, RazorpayCredentials, events
 from engine.gateways.razorpay import transformers as tf
@@ -463,13 +464,13 @@ def connector() -> RazorpayConnector:
 def test_webhook_signature(connector: RazorpayConnector) -> None:
     body = webhook("payment.captured", payment=payment("captured"))
     good = sign(CREDS.webhook_secret, body)
-    assert connector.verify_webhook({"X-Razorpay-Signature": good}, body)
-    assert connector.verify_webhook({"x-razorpay-signature": good}, body)
-    assert not connector.verify_webhook({"X-Razorpay-Signature": good}, body + b" ")
-    assert not connector.verify_webhook({"X-Razorpay-Signature": sign("wrong", body)}, body)
-    assert not connector.verify_webhook({"X-Razorpay-Signature": sign(CREDS.key_secret, body)}, body)
-    assert not connector.verify_webhook({}, body)
-    assert not connector.verify_webhook({"X-Razorpay-Signature": "zz"}, body)
+    assert webhook_verified(connector, {"X-Razorpay-Signature": good}, body)
+    assert webhook_verified(connector, {"x-razorpay-signature": good}, body)
+    assert not webhook_verified(connector, {"X-Razorpay-Signature": good}, body + b" ")
+    assert not webhook_verified(connector, {"X-Razorpay-Signature": sign("wrong", body)}, body)
+    assert not webhook_verified(connector, {"X-Razorpay-Signature": sign(CREDS.key_secret, body)}, body)
+    assert not webhook_verified(connector, {}, body)
+    assert not webhook_verified(connector, {"X-Razorpay-Signature": "zz"}, body)
 
 
 @pytest.mark.parametrize(

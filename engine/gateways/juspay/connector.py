@@ -40,6 +40,7 @@ from engine.gateways.base import (
     RefundRequest,
     RefundResult,
     WebhookEvent,
+    WebhookProof,
 )
 from engine.gateways.common import trusted_hosts_of
 from engine.gateways.juspay import builders, events
@@ -173,9 +174,9 @@ class JuspayConnector:
 
     # --- inbound ------------------------------------------------------------------------
 
-    def verify_webhook(self, headers: dict[str, str], body: bytes) -> bool:
-        """HTTP Basic with the dashboard's webhook username and password (constant time)."""
-        return events.basic_auth_matches(headers, self._creds.webhook_username, self._creds.webhook_password)
+    def webhook_proof(self, headers: dict[str, str], body: bytes) -> WebhookProof | None:
+        """The HTTP Basic credentials presented, and the dashboard's webhook user and password."""
+        return events.webhook_proof(headers, self._creds.webhook_username, self._creds.webhook_password)
 
     def parse_webhook(self, headers: dict[str, str], body: bytes) -> WebhookEvent:
         """Map an authenticated webhook body; ``ValueError`` on garbage."""

@@ -1,7 +1,8 @@
 """Pure mapping of Juspay's inbound messages: webhooks and the signed return-URL redirect.
 
 * **Webhooks** (reference §4.8) authenticate with HTTP Basic (the dashboard's username and
-  password); no HMAC body signature is documented. Body:
+  password; ``webhook_proof`` declares them, the core compares); no HMAC body signature is
+  documented. Body:
   ``{"id", "date_created", "event_name", "content": {"order": {...order status...}}}``.
 * **Return URL** (§4.7): ``order_id``, ``status``, ``status_id``, ``signature``,
   ``signature_algorithm=HMAC-SHA256``. The signature is base64(HMAC-SHA256(response key, M))
@@ -24,7 +25,7 @@ from urllib.parse import quote, quote_plus, unquote
 import msgspec
 
 from engine import signing
-from engine.gateways.base import AttemptRef, ChargeResult, WebhookEvent
+from engine.gateways.base import AttemptRef, ChargeResult, WebhookEvent, WebhookProof
 from engine.gateways.juspay.transformers import map_order, map_refund_item
 from engine.money import to_decimal_string
 
@@ -74,19 +75,23 @@ def verify_return_url(params: Mapping[str, str], response_key: str) -> bool:
     return False
 
 
-def basic_auth_matches(headers: Mapping[str, str], username: str, password: str) -> bool:
-    """True when ``Authorization: Basic base64(username:password)`` is present (constant time)."""
+def webhook_proof(headers: Mapping[str, str], username: str, password: str) -> WebhookProof | None:
+    """The credentials an ``Authorization: Basic <base64(user:password)>`` header presents, and the
+    dashboard's ``username:password`` they must equal (§4.8); ``None`` without such a header.
+
+    The scheme is matched case-insensitively and any run of whitespace may separate it from the
+    token (RFC 9110 §11.1, RFC 7617); the token must be strict base64. The decoded bytes are
+    compared, so two spellings of the same credentials are one proof.
+    """
     value = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
-    if not value:
-        return False
-    scheme, _, encoded = value.strip().partition(" ")
-    if scheme.lower() != "basic":
-        return False
+    parts = value.split(None, 1) if value else []
+    if len(parts) != 2 or parts[0].lower() != "basic":
+        return None
     try:
-        given = base64.b64decode(encoded.strip(), validate=True)
+        presented = base64.b64decode(parts[1].strip(), validate=True)
     except (binascii.Error, ValueError):
-        return False
-    return bool(signing.constant_time_equal(given, f"{username}:{password}".encode()))
+        return None
+    return WebhookProof("http-basic", presented, f"{username}:{password}".encode())
 
 
 def parse_webhook_body(body: bytes) -> WebhookEvent:

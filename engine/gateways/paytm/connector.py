@@ -17,7 +17,8 @@ Flows (reference/gateways.md §1; Paytm "custom checkout" server-to-server APIs)
   implemented here; the registry declares ``manual_capture=False``): ``capture`` only confirms
   an already captured payment, ``void`` is refused.
 * callbacks and webhooks -- PaytmChecksum (``CHECKSUMHASH`` over the posted fields, or
-  ``head.signature`` over a JSON body), verified through ``engine.signing`` (constant time).
+  ``head.signature`` over a JSON body): callbacks verified through ``engine.signing``, webhooks
+  declared as a ``WebhookProof`` that the core compares (constant time).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from engine.gateways.base import (
     RefundRequest,
     RefundResult,
     WebhookEvent,
+    WebhookProof,
 )
 from engine.gateways.common import trusted_hosts_of
 from engine.gateways.paytm import builders, events
@@ -162,13 +164,10 @@ class PaytmConnector:
 
     # --- inbound ------------------------------------------------------------------------
 
-    def verify_webhook(self, headers: dict[str, str], body: bytes) -> bool:
-        """PaytmChecksum over the posted fields (``CHECKSUMHASH``) or the JSON ``body`` text."""
-        signed = events.signed_parts(body)
-        if signed is None:
-            return False
-        content: dict[str, str] | str = signed.fields if signed.fields is not None else signed.text or ""
-        return bool(signing.paytm_verify_checksum(content, self._creds.merchant_key, signed.signature))
+    def webhook_proof(self, headers: dict[str, str], body: bytes) -> WebhookProof | None:
+        """The PaytmChecksum presented (``CHECKSUMHASH`` or ``head.signature``) and the one the
+        posted fields or the JSON ``body`` text must carry under the merchant key."""
+        return events.webhook_proof(body, self._creds.merchant_key)
 
     def parse_webhook(self, headers: dict[str, str], body: bytes) -> WebhookEvent:
         """Map a verified webhook body; ``ValueError`` on garbage."""

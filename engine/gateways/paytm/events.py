@@ -9,8 +9,9 @@ Two signed shapes arrive (reference §1.5-1.6):
 * **``{"head": {"signature"}, "body": {...}}`` JSON** -- the refund webhook ("Accept Refund"):
   the signature covers the exact ``body`` text.
 
-The connector checks signatures through ``engine.signing``; this module says what is signed
-and maps verified content.
+This module says what is signed -- a webhook's proof (``webhook_proof``: the checksum presented
+and the one the content must carry; ``engine.gateways.common.webhook_verified`` compares them) --
+and maps verified content. The connector checks browser callbacks through ``engine.signing``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from urllib.parse import parse_qsl
 
 import msgspec
 
-from engine.gateways.base import AttemptRef, ChargeResult, RefundOutcome, RefundResult, WebhookEvent
+from engine import signing
+from engine.gateways.base import AttemptRef, ChargeResult, RefundOutcome, RefundResult, WebhookEvent, WebhookProof
 from engine.gateways.paytm import codes
 from engine.gateways.paytm.transformers import map_txn_fields
 from engine.gateways.paytm.wire import Envelope
@@ -63,6 +65,27 @@ def signed_parts(body: bytes) -> Signed | None:
         return None
     checksum = fields.pop(CHECKSUM_FIELD)
     return Signed(checksum, fields=fields)
+
+
+def webhook_proof(body: bytes, merchant_key: str) -> WebhookProof | None:
+    """The checksum a webhook presents (``CHECKSUMHASH`` or ``head.signature``), and the checksum
+    its content must carry under ``merchant_key`` (§1.2); ``None`` when unsigned, or when the
+    presented value is no PaytmChecksum under this key.
+
+    PaytmChecksum salts each checksum with 4 random characters sealed inside it: the salt is
+    recovered from the presented checksum (``signing.paytm_checksum_salt``), and the checksum is
+    regenerated over the content with that salt. AES-CBC with Paytm's fixed IV is deterministic,
+    so authentic content under our key reproduces the presented checksum exactly.
+    """
+    signed = signed_parts(body)
+    if signed is None:
+        return None
+    salt = signing.paytm_checksum_salt(signed.signature, merchant_key)
+    if salt is None:
+        return None
+    content: dict[str, str] | str = signed.fields if signed.fields is not None else signed.text or ""
+    expected = signing.paytm_generate_checksum(content, merchant_key, salt)
+    return WebhookProof("paytm-checksum", signed.signature.encode("utf-8", "replace"), expected.encode())
 
 
 def parse_webhook_body(signed: Signed) -> WebhookEvent:

@@ -14,8 +14,9 @@ Flows (reference/gateways.md §3; PayU "merchant hosted" server-to-server integr
 * capture / void -- PayU's auth-only mode is an account setting this connector does not use
   (registry ``manual_capture=False``): ``capture`` confirms an already captured payment,
   ``void`` is refused.
-* callbacks and webhooks -- the reverse hash (with or without ``additionalCharges``), checked
-  through ``engine.signing`` in constant time.
+* callbacks and webhooks -- the reverse hash (with or without ``additionalCharges``): callbacks
+  checked through ``engine.signing`` in constant time, webhooks declared as a ``WebhookProof``
+  that the core compares (``common.webhook_verified``).
 
 Command API host: PayU serves ``_payment`` on ``secure.payu.in`` but commands on
 ``info.payu.in`` in production (test: both on ``test.payu.in``); any other base URL (a sandbox)
@@ -39,6 +40,7 @@ from engine.gateways.base import (
     RefundRequest,
     RefundResult,
     WebhookEvent,
+    WebhookProof,
 )
 from engine.gateways.common import trusted_hosts_of
 from engine.gateways.payu import builders, events
@@ -142,10 +144,10 @@ class PayuConnector:
 
     # --- inbound ------------------------------------------------------------------------
 
-    def verify_webhook(self, headers: dict[str, str], body: bytes) -> bool:
-        """The reverse hash (payments) or the refund hash over the webhook's fields."""
+    def webhook_proof(self, headers: dict[str, str], body: bytes) -> WebhookProof | None:
+        """The posted hash, and the reverse hash (payments) or refund hash it must equal."""
         fields = events.webhook_fields(body)
-        return fields is not None and events.verify(fields, self._creds.key, self._creds.salt)
+        return None if fields is None else events.webhook_proof(fields, self._creds.key, self._creds.salt)
 
     def parse_webhook(self, headers: dict[str, str], body: bytes) -> WebhookEvent:
         """Map a verified webhook body; ``ValueError`` on garbage."""

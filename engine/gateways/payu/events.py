@@ -19,8 +19,8 @@ from urllib.parse import parse_qsl
 import msgspec
 
 from engine import signing
-from engine.gateways.base import AttemptRef, ChargeResult, WebhookEvent
-from engine.gateways.payu.transformers import HASH_FIELD, map_fields, map_refund_item, verify_fields
+from engine.gateways.base import AttemptRef, ChargeResult, WebhookEvent, WebhookProof
+from engine.gateways.payu.transformers import HASH_FIELD, map_fields, map_refund_item
 
 
 def webhook_fields(body: bytes) -> dict[str, Any] | None:
@@ -49,16 +49,25 @@ def refund_hash(fields: Mapping[str, Any], salt: str) -> str:
     return signing.sha512_hex("|".join(parts))
 
 
-def verify(fields: Mapping[str, Any], key: str, salt: str) -> bool:
-    """True when a webhook's fields are signed for the account ``key`` / ``salt``."""
-    if fields.get("key") != key:
-        return False
+def webhook_proof(fields: Mapping[str, Any], key: str, salt: str) -> WebhookProof | None:
+    """The posted ``hash`` and the hash it must equal for the account ``key`` / ``salt``: the
+    refund hash for a refund callback, else the reverse hash (§3.3, ``additionalCharges``
+    prefixed when posted). ``None`` without a hash, or for a payment body with non-text fields.
+
+    Both are computed over *our* ``key`` in place of the posted one, so a message for another
+    PayU account cannot match (the salt alone would not tell two accounts apart).
+    """
+    received = fields.get(HASH_FIELD)
+    if not isinstance(received, str) or not received.strip():
+        return None
+    presented = received.strip().lower().encode("utf-8", "replace")  # PayU posts lower-case hex
+    ours = {**fields, "key": key}
     if is_refund(fields):
-        received = fields.get(HASH_FIELD)
-        if not isinstance(received, str) or not received:
-            return False
-        return bool(signing.constant_time_equal(refund_hash(fields, salt), received.strip().lower()))
-    return verify_fields(fields, salt)
+        return WebhookProof("payu-refund-sha512", presented, refund_hash(ours, salt).encode())
+    if not all(isinstance(value, str) for value in fields.values()):
+        return None
+    charges = fields.get("additionalCharges") or fields.get("additional_charges") or None
+    return WebhookProof("payu-reverse-sha512", presented, signing.payu_reverse_hash(ours, salt, charges).encode())
 
 
 def parse(fields: Mapping[str, Any]) -> WebhookEvent:

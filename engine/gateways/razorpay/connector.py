@@ -13,9 +13,10 @@ Flows (reference/gateways.md §2):
   refund whose answer was lost can be resent without refunding twice.
 * sync -- ``GET /v1/payments/{id}``, or ``GET /v1/orders/{id}/payments`` when only the order is
   known.
-* webhooks -- ``X-Razorpay-Signature`` = hex HMAC-SHA256(webhook secret, raw body); browser
-  callbacks -- HMAC-SHA256(key secret, ``<our stored order id>|<payment id>``). Every HMAC and
-  comparison goes through ``engine.signing`` (constant time).
+* webhooks -- ``X-Razorpay-Signature`` = hex HMAC-SHA256(webhook secret, raw body), declared as a
+  ``WebhookProof`` and compared by the core (``common.webhook_verified``); browser callbacks --
+  HMAC-SHA256(key secret, ``<our stored order id>|<payment id>``). Every HMAC and comparison
+  goes through ``engine.signing`` (constant time).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from engine.gateways.base import (
     RefundRequest,
     RefundResult,
     WebhookEvent,
+    WebhookProof,
 )
 from engine.gateways.common import trusted_hosts_of
 from engine.gateways.razorpay import events
@@ -199,12 +201,9 @@ class RazorpayConnector:
 
     # --- inbound ------------------------------------------------------------------------
 
-    def verify_webhook(self, headers: dict[str, str], body: bytes) -> bool:
-        """``X-Razorpay-Signature`` over the raw body with the webhook secret (constant time)."""
-        signature = events.header(headers, events.SIGNATURE_HEADER)
-        if not signature:
-            return False
-        return bool(signing.verify_razorpay_webhook_signature(body, signature, self._creds.webhook_secret))
+    def webhook_proof(self, headers: dict[str, str], body: bytes) -> WebhookProof | None:
+        """``X-Razorpay-Signature`` and the HMAC of the raw body it must equal (webhook secret)."""
+        return events.webhook_proof(headers, body, self._creds.webhook_secret)
 
     def parse_webhook(self, headers: dict[str, str], body: bytes) -> WebhookEvent:
         """Map a verified webhook body; ``ValueError`` on garbage."""

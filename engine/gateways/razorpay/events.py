@@ -1,7 +1,9 @@
 """Pure mapping of Razorpay's inbound messages: webhooks and browser callbacks (no IO).
 
-Signature *checks* are done by the connector through ``engine.signing``; this module only
-says what is signed and maps verified content to the engine's types.
+This module says what is signed -- a webhook's proof (``webhook_proof``: the header it presents
+and the HMAC it must equal; ``engine.gateways.common.webhook_verified`` compares them) -- and maps
+verified content to the engine's types. The connector checks browser callbacks through
+``engine.signing``.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from collections.abc import Mapping
 
 import msgspec
 
-from engine.gateways.base import AttemptRef, ChargeResult, Outcome, WebhookEvent
+from engine import signing
+from engine.gateways.base import AttemptRef, ChargeResult, Outcome, WebhookEvent, WebhookProof
 from engine.gateways.razorpay.transformers import map_payment, map_refund_entity, notes_get
 from engine.gateways.razorpay.wire import WebhookEnvelope
 
@@ -26,6 +29,17 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
         if key.lower() == name:
             return value
     return None
+
+
+def webhook_proof(headers: Mapping[str, str], body: bytes, webhook_secret: str) -> WebhookProof | None:
+    """``X-Razorpay-Signature`` as presented, and the hex HMAC-SHA256 of the raw ``body`` under the
+    webhook secret (not the API key secret) it must equal (§2.5); ``None`` without the header."""
+    signature = header(headers, SIGNATURE_HEADER)
+    if not signature:
+        return None
+    expected = signing.razorpay_webhook_signature(body, webhook_secret)
+    # "replace": a header that is not even UTF-8-encodable still yields a (failing) proof.
+    return WebhookProof("razorpay-hmac-sha256", signature.encode("utf-8", "replace"), expected.encode())
 
 
 def parse_webhook_body(headers: Mapping[str, str], body: bytes) -> WebhookEvent:
