@@ -4,7 +4,9 @@ Starts PostgreSQL and Redis (``DATABASE_URL`` / ``REDIS_URL``, or the embedded s
 ``--data-dir``), then each system under test in turn, each with a fresh database and its own
 sandbox (``--latency-ms`` on every gateway call): the engine with 1 and 2 worker processes, the
 baseline with sync workers and with threads, and the ceiling app. Each is driven by the same
-locust profile at several concurrency levels while its processes are watched. Writes
+locust profile at several concurrency levels while its processes are watched, and the cost of a
+flow is derived (CPU ms of the server, its PostgreSQL backends and the sandbox; statements,
+transactions and Redis commands: ``bench/runner/costs.py``). Writes
 ``bench/results/bench-<profile>.json`` and ``.md``, two PNG charts, and prints the summary lines.
 ``--check-ratio R`` exits 1 unless the engine's checkout throughput is at least R x the
 sync-worker baseline's at the comparison level (the CI gate).
@@ -26,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.ratio import machine
-from bench.runner import report
+from bench.runner import costs, report
 from bench.runner.loadrun import Load, run_load
 from bench.runner.monitor import settle
 from bench.runner.plan import ENGINES, PROFILES, Profile, custom
@@ -91,7 +93,7 @@ def _line(run: dict[str, Any]) -> str:
         f"  -> {report.flows(run, flow):8.1f} {flow}/s  {run['requests_per_s']:8.1f} req/s  "
         f"p50/p99 {lat.get('p50', 0):.0f}/{lat.get('p99', 0):.0f} ms  errors {run['errors']}  "
         f"server {server['cpu_cores']:.2f} cores, {server['peak_process_rss_mb']:.0f} MB/proc  "
-        f"loadgen {run['resources']['loadgen']['cpu_cores']:.2f} cores"
+        f"loadgen {run['resources']['loadgen']['cpu_cores']:.2f} cores\n     {costs.brief(run)}"
     )
 
 
@@ -198,6 +200,7 @@ class Bench:
             "database": "embedded PostgreSQL 18 (fsync on, synchronous_commit on)"
             if self.stack.embedded
             else "DATABASE_URL",
+            "pg_statements": self.stack.statements,  # "ready", or why statements were not counted
             "gateway_latency_ms": self.args.latency_ms,
             "compare_users": self.profile.compare_users,
             "duration_s": round(time.monotonic() - self.started),

@@ -3,7 +3,9 @@
 Locust runs as a child process (its own session, so it is always stopped), prints progress
 lines that are relayed, and writes its statistics at the end of the measured window
 (``bench/load/common.py``). The monitor samples the server, the sandbox, PostgreSQL and the load
-generator meanwhile; the result merges locust's figures with the CPU and RSS of each.
+generator meanwhile (and, within PostgreSQL, the backends serving the system's own database), plus
+server-side counters (statements, transactions, Redis commands: ``bench/runner/counters.py``); the
+result merges locust's figures with the CPU and RSS of each and the counters' rates.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bench.load.stats import load_run
-from bench.runner.monitor import Group, Monitor, postmaster_pid, redis_pid
+from bench.runner.counters import PgCounter, RedisCounter, backend_pids
+from bench.runner.monitor import Counter, Group, Monitor, postmaster_pid, redis_pid
 from bench.runner.procs import Child, Children, python
 from bench.runner.profile import Profiler
 from bench.runner.systems import ROOT, Running, Stack, base_env
@@ -94,17 +98,26 @@ def run_load(
     holder: list[int] = []
     groups = [
         Group("server", lambda: [running.server.pid], listen_port=int(running.url.rsplit(":", 1)[1])),
-        Group("sandbox", lambda: [running.sandbox.pid] if running.sandbox else []),
         Group("loadgen", lambda: holder),
     ]
+    if running.sandbox is not None:  # the ceiling has none: its sandbox CPU is absent, not zero
+        sandbox = running.sandbox.pid
+        groups.append(Group("sandbox", lambda: [sandbox]))
+    database = urlsplit(running.database_url).path.lstrip("/")
     pg = postmaster_pid(stack.pgdata) if stack.pgdata else None
     if pg:
         groups.append(Group("postgres", lambda: [pg]))
+        groups.append(Group("pg-backends", lambda: backend_pids(pg, database), part=True))
     redis = redis_pid(stack.redis_url)
     if redis:
         groups.append(Group("redis", lambda: [redis]))
+    # one Redis serves every system, but only one system runs at a time: its window's delta is its own
+    counters = [
+        Counter(PgCounter(stack.admin_dsn, database, statements=stack.statements == "ready")),
+        Counter(RedisCounter(stack.redis_url)),
+    ]
     lines: list[str] = []
-    with Monitor(groups) as monitor:
+    with Monitor(groups, counters=counters) as monitor:
         child = children.start(f"locust-{name}", argv, env, capture=True)
         holder.append(child.pid)
         profiler = Profiler(Path(f"{prefix}_pyspy.txt"), max(3.0, min(10.0, load.measure_s - 3)))

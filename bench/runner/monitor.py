@@ -36,6 +36,7 @@ class Group:
     name: str
     roots: Callable[[], list[int]]
     listen_port: int = 0  # > 0: also count the tree's established connections to this port
+    part: bool = False  # a subset of another group (PostgreSQL backends of one database): not added twice
     samples: list[Sample] = field(default_factory=list)
     max_connections: int = 0
     _cpu: dict[int, float] = field(default_factory=dict)
@@ -79,7 +80,7 @@ class Group:
         if len(inside) >= 2 and inside[-1].t > inside[0].t:
             cores = (inside[-1].cpu_s - inside[0].cpu_s) / (inside[-1].t - inside[0].t)
         return {
-            "cpu_cores": round(cores, 2),
+            "cpu_cores": round(cores, 3),  # 3 decimals: ms per checkout of a slow system are derived from it
             "peak_rss_mb": round(max((s.rss_total for s in self.samples), default=0) / 2**20, 1),
             "peak_process_rss_mb": round(max((s.rss_max_process for s in self.samples), default=0) / 2**20, 1),
             "processes": max((s.processes for s in self.samples), default=0),
@@ -87,12 +88,42 @@ class Group:
         }
 
 
+@dataclass
+class Counter:
+    """Cumulative server-side counters (``bench.runner.counters``), sampled like the CPU."""
+
+    fetch: Callable[[], dict[str, float] | None]
+    samples: list[tuple[float, dict[str, float]]] = field(default_factory=list)
+
+    def sample(self) -> None:
+        """Add one sample (none when the server did not answer)."""
+        values = self.fetch()
+        if values is not None:
+            self.samples.append((time.time(), values))
+
+    def window(self, start: float, end: float) -> dict[str, float]:
+        """Each counter's rate per second over ``[start, end]`` (first to last sample inside it)."""
+        inside = [s for s in self.samples if start <= s[0] <= end]
+        if len(inside) < 2 or inside[-1][0] <= inside[0][0]:
+            return {}
+        (t0, first), (t1, last) = inside[0], inside[-1]
+        return {name: round((last[name] - first[name]) / (t1 - t0), 2) for name in last if name in first}
+
+    def close(self) -> None:
+        """Release the sampler's connection, if it has one."""
+        close = getattr(self.fetch, "close", None)
+        if close is not None:
+            close()
+
+
 class Monitor:
     """Samples every group every ``interval`` seconds while running (a context manager)."""
 
-    def __init__(self, groups: list[Group], interval: float = 0.5) -> None:
-        """Sample ``groups`` (and the whole machine's CPU) every ``interval`` seconds once started."""
+    def __init__(self, groups: list[Group], interval: float = 0.5, counters: list[Counter] | None = None) -> None:
+        """Sample ``groups`` (and the whole machine's CPU) every ``interval`` seconds once started,
+        and ``counters`` with them."""
         self.groups = groups
+        self.counters = counters or []
         self.interval = interval
         self.machine: list[tuple[float, float, float]] = []  # (t, busy cpu s, steal s)
         self._stop = threading.Event()
@@ -111,6 +142,8 @@ class Monitor:
         self.machine.append((now, busy, getattr(times, "steal", 0.0)))
         for group in self.groups:
             group.sample(now)
+        for counter in self.counters:
+            counter.sample()
 
     def __enter__(self) -> Monitor:
         self._thread.start()
@@ -120,19 +153,28 @@ class Monitor:
         self._stop.set()
         self._thread.join(5)
         self._sample()
+        for counter in self.counters:
+            counter.close()
 
     def report(self, start: float, end: float) -> dict[str, dict[str, float]]:
         """Per group: CPU over the measured window, peak RSS over the run; plus ``machine``: all
-        cores busy (steal included), and ``others``: what no watched group used (other work)."""
+        cores busy (steal included), ``others``: what no watched group used (other work), and
+        ``counters``: the counters' rates per second over the window."""
         out = {group.name: group.window(start, end) for group in self.groups}
+        parts = {group.name for group in self.groups if group.part}
         inside = [m for m in self.machine if start <= m[0] <= end]
         if len(inside) >= 2 and inside[-1][0] > inside[0][0]:
             span = inside[-1][0] - inside[0][0]
             busy = (inside[-1][1] - inside[0][1]) / span
             steal = (inside[-1][2] - inside[0][2]) / span
-            watched = sum(group["cpu_cores"] for group in out.values())
+            watched = sum(group["cpu_cores"] for name, group in out.items() if name not in parts)
             out["machine"] = {"cpu_cores": round(busy, 2), "steal_cores": round(steal, 2)}
             out["others"] = {"cpu_cores": round(max(0.0, busy - steal - watched), 2)}
+        rates: dict[str, float] = {}
+        for counter in self.counters:
+            rates.update(counter.window(start, end))
+        if rates:
+            out["counters"] = rates
         return out
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bench.runner.costs import costs, fmt
+from bench.runner.costs import table as costs_table
 from bench.runner.plan import ENGINES
 
 Run = dict[str, Any]
@@ -53,16 +55,26 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b else 0.0
 
 
+def server_cpu_ms(runs: list[Run], system: str, users: int) -> float | None:
+    """Server CPU ms per checkout of ``system`` at ``users`` (``None`` when not measured)."""
+    found = find(runs, system, "checkout", users)
+    return costs(found[0])["server_cpu_ms"] if found else None
+
+
 def summary_lines(runs: list[Run], compare_users: int) -> list[str]:
-    """The two lines the issue asks for (checkout at ``compare_users``; create at each side's peak)."""
-    _, engine = best_engine(runs, compare_users)
+    """The two lines the issue asks for (checkout at ``compare_users``, with the server CPU ms per
+    checkout of the engine and of the threaded baseline; create at each side's peak)."""
+    name, engine = best_engine(runs, compare_users)
     sync = checkout_at(runs, "sync-workers", compare_users)
     threads = checkout_at(runs, "sync-threads", compare_users)
+    engine_ms = fmt(server_cpu_ms(runs, name, compare_users))
+    threads_ms = fmt(server_cpu_ms(runs, "sync-threads", compare_users))
     create, _ = peak(runs, "engine-1w", "create", "create")
     ceiling, _ = peak(runs, "ceiling", "create", "create")
     return [
-        f"checkout: engine {engine:.0f}/s; sync-workers {sync:.0f}/s ({_ratio(engine, sync):.1f}{X}); "
-        f"sync-threads {threads:.0f}/s ({_ratio(engine, threads):.1f}{X})",
+        f"checkout: engine {engine:.0f}/s ({engine_ms} ms CPU); sync-workers {sync:.0f}/s "
+        f"({_ratio(engine, sync):.1f}{X}); sync-threads {threads:.0f}/s ({_ratio(engine, threads):.1f}{X}, "
+        f"{threads_ms} ms CPU)",
         f"create: engine {create:.0f}/s; ceiling {ceiling:.0f}/s ({_ratio(create, ceiling) * 100:.0f}%)",
     ]
 
@@ -128,6 +140,19 @@ def targets(runs: list[Run], compare_users: int, latency_ms: int) -> list[dict[s
     return out
 
 
+COSTS_NOTES = (
+    "Each figure is its rate over the measured window divided by the successful flows per second. "
+    "CPU: user + system time (psutil) of the server's process tree, of the PostgreSQL backends whose "
+    "process title names the system's own database, and of the sandbox (the gateways, not the system "
+    "under test). PG statements: `pg_stat_statements` calls in that database (BEGIN and COMMIT "
+    "included: each is a round trip; a multi-statement simple query, e.g. asyncpg's default pool reset on "
+    "release, is one round trip counted as its statements); PG transactions: `pg_stat_database` commits + "
+    "rollbacks. "
+    "Redis commands: `INFO commandstats` calls, the sampler's INFO excluded; one Redis serves every "
+    "system, but systems run one at a time, so a window's delta is that system's own.",
+)
+
+
 def _ms(latency: dict[str, float] | None) -> str:
     if not latency:
         return "-"
@@ -164,6 +189,10 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {res.get('postgres', {}).get('cpu_cores', 0):.2f} | {res.get('redis', {}).get('cpu_cores', 0):.2f} "
             f"| {res.get('others', {}).get('cpu_cores', 0):.2f} |"
         )
+    statements = results.get("pg_statements", "ready")
+    unavailable = [] if statements == "ready" else ["", f"PG statements not counted: {statements}."]
+    lines += ["", "## Per flow (per checkout; per created payment in create runs)", "", *COSTS_NOTES, *unavailable, "",
+              *costs_table(results["runs"])]  # fmt: skip
     lines += ["", "## Summary", "", *[f"    {line}" for line in results["summary"]], "", "## Targets", ""]
     for target in results["targets"]:
         lines.append(f"- {'met' if target['met'] else 'MISSED'}: {target['target']} — measured {target['measured']}")

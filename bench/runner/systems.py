@@ -2,7 +2,9 @@
 
 ``Stack`` starts (or attaches to) PostgreSQL and Redis — ``DATABASE_URL`` / ``REDIS_URL`` when
 set, otherwise the embedded servers under the data directory — and gives each system a fresh,
-migrated database of its own (dropped afterwards), so every system starts from empty tables.
+migrated database of its own (dropped afterwards), so every system starts from empty tables,
+and whose statements and backends can be told apart (``bench/runner/counters.py``). It loads
+``pg_stat_statements`` (restarting an embedded server once, the first time a data directory is used).
 ``start_system`` starts one system (and its sandbox) and returns where to send load.
 """
 
@@ -19,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from bench.runner.counters import enable_pg_stat_statements
 from bench.runner.procs import Child, Children, python, wait_http
 from engine.config import load_settings
 from engine.runtime.embedded import ensure_services, stop_services
@@ -73,15 +76,31 @@ class Stack:
     redis_url: str = ""
     embedded: bool = False
     pgdata: str = ""
+    statements: str = ""  # "ready" when pg_stat_statements counts statements, else why not
     _databases: list[str] = field(default_factory=list)
 
     def start(self) -> None:
-        """Start or attach to the servers."""
+        """Start or attach to the servers; make ``pg_stat_statements`` available where possible."""
         env = {k: v for k, v in os.environ.items() if k in ("DATABASE_URL", "REDIS_URL")}
         self.embedded = not env.get("DATABASE_URL")
         settings = ensure_services(load_settings(env, data_dir=str(self.data_dir)))
         self.database_url, self.redis_url = settings.database_url, settings.redis_url
         self.pgdata = str(self.data_dir.resolve() / "pg") if self.embedded else ""
+        self.statements = enable_pg_stat_statements(self.admin_dsn)
+        if self.statements == "restart" and self.embedded:
+            # shared_preload_libraries is read at server start only: restart the embedded server
+            # once (ALTER SYSTEM persisted the setting, so later runs on this data dir skip this)
+            stop_services()
+            settings = ensure_services(load_settings(env, data_dir=str(self.data_dir)))
+            self.database_url, self.redis_url = settings.database_url, settings.redis_url
+            self.statements = enable_pg_stat_statements(self.admin_dsn)
+        elif self.statements == "restart":
+            self.statements = "pg_stat_statements unavailable: not in the server's shared_preload_libraries"
+
+    @property
+    def admin_dsn(self) -> str:
+        """A superuser connection to the ``postgres`` database (never one a system uses)."""
+        return _with_database(self.database_url, "postgres")
 
     def fresh_database(self, tag: str) -> str:
         """A new migrated database; returns its DSN."""

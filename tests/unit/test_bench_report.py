@@ -7,7 +7,7 @@ import re
 import pytest
 
 from bench.load.stats import parse_failures_csv, parse_stats_csv, summarize
-from bench.runner import report
+from bench.runner import costs, report
 from bench.runner.plan import FULL, QUICK, custom
 
 HEADER = (
@@ -69,9 +69,15 @@ RUNS = [
 
 def test_summary_lines_have_the_issue_form() -> None:
     checkout, create = report.summary_lines(RUNS, 500)
-    assert checkout == "checkout: engine 420/s; sync-workers 15/s (28.0\u00d7); sync-threads 140/s (3.0\u00d7)"
+    # server CPU ms per checkout: 1.0 core / 420 checkouts/s = 2.38 ms; 1.0 / 140 = 7.14 ms
+    assert checkout == (
+        "checkout: engine 420/s (2.4 ms CPU); sync-workers 15/s (28.0\u00d7); sync-threads 140/s (3.0\u00d7, 7.1 ms CPU)"
+    )
     assert create == "create: engine 2100/s; ceiling 3000/s (70%)"
-    pattern = r"checkout: engine \d+/s; sync-workers \d+/s \([\d.]+\u00d7\); sync-threads \d+/s \([\d.]+\u00d7\)"
+    pattern = (
+        r"checkout: engine \d+/s \([\d.]+ ms CPU\); sync-workers \d+/s \([\d.]+\u00d7\); "
+        r"sync-threads \d+/s \([\d.]+\u00d7, [\d.]+ ms CPU\)"
+    )
     assert re.fullmatch(pattern, checkout)
     assert re.fullmatch(r"create: engine \d+/s; ceiling \d+/s \(\d+%\)", create)
 
@@ -113,3 +119,69 @@ def test_profiles_and_plan() -> None:
     narrowed = custom(FULL, (50,), ("engine-1w", "sync-workers"), ("checkout",), 5.0)
     assert narrowed.systems() == ["engine-1w", "sync-workers"] and narrowed.compare_users == 50
     assert [s.measure_s for s in narrowed.stages] == [5.0]
+
+
+def test_summary_line_without_cpu_figures_says_so() -> None:
+    runs = [_run("engine-1w", 200, 100.0), _run("sync-workers", 200, 10.0), _run("sync-threads", 200, 50.0)]
+    del runs[2]["resources"]["server"]  # e.g. a results file from before the CPU was recorded
+    checkout, _ = report.summary_lines(runs, 200)
+    assert checkout == (
+        "checkout: engine 100/s (10.0 ms CPU); sync-workers 10/s (10.0\u00d7); sync-threads 50/s (2.0\u00d7, - ms CPU)"
+    )
+
+
+def test_per_flow_arithmetic() -> None:
+    assert costs.per_flow(0.7, 140.0, 1000) == pytest.approx(5.0)  # 0.7 cores / 140 checkouts/s = 5 ms
+    assert costs.per_flow(1200.0, 150.0) == pytest.approx(8.0)  # statements per second / checkouts per second
+    assert costs.per_flow(None, 150.0) is None  # not measured is not zero
+    assert costs.per_flow(3.0, 0.0) is None  # no checkout completed: no per-checkout figure
+    assert costs.fmt(None) == "-" and costs.fmt(2.345, 2) == "2.35" and costs.fmt(0.0) == "0.0"
+
+
+def test_costs_of_a_run_from_its_window_rates() -> None:
+    run = _run("engine-1w", 200, 150.0)
+    run["resources"].update(
+        {
+            "pg-backends": {"cpu_cores": 0.6},
+            "sandbox": {"cpu_cores": 0.15},
+            "counters": {"pg_statements": 1350.0, "pg_transactions": 450.0, "redis_commands": 150.0},
+        }
+    )
+    figures = costs.costs(run)
+    assert figures == pytest.approx(
+        {"server_cpu_ms": 1000 / 150, "pg_cpu_ms": 4.0, "sandbox_cpu_ms": 1.0, "pg_statements": 9.0,
+         "pg_transactions": 3.0, "redis_commands": 1.0}
+    )  # fmt: skip
+    bare = _run("ceiling", 100, 0.0, scenario="create")
+    assert costs.primary_flow(bare) == "create"
+    assert set(costs.costs(bare).values()) == {None}  # nothing completed, nothing measured
+    lines = costs.table([run])
+    assert lines[0].startswith("| system | scenario | users | flow | flows/s | server CPU ms |")
+    assert lines[2] == "| engine-1w | checkout | 200 | checkout | 150.0 | 6.67 | 4.00 | 1.00 | 9.0 | 3.0 | 1.0 |"
+    assert "PG statements 9.0 (transactions 3.0), Redis commands 1.0" in costs.brief(run)
+
+
+def test_counters_rates_over_the_window_and_what_they_count() -> None:
+    pytest.importorskip("psutil")
+    from bench.runner.counters import commands_of, serves
+    from bench.runner.monitor import Counter, Group, Monitor, Sample
+
+    counter = Counter(lambda: None)
+    counter.samples = [(9.0, {"n": 0.0}), (10.0, {"n": 100.0}), (12.0, {"n": 300.0}), (14.0, {"n": 700.0})]
+    assert counter.window(10.0, 13.0) == {"n": 100.0}  # first and last sample inside: (300-100)/2 s
+    assert counter.window(10.0, 10.5) == {}  # one sample is no rate
+    stats = {"cmdstat_get": {"calls": 5, "usec": 9}, "cmdstat_info": {"calls": 40}, "cmdstat_mget": {"calls": 2}}
+    assert commands_of(stats) == 7.0  # the sampler's own INFO is not the system's work
+    assert serves("postgres: postgres bench_engine_1w_ab12cd [local] idle", "bench_engine_1w_ab12cd")
+    assert not serves("postgres: postgres bench_sync_workers_ff0011 [local] idle", "bench_engine_1w_ab12cd")
+    assert not serves("postgres: checkpointer", "checkpointer")
+    # the backends are a part of PostgreSQL: other work is not reduced by them twice
+    pg, backends = Group("postgres", list), Group("pg-backends", list, part=True)
+    pg.samples = [Sample(0.0, 0, 0, 0.0, 1), Sample(10.0, 0, 0, 5.0, 1)]
+    backends.samples = [Sample(0.0, 0, 0, 0.0, 1), Sample(10.0, 0, 0, 4.0, 1)]
+    monitor = Monitor([pg, backends], counters=[counter])
+    monitor.machine = [(0.0, 0.0, 0.0), (10.0, 15.0, 0.0)]
+    out = monitor.report(0.0, 10.0)
+    assert out["postgres"]["cpu_cores"] == 0.5 and out["pg-backends"]["cpu_cores"] == 0.4
+    assert out["others"]["cpu_cores"] == 1.0  # 1.5 busy - 0.5 PostgreSQL (backends inside it)
+    assert out["counters"] == {"n": 100.0}  # its samples at 9 s and 10 s
