@@ -31,6 +31,16 @@ def primary_flow(run: Run) -> str:
     return "checkout" if "checkout" in found else next(iter(found), "")
 
 
+def flow_rate(run: Run) -> tuple[str, float]:
+    """What a run's costs are divided by: its ``primary_flow`` per second, except in the mix,
+    whose six weighted flows share the resources, so there it is every flow (``"any flow"``)."""
+    found = run.get("flows_per_s", {})
+    if run.get("scenario") == "mix":
+        return "any flow", float(sum(found.values()))
+    flow = primary_flow(run)
+    return flow, float(found.get(flow, 0.0))
+
+
 def per_flow(rate_per_s: float | None, flows_per_s: float, scale: float = 1.0) -> float | None:
     """``rate_per_s`` (a CPU rate in cores, or a count per second) per flow, times ``scale``
     (1000 turns CPU seconds into milliseconds); ``None`` without a rate or without flows."""
@@ -45,9 +55,9 @@ def _cpu(resources: dict[str, Any], group: str) -> float | None:
 
 
 def costs(run: Run) -> dict[str, float | None]:
-    """Per flow of ``primary_flow(run)``: server, PostgreSQL backends and sandbox CPU ms,
-    PostgreSQL statements and transactions, Redis commands (``COLUMNS``)."""
-    rate = float(run.get("flows_per_s", {}).get(primary_flow(run), 0.0))
+    """Per flow (``flow_rate``): server, PostgreSQL backends and sandbox CPU ms, PostgreSQL
+    statements and transactions, Redis commands (``COLUMNS``)."""
+    _, rate = flow_rate(run)
     resources = run.get("resources", {})
     counters = resources.get("counters", {})
     return {
@@ -72,14 +82,13 @@ def table(runs: list[Run]) -> list[str]:
         "|---|---|---|---|---|" + "---|" * len(COLUMNS),
     ]
     for run in runs:
-        flow = primary_flow(run)
+        flow, rate = flow_rate(run)
         figures = costs(run)
         users = f"{run['users']}" + (f" paced {run['pace']:.2f}/s" if run.get("pace") else "")
         users += f" ({run['extra']})" if run.get("extra") else ""
         cells = [fmt(figures[key], 2 if key.endswith("_ms") else 1) for key in COLUMNS]
         lines.append(
-            f"| {run['system']} | {run['scenario']} | {users} | {flow} "
-            f"| {float(run['flows_per_s'].get(flow, 0.0)):.1f} | " + " | ".join(cells) + " |"
+            f"| {run['system']} | {run['scenario']} | {users} | {flow} | {rate:.1f} | " + " | ".join(cells) + " |"
         )
     return lines
 
@@ -88,7 +97,7 @@ def brief(run: Run) -> str:
     """The costs of one run on one line (the runner's progress output)."""
     c = costs(run)
     return (
-        f"per {primary_flow(run)}: CPU ms server {fmt(c['server_cpu_ms'], 2)}, PG {fmt(c['pg_cpu_ms'], 2)}, "
+        f"per {flow_rate(run)[0]}: CPU ms server {fmt(c['server_cpu_ms'], 2)}, PG {fmt(c['pg_cpu_ms'], 2)}, "
         f"sandbox {fmt(c['sandbox_cpu_ms'], 2)}; PG statements {fmt(c['pg_statements'])} "
         f"(transactions {fmt(c['pg_transactions'])}), Redis commands {fmt(c['redis_commands'])}"
     )

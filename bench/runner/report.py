@@ -191,8 +191,8 @@ def markdown(results: dict[str, Any]) -> str:
         )
     statements = results.get("pg_statements", "ready")
     unavailable = [] if statements == "ready" else ["", f"PG statements not counted: {statements}."]
-    lines += ["", "## Per flow (per checkout; per created payment in create runs)", "", *COSTS_NOTES, *unavailable, "",
-              *costs_table(results["runs"])]  # fmt: skip
+    heading = "## Per flow (per checkout; per created payment in create runs; per flow of any kind in the mix)"
+    lines += ["", heading, "", *COSTS_NOTES, *unavailable, "", *costs_table(results["runs"])]
     lines += ["", "## Summary", "", *[f"    {line}" for line in results["summary"]], "", "## Targets", ""]
     for target in results["targets"]:
         lines.append(f"- {'met' if target['met'] else 'MISSED'}: {target['target']} — measured {target['measured']}")

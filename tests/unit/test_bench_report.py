@@ -159,6 +159,9 @@ def test_costs_of_a_run_from_its_window_rates() -> None:
     assert lines[0].startswith("| system | scenario | users | flow | flows/s | server CPU ms |")
     assert lines[2] == "| engine-1w | checkout | 200 | checkout | 150.0 | 6.67 | 4.00 | 1.00 | 9.0 | 3.0 | 1.0 |"
     assert "PG statements 9.0 (transactions 3.0), Redis commands 1.0" in costs.brief(run)
+    mix = {**run, "scenario": "mix", "flows_per_s": {"checkout": 100.0, "status": 50.0}}
+    assert costs.flow_rate(mix) == ("any flow", 150.0)  # the mix's flows share the resources
+    assert costs.costs(mix)["pg_statements"] == pytest.approx(9.0)
 
 
 def test_counters_rates_over_the_window_and_what_they_count() -> None:
