@@ -19,6 +19,7 @@ from api.controllers.inbound import CallbackController, WebhookController
 from api.controllers.payments import PaymentController
 from api.controllers.refunds import CustomerController, RefundController
 from api.controllers.routing import RoutingController
+from api.docs import ClosedStructSchemaPlugin
 from api.errors import (
     decode_error_handler,
     engine_error_handler,
@@ -78,6 +79,7 @@ def create_app(settings: Settings) -> Litestar:
         ],
         lifespan=[lifespan],
         before_request=gate,
+        plugins=[ClosedStructSchemaPlugin()],
         middleware=[prometheus.middleware],
         exception_handlers={
             EngineError: engine_error_handler,

@@ -18,8 +18,9 @@ from engine.views import encode
 
 log = logging.getLogger("api.errors")
 _JSON = "application/json"
-# msgspec says "... - at `$.payment_method.card.number`"; the path is the param.
-_PATH = re.compile(r"at `\$\.?([^`]*)`")
+# msgspec says "... - at `$.payment_method.card.number`" (or, for a bad dict key, "... - at `key`
+# in `$.metadata`"); the path is the param.
+_PATH = re.compile(r"(?:at|in) `\$\.?([^`]*)`")
 _FIELD = re.compile(r"field `([^`]+)`")
 
 
@@ -91,7 +92,9 @@ def http_error_handler(_: Request, exc: HTTPException) -> Response[bytes]:
     if status == 400 and "malformed" in message.lower():
         code, message = "parameter_invalid", "The request body is not valid JSON."
     type_ = "invalid_request_error" if status < 500 else "api_error"
-    return error_response(status, {"type": type_, "code": code, "message": message[:300]})
+    # The framework's own headers stay: a 405 must list the route's methods in ``Allow`` (RFC 9110).
+    headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"} or None
+    return error_response(status, {"type": type_, "code": code, "message": message[:300]}, headers)
 
 
 def decode_error_handler(_: Request, exc: msgspec.DecodeError) -> Response[bytes]:

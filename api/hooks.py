@@ -42,8 +42,8 @@ async def gate(request: Request) -> None:
         if b"\\u0000" in raw:
             # PostgreSQL text cannot hold NUL, and no legitimate field needs it.
             _reject_nul(raw, kind)
-        if optional and not raw.strip():
-            raw = b"{}"
+        if optional and raw.strip() in (b"", b"null"):
+            raw = b"{}"  # an optional body may be absent, empty or JSON null (the document allows null)
         request.state.body = msgspec.json.decode(raw, type=kind)
 
 

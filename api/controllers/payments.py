@@ -17,7 +17,15 @@ from engine.results import Result
 from engine.services import cancels, captures, charging, idempotency, routing
 from engine.services import confirm as confirming
 from engine.services.methods import prepare_method
-from engine.services.payments import create_for_confirm, create_payment, get_payment, list_payments, new_payment
+from engine.services.payments import (
+    MAX_PAGE,
+    create_for_confirm,
+    create_payment,
+    get_payment,
+    list_payments,
+    new_payment,
+)
+from engine.states import PaymentStatus
 from engine.views import PaymentList, PaymentObject, encode, payment_view
 
 
@@ -82,9 +90,12 @@ class PaymentController(Controller):
         self,
         state: State,
         merchant_id: str,
-        limit: int = Parameter(default=10, description="1 to 100"),
+        # Bounds and statuses are checked by list_payments (400 naming the parameter).
+        limit: int = Parameter(default=10, description="1 to 100", schema_extra={"minimum": 1, "maximum": MAX_PAGE}),
         starting_after: str | None = Parameter(default=None, max_length=64),
-        status: str | None = Parameter(default=None, max_length=40),
+        status: str | None = Parameter(
+            default=None, max_length=40, schema_extra={"enum": [s.value for s in PaymentStatus]}
+        ),
     ) -> Response[bytes]:
         """A page of payments; pass the last id as ``starting_after`` for the next page."""
         page = await list_payments(

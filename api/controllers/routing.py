@@ -12,7 +12,7 @@ from litestar.di import Provide
 from api.deps import engine_of, merchant_id
 from api.docs import READ_ERRORS, RoutingObject, responses
 from api.idem import JSON
-from engine.commands import GatewayName, Strict
+from engine.commands import GatewayName, Strict, documented
 from engine.services.routing import get_routing, set_routing
 from engine.views import encode
 
@@ -20,7 +20,7 @@ from engine.views import encode
 class SetRouting(Strict):
     """``PUT /v1/merchant/routing``: gateways in the order payments should try them."""
 
-    gateways: Annotated[list[GatewayName], msgspec.Meta(min_length=1, max_length=4)]
+    gateways: Annotated[list[GatewayName], msgspec.Meta(min_length=1, max_length=4), documented(uniqueItems=True)]
 
 
 class RoutingController(Controller):

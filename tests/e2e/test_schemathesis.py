@@ -26,8 +26,10 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
 )
 
 from tests.e2e.test_gateways_e2e import card
@@ -35,7 +37,14 @@ from tests.support.stack import ADMIN_TOKEN
 
 pytestmark = pytest.mark.e2e
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,  # schema-invalid input is refused (4xx), never half-accepted
+    unsupported_method,  # an undocumented method is a 405 with an Allow header
+]
 MAX_EXAMPLES = 25  # per operation and generation mode
 # Real ids are mixed into the generated path parameters, so item operations reach real objects
 # in every state (and not only the 404 of a random id).
@@ -55,6 +64,15 @@ class Outcome:
     statuses: dict[int, int] = field(default_factory=dict)
     failure: str | None = None
     unsatisfiable: bool = False
+
+    def count(self, response: Any) -> None:
+        self.calls += 1
+        self.statuses[response.status_code] = self.statuses.get(response.status_code, 0) + 1
+
+    def __str__(self) -> str:
+        if self.unsatisfiable:
+            return "nothing to negate"
+        return f"{self.calls} calls {dict(sorted(self.statuses.items()))}"
 
 
 async def seed_objects(merchant) -> dict[str, list[str]]:
@@ -95,7 +113,7 @@ def strategy(operation: Any, mode: GenerationMode, ids: dict[str, list[str]]) ->
 
 
 def fuzz(operation: Any, mode: GenerationMode, ids: dict[str, list[str]], call: Callable[[Any], Any]) -> Outcome:
-    """Run Hypothesis over one operation in one mode; the first failure is kept, not raised."""
+    """Hypothesis over one operation in one mode (the fuzzing phase); the first failure is kept."""
     outcome = Outcome()
 
     @settings(
@@ -103,15 +121,13 @@ def fuzz(operation: Any, mode: GenerationMode, ids: dict[str, list[str]], call: 
         derandomize=True,
         database=None,
         deadline=None,
-        phases=[Phase.explicit, Phase.generate],
+        phases=[Phase.explicit, Phase.generate],  # no shrinking: the failure's curl line is enough
         suppress_health_check=list(HealthCheck),
         report_multiple_bugs=False,
     )
     @given(case=strategy(operation, mode, ids))
     def run(case: Any) -> None:
-        response = call(case)
-        outcome.calls += 1
-        outcome.statuses[response.status_code] = outcome.statuses.get(response.status_code, 0) + 1
+        outcome.count(call(case))
 
     try:
         run()
@@ -121,8 +137,25 @@ def fuzz(operation: Any, mode: GenerationMode, ids: dict[str, list[str]], call: 
         if mode is not GenerationMode.NEGATIVE:
             raise
         outcome.unsatisfiable = True
-    except Exception as exc:  # a check failure (FailureGroup) or a transport error
+    except (Exception, BaseExceptionGroup) as exc:  # FailureGroup (check failures) is a BaseExceptionGroup
         outcome.failure = f"{type(exc).__name__}: {exc}"
+    return outcome
+
+
+def cover(schema: Any, operation: Any, call: Callable[[Any], Any]) -> Outcome:
+    """Schemathesis's coverage phase: deterministic boundary values, missing and mistyped fields,
+    unexpected methods, for both modes. Every case runs; the first few failures are kept."""
+    outcome = Outcome()
+    failures: list[str] = []
+    config = schema.config.generation_for(operation=operation, phase="coverage")
+    for case in schema.iter_coverage_cases(operation, generation_modes=list(GenerationMode), generation_config=config):
+        try:
+            outcome.count(call(case))
+        except (Exception, BaseExceptionGroup) as exc:
+            outcome.calls += 1
+            if len(failures) < 3:
+                failures.append(f"{type(exc).__name__}: {exc}")
+    outcome.failure = "\n".join(failures) or None
     return outcome
 
 
@@ -145,7 +178,7 @@ async def test_every_operation_conforms_to_the_live_schema(stack, merchant):
             return {}
         return {"Authorization": f"Bearer {merchant.api_key}"}
 
-    def fuzz_all() -> dict[str, Outcome]:
+    def run_all() -> dict[str, Outcome]:
         outcomes: dict[str, Outcome] = {}
         with requests.Session() as session:
             for operation in operations:
@@ -156,17 +189,15 @@ async def test_every_operation_conforms_to_the_live_schema(stack, merchant):
                         base_url=stack.api_url, session=session, headers=headers, checks=CHECKS, timeout=30
                     )
 
+                outcomes[f"{operation.label} [coverage]"] = cover(schema, operation, call)
                 for mode in GenerationMode:
                     outcomes[f"{operation.label} [{mode.value}]"] = fuzz(operation, mode, ids, call)
         return outcomes
 
     started = time.monotonic()
-    outcomes = await asyncio.to_thread(fuzz_all)
+    outcomes = await asyncio.to_thread(run_all)
     elapsed = time.monotonic() - started
-    summary = "\n".join(
-        f"{label}: {o.calls} calls {dict(sorted(o.statuses.items()))}{' (nothing to negate)' if o.unsatisfiable else ''}"
-        for label, o in outcomes.items()
-    )
+    summary = "\n".join(f"{label}: {outcome}" for label, outcome in outcomes.items())
     print(f"\nschemathesis: {sum(o.calls for o in outcomes.values())} calls in {elapsed:.1f}s\n{summary}")
     failures = {label: o.failure for label, o in outcomes.items() if o.failure}
     assert not failures, "\n\n".join(f"== {label}\n{failure}" for label, failure in failures.items())
