@@ -295,3 +295,52 @@ async def test_a_capture_bug_after_an_authorization_does_not_answer_nothing_was_
     [work] = memory(engine).tables.work.values()
     assert work.state == "pending" and work.run_at is not None  # the worker will capture it
     assert isinstance(result, Payment) and result.status == "requires_capture"
+
+
+async def test_a_crash_after_failing_over_resumes_on_the_second_gateway(engine, merchant):
+    p = await a_payment(engine, merchant)
+    path = f"/v1/payments/{p.id}/confirm"
+    first = await claimed(engine, merchant, "c-fo", path=path)
+    fake(engine, "razorpay").will("authorize", retryable())
+    fake(engine, "payu").will("authorize", Crash())
+    with pytest.raises(Crash):
+        await confirm(engine, merchant, p.id, confirm_cmd(), first)
+    memory(engine).clock.advance(engine.settings.idempotency_lock_timeout + 1)
+    retry = await idempotency.claim(engine, a_claim(engine, merchant, "c-fo", path))
+    fake(engine, "payu").will("sync", captured(49900, reference="payu_9"))
+    result = await confirm(engine, merchant, p.id, confirm_cmd(), retry)
+    assert (result.status, result.gateway) == ("succeeded", "payu")
+    assert fake(engine, "razorpay").count("sync") == 0 and fake(engine, "razorpay").count("authorize") == 1
+    assert fake(engine, "payu").count("authorize") == 1
+
+
+async def test_the_customers_contact_reaches_the_gateway(engine, merchant):
+    from engine.commands import CreateCustomer
+    from engine.services.customers import create_customer
+
+    customer = await create_customer(
+        engine, merchant, CreateCustomer(email="asha@example.in", phone="+919876543210"), None
+    )
+    p = await a_payment(engine, merchant, customer_id=customer.id)
+    fake(engine, "razorpay").will("authorize", captured())
+    await confirm(engine, merchant, p.id, confirm_cmd(), None)
+    request = fake(engine, "razorpay").sent("authorize")[0].args[0]
+    assert (request.customer_email, request.customer_phone) == ("asha@example.in", "+919876543210")
+
+
+async def test_create_with_confirm_resumes_the_payment_it_created(engine, merchant):
+    from engine.commands import CreatePayment
+    from engine.services.payments import create_for_confirm, new_payment
+
+    first = await claimed(engine, merchant, "cc", path="/v1/payments")
+    payment_id = await create_for_confirm(
+        engine, new_payment(merchant, CreatePayment(amount=900, currency="INR")), first
+    )
+    # the process died here, before confirming
+    memory(engine).clock.advance(engine.settings.idempotency_lock_timeout + 1)
+    retry = await idempotency.claim(engine, a_claim(engine, merchant, "cc", "/v1/payments"))
+    assert retry.resumes(RecoveryPoint.PAYMENT_CREATED) == payment_id
+    fake(engine, "razorpay").will("authorize", captured(900))
+    result = await confirm(engine, merchant, payment_id, confirm_cmd(), retry)
+    assert result.status == "succeeded" and list(memory(engine).tables.payments) == [payment_id]
+    assert (await engine.db.idempotency.get(merchant, "cc")).state == "done"

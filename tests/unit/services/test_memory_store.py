@@ -150,3 +150,19 @@ async def test_refund_reservations_never_exceed_what_was_captured():
     assert await db.refunds.reserve("pay_1", "mer_1", 41) is None
     await db.refunds.release("pay_1", "mer_1", 60)
     assert (await db.refunds.reserve("pay_1", "mer_1", 100)).amount_refunded == 100
+
+
+async def test_an_unscripted_gateway_call_is_recorded_and_never_looks_sent(engine):
+    from engine.errors import ConnectorBug
+    from engine.gateways.base import AttemptRef
+    from engine.services.charging import call_connector
+    from tests.support.fake_engine import fake
+
+    connector = fake(engine, "razorpay")
+    with pytest.raises(ConnectorBug):  # raised before "sending": the engine sees a bug, not an unknown
+        await call_connector(connector.sync, AttemptRef("att_1"))
+    assert [c.operation for c in connector.unexpected] == ["sync"]
+    connector.unexpected.clear()  # (the fixture fails any test that leaves one)
+    connector.will("sync", ConnectionResetError())  # raised after sending: an unknown outcome
+    result = await call_connector(connector.sync, AttemptRef("att_1"))
+    assert result.outcome == "unknown" and connector.count("sync") == 2 and connector.pending() == {}
