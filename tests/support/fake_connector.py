@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from engine.gateways import base, http
+from engine.gateways import http
 from engine.gateways.base import (
     AttemptRef,
     ChargeRequest,
@@ -28,6 +28,7 @@ from engine.gateways.base import (
     RefundRequest,
     RefundResult,
     WebhookEvent,
+    WebhookProof,
 )
 
 SIGNATURE_HEADER = "x-fake-signature"
@@ -138,18 +139,13 @@ class FakeConnector:
     ) -> str | None:
         return await self._answer("create_customer", customer_id, email, phone, name)
 
-    def verify_webhook(self, headers: dict[str, str], body: bytes) -> bool:
-        self.calls.append(Call("verify_webhook", (headers, body)))
-        return hmac.compare_digest(headers.get(SIGNATURE_HEADER, ""), sign(self.webhook_secret, body))
-
-    def webhook_proof(self, headers: dict[str, str], body: bytes) -> Any:
-        """The proof contract (``WebhookProof``) where the engine has it: compared by the core."""
+    def webhook_proof(self, headers: dict[str, str], body: bytes) -> WebhookProof | None:
+        """What the webhook presents and what it must equal (the core compares them)."""
         self.calls.append(Call("webhook_proof", (headers, body)))
-        proof = getattr(base, "WebhookProof", None)
         presented = headers.get(SIGNATURE_HEADER)
-        if proof is None or not presented:
+        if not presented:
             return None
-        return proof("hmac-sha256-hex", presented.encode(), sign(self.webhook_secret, body).encode())
+        return WebhookProof("hmac-sha256-hex", presented.encode(), sign(self.webhook_secret, body).encode())
 
     def parse_webhook(self, headers: dict[str, str], body: bytes) -> WebhookEvent:
         self.calls.append(Call("parse_webhook", (headers, body)))

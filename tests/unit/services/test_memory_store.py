@@ -166,3 +166,16 @@ async def test_an_unscripted_gateway_call_is_recorded_and_never_looks_sent(engin
     connector.will("sync", ConnectionResetError())  # raised after sending: an unknown outcome
     result = await call_connector(connector.sync, AttemptRef("att_1"))
     assert result.outcome == "unknown" and connector.count("sync") == 2 and connector.pending() == {}
+
+
+def test_the_fake_connector_speaks_the_whole_connector_contract():
+    from engine.gateways.base import CustomerConnector
+    from tests.support.fake_connector import FakeConnector
+
+    for name, fn in inspect.getmembers(CustomerConnector, inspect.isfunction):
+        if not name.startswith("_"):
+            mine = getattr(FakeConnector, name)
+            assert [p.name for p in inspect.signature(mine).parameters.values()] == [
+                p.name for p in inspect.signature(fn).parameters.values()
+            ], name
+            assert inspect.iscoroutinefunction(mine) == inspect.iscoroutinefunction(fn), name
