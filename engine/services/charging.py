@@ -75,7 +75,7 @@ async def settle(engine: Engine, merchant_id: str, attempt_id: str, result: Char
     An automatic payment that becomes ``requires_capture`` gets its capture work row in the same
     statement (``auto_capture`` or the worker runs it), closed there once the attempt is captured.
     """
-    payment, _ = await _settle(engine, merchant_id, attempt_id, result, None, None)
+    payment, _ = await _settle(engine, merchant_id, attempt_id, result, None, None, None)
     return payment
 
 
@@ -89,9 +89,14 @@ async def _settle(
     result: ChargeResult,
     claim: idempotency.Claim | None,
     conclude: Conclude | None,
+    rows: tuple[Payment, Attempt] | None,
 ) -> tuple[Payment, Payment | Declined | None]:
+    """``rows``: the payment and attempt exactly as this request last wrote them (confirm knows
+    them), which spares the phase its read; a writer that got there first makes the guarded
+    write fail and the fold starts over from a fresh read."""
     for _ in range(SETTLE_TRIES):
-        read = await engine.db.phases.read_for_settle(attempt_id, merchant_id)
+        read = rows or await engine.db.phases.read_for_settle(attempt_id, merchant_id)
+        rows = None
         assert read is not None
         try:
             return await settle_in(engine.db, engine, *read, result, claim=claim, conclude=conclude)
@@ -171,12 +176,13 @@ async def finish(
     claim: idempotency.Claim | None,
     *,
     declines: bool = True,
+    rows: tuple[Payment, Attempt] | None = None,
 ) -> Payment | Declined:
     """Settle an answer, capture an automatic payment's authorization, and conclude: the payment,
     or (``declines``) ``Declined`` when the attempt failed. The key's response is written with the
-    settlement itself when no capture is owed."""
+    settlement itself when no capture is owed. ``rows``: see ``_settle``."""
     conclude: Conclude = outcome_of if declines else _as_is
-    payment, outcome = await _settle(engine, payment.merchant_id, attempt_id, result, claim, conclude)
+    payment, outcome = await _settle(engine, payment.merchant_id, attempt_id, result, claim, conclude, rows)
     if outcome is not None:
         return outcome
     return await remember(engine, claim, conclude(await auto_capture(engine, payment)))

@@ -77,7 +77,9 @@ async def confirm(
     payment, attempt = await _start(engine, payment, account, method.type, masked, cmd.return_url, plan, claim)
     remaining = list(plan.candidates[1:]) if not plan.named else []
     while True:
-        request = _with_order_recorder(engine, charge_request(engine, payment, attempt, method, contact))
+        # The rows as this request wrote them: the answer's phase is then one write, no read.
+        written = [payment, attempt]
+        request = _with_order_recorder(engine, charge_request(engine, payment, attempt, method, contact), written)
         try:
             result = await call_connector(engine.gateways.connector(account).authorize, request)
         except ConnectorBug:
@@ -86,7 +88,7 @@ async def confirm(
         await engine.breaker.record(account.gateway, result.outcome)
         following = await _next_allowed(engine, remaining) if result.outcome is Outcome.RETRYABLE else None
         if following is None:
-            return await finish(engine, payment, attempt.id, result, claim)
+            return await finish(engine, payment, attempt.id, result, claim, rows=(written[0], written[1]))
         payment, attempt = await _hand_over(engine, payment, attempt, result, following, method)
         account = following
 
@@ -143,12 +145,14 @@ async def resume(engine: Engine, payment: Payment, claim: idempotency.Claim) -> 
     return await remember(engine, claim, outcome_of(payment))
 
 
-def _with_order_recorder(engine: Engine, request: ChargeRequest) -> ChargeRequest:
+def _with_order_recorder(engine: Engine, request: ChargeRequest, written: list[Any]) -> ChargeRequest:
     """The request with its order recovery point: the gateway's order id is committed on the
-    attempt before the connector creates the payment."""
+    attempt before the connector creates the payment (and ``written``'s attempt follows)."""
 
     async def record_order(order_id: str) -> None:
-        await engine.db.attempts.record_order(request.attempt_id, request.merchant_id, order_id)
+        if await engine.db.attempts.record_order(request.attempt_id, request.merchant_id, order_id):
+            attempt = written[1]
+            written[1] = msgspec.structs.replace(attempt, gateway_order_id=order_id, version=attempt.version + 1)
 
     return msgspec.structs.replace(request, record_order=record_order)
 

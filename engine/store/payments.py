@@ -10,7 +10,7 @@ import asyncpg
 from engine.errors import Conflict, NotFound
 from engine.ids import new_id
 from engine.model import Attempt, Payment
-from engine.store.base import Repository
+from engine.store.base import Repository, affected
 from engine.store.sqlfile import load_queries
 
 Q = load_queries("payments")
@@ -196,9 +196,10 @@ class Attempts(Repository):
         """Claim up to ``limit`` due unresolved attempts for this reconciler (see the SQL)."""
         return [_attempt(r) for r in await self._db.fetch(Q.claim_due_attempts, limit, backoff_s)]
 
-    async def record_order(self, attempt_id: str, merchant_id: str, order_id: str) -> None:
-        """Commit the gateway order id of an attempt (a recovery point between two gateway calls)."""
-        await self._db.execute(Q.record_order, attempt_id, merchant_id, order_id)
+    async def record_order(self, attempt_id: str, merchant_id: str, order_id: str) -> bool:
+        """Commit the gateway order id of an attempt (a recovery point between two gateway calls);
+        False when the attempt already had one."""
+        return affected(await self._db.execute(Q.record_order, attempt_id, merchant_id, order_id)) == 1
 
 
 class Events(Repository):
