@@ -1,283 +1,79 @@
-"""The Juspay connector over real HTTP against the in-process sandbox.
+"""Juspay's own quirks, over real HTTP against the in-process sandbox.
 
-Customers, every published test instrument, the authentication page and its HMAC-signed return
-URL, UPI collect, asynchronous refunds (settled by order status and by webhook), Basic-auth
-webhooks (received by a tiny ASGI app standing in for the engine) and the sandbox's transport
-faults. The sandbox shares no code with the connector: it is the other side of the wire.
+What every connector must do is in ``test_connector_contract.py`` / ``_faults.py``; this keeps what
+only Juspay does: customers, the HMAC-signed return URL, refunds under a derived
+``unique_request_id`` (idempotent at Juspay, recovered from the order when an answer is lost), and
+its event names and ids.
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import httpx
 import pytest
 
-from engine.gateways.base import (
-    AttemptRef,
-    CardDetails,
-    ChargeRequest,
-    ChargeResult,
-    Outcome,
-    PaymentMethod,
-    RefundOutcome,
-    RefundRequest,
-)
-from engine.gateways.common import webhook_verified
-from engine.gateways.http import GatewayClient, new_client
-from engine.gateways.juspay import JuspayConnector, builders
-from engine.gateways.registry import build_connector
-from sandbox.app import create_app
-from sandbox.config import SandboxSettings
-from tests.support.receiver import Receiver
-from tests.support.servers import free_port, serve_asgi
+from engine.gateways.base import AttemptRef, ChargeRequest, Outcome, PaymentMethod, RefundOutcome, RefundRequest
+from engine.gateways.juspay import builders
+from tests.support.gateway_env import GatewayEnv, card, eventually, ref_of, sandbox_env
+from tests.support.gateway_env import request as charge
 
-# The sandbox's published Juspay test account (DESIGN.md §5).
-SANDBOX_CREDENTIALS = {
-    "merchant_id": "sandbox",
-    "api_key": "sandbox_api_key",
-    "response_key": "sandbox_response_key",
-    "webhook_username": "sandbox",
-    "webhook_password": "sandbox_webhook_password",
-}
 GATEWAY = "juspay"
-UPI_DELAY_S = 0.3
-_counter = iter(range(1, 1_000_000))
-
-
-@dataclass
-class Env:
-    url: str
-    client: httpx.AsyncClient  # the sandbox's control endpoints and pages
-    receiver: Receiver
-    gw: JuspayConnector
-    gateway: GatewayClient  # what the connectors send through
-
-    def connector(self, client: GatewayClient | None = None) -> JuspayConnector:
-        built = build_connector(
-            GATEWAY, SANDBOX_CREDENTIALS, base_url=f"{self.url}/{GATEWAY}", client=client or self.gateway
-        )
-        assert isinstance(built, JuspayConnector)
-        return built
-
-    async def fault(self, fault: str, path_contains: str, count: int = 1) -> None:
-        body = {"gateway": GATEWAY, "fault": fault, "path_contains": path_contains, "count": count}
-        (await self.client.post(self.url + "/_sandbox/faults", json=body)).raise_for_status()
-
-    async def webhook_mode(self, mode: str) -> None:
-        (await self.client.post(self.url + "/_sandbox/webhooks", json={"mode": mode})).raise_for_status()
-
-    def hooks(self, needle: str) -> list[tuple[str, dict[str, str], bytes]]:
-        return [d for d in self.receiver.deliveries if needle.encode() in d[2]]
 
 
 @pytest.fixture(scope="module")
-async def env() -> AsyncIterator[Env]:
-    receiver = Receiver()
-    async with serve_asgi(receiver) as hooks:
-        port = free_port()
-        settings = SandboxSettings(
-            public_url=f"http://127.0.0.1:{port}",
-            webhook_url=hooks + "/hooks/{gateway}/{merchant_id}",
-            upi_delay_s=UPI_DELAY_S,
-            hang_s=1.5,
-            webhook_retry_delays_s=(0.1,),
-            webhook_timeout_s=2.0,
-        )
-        async with serve_asgi(create_app(settings), port=port) as url:
-            async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client, new_client(5.0, 5.0) as gateway:
-                env = Env(url, client, receiver, None, gateway)  # type: ignore[arg-type]
-                env.gw = env.connector()
-                yield env
+async def env() -> AsyncIterator[GatewayEnv]:
+    async with sandbox_env() as sandbox:
+        yield sandbox.bind(GATEWAY)
 
 
 @pytest.fixture(autouse=True)
-async def clean(env: Env) -> AsyncIterator[None]:
+async def clean(env: GatewayEnv) -> AsyncIterator[None]:
     yield
-    await env.client.delete(env.url + "/_sandbox/faults")
-    await env.webhook_mode("normal")
+    await env.sandbox.reset()
 
 
-def card(number: str) -> PaymentMethod:
-    return PaymentMethod(type="card", card=CardDetails(number, 12, 2030, "123", "Test Payer"))
+def request(method: PaymentMethod, **kw: Any) -> ChargeRequest:
+    return charge("jsp", method, **kw)
 
 
-def request(method: PaymentMethod, *, amount: int = 50000, **kw: Any) -> ChargeRequest:
-    n = next(_counter)
-    return ChargeRequest(
-        attempt_id=f"att_jsp{n:06d}", payment_id=f"pay_jsp{n:06d}", merchant_id="mer_it", amount=amount,
-        currency="INR", method=method, capture=True, callback_url="https://shop.example/return", **kw,
-    )  # fmt: skip
-
-
-def ref_of(req: ChargeRequest, res: ChargeResult) -> AttemptRef:
-    return AttemptRef(req.attempt_id, res.gateway_reference, res.gateway_order_id, req.amount, req.currency)
-
-
-async def eventually(check: Callable[[], Any], within: float = 10.0) -> Any:
-    """Poll ``check`` (sync or async) until it returns something truthy or ``within`` passes."""
-    deadline = time.monotonic() + within
-    while True:
-        value = check()
-        if inspect.isawaitable(value):
-            value = await value
-        if value or time.monotonic() > deadline:
-            return value
-        await asyncio.sleep(0.05)
-
-
-async def settled(gw: JuspayConnector, ref: AttemptRef) -> ChargeResult:
-    async def check() -> ChargeResult | None:
-        synced = await gw.sync(ref)
-        return synced if synced.outcome is not Outcome.PROCESSING else None
-
-    result = await eventually(check)
-    assert result is not None, "never settled"
-    return result
-
-
-# --- customers -------------------------------------------------------------------------------------
-
-
-async def test_create_customer_is_idempotent(env: Env) -> None:
-    created = await env.gw.create_customer("cus_jsp_000001", "asha@example.com", "+91 98765 43210", "Asha Rao")
-    assert created and created.startswith("cst_")
-    again = await env.gw.create_customer("cus_jsp_000001", "asha@example.com", "+91 98765 43210", "Asha Rao")
-    assert again == created
-    assert await env.gw.create_customer("cus_jsp_000002", None, None, None)  # placeholders where Juspay insists
-    assert await env.gw.create_customer("short", None, "9876543210", None) is None  # refused: < 8 characters
-    dead = build_connector(
-        GATEWAY, SANDBOX_CREDENTIALS, base_url=f"http://127.0.0.1:{free_port()}/juspay", client=env.gateway
-    )
-    assert await dead.create_customer("cus_jsp_000003", None, None, None) is None  # type: ignore[attr-defined]
-
-
-# --- cards -----------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("number", ["4111111111111111", "4242424242424242", "5555555555554444", "6521111111111110"])
-async def test_success_cards(env: Env, number: str) -> None:
-    req = request(card(number))
-    res = await env.gw.authorize(req)
-    assert res.outcome is Outcome.CAPTURED and res.amount_captured == req.amount and res.gateway_reference
-    assert res.gateway_order_id == builders.order_id_for(req.attempt_id)
-    assert (await env.gw.sync(AttemptRef(req.attempt_id, amount=req.amount))).outcome is Outcome.CAPTURED
-
-
-@pytest.mark.parametrize(
-    ("number", "decline"),
-    [("4000000000000002", "card_declined"), ("4000000000009995", "insufficient_funds"), ("4000000000000069", "expired_card")],
-)  # fmt: skip
-async def test_declined_cards(env: Env, number: str, decline: str) -> None:
-    req = request(card(number))
-    res = await env.gw.authorize(req)
-    assert res.outcome is Outcome.DECLINED and res.decline_code == decline and res.gateway_reference
-    synced = await env.gw.sync(ref_of(req, res))
-    assert synced.outcome is Outcome.DECLINED and synced.decline_code == decline
-
-
-async def test_invalid_card_is_declined_without_charge(env: Env) -> None:
-    res = await env.gw.authorize(request(card("4111111111111112")))
-    assert res.outcome is Outcome.DECLINED and res.decline_code == "incorrect_number"
-
-
-async def test_gateway_error_card_is_retryable(env: Env) -> None:
-    req = request(card("4000000000000119"))
-    res = await env.gw.authorize(req)
-    assert res.outcome is Outcome.RETRYABLE
-    synced = await env.gw.sync(ref_of(req, res))
-    assert synced.outcome is Outcome.UNKNOWN and synced.raw_status == "no_payment"
-
-
-async def test_charge_then_drop_is_unknown_then_sync_captured(env: Env) -> None:
-    req = request(card("4000000000000259"))
-    res = await env.gw.authorize(req)
-    assert res.outcome is Outcome.UNKNOWN and res.gateway_reference is None
-    synced = await env.gw.sync(ref_of(req, res))
-    assert synced.outcome is Outcome.CAPTURED and synced.gateway_reference and synced.amount_captured == req.amount
-
-
-@pytest.mark.parametrize("decision", ["approve", "reject"])
-async def test_3ds_redirect_then_signed_return_url_and_sync(env: Env, decision: str) -> None:
-    req = request(card("4000000000003220"))
-    res = await env.gw.authorize(req)
-    assert res.outcome is Outcome.REQUIRES_ACTION and res.redirect_url
-    page = await env.client.get(res.redirect_url)
-    assert page.status_code == 200 and "Approve" in page.text
-    assert (await env.gw.sync(ref_of(req, res))).outcome is Outcome.PROCESSING
-    answer = await env.client.get(res.redirect_url, params={"decision": decision})
-    assert answer.status_code == 302
-    location = urlsplit(answer.headers["location"])
-    assert location.netloc == "shop.example"
-    params = dict(parse_qsl(location.query, keep_blank_values=True))
-    ref = AttemptRef(req.attempt_id, None, res.gateway_order_id, req.amount, req.currency)
-    checked = env.gw.verify_callback(params, ref)
-    assert checked is not None
-    assert (
-        env.gw.verify_callback(
-            {**params, "status": "CHARGED" if decision == "reject" else "AUTHENTICATION_FAILED"}, ref
-        )
-        is None
-    )
-    assert env.gw.verify_callback({**params, "signature": params["signature"][::-1]}, ref) is None
-    synced = await env.gw.sync(ref)
-    if decision == "approve":
-        assert checked.outcome is Outcome.CAPTURED and synced.outcome is Outcome.CAPTURED
-    else:
-        assert checked.outcome is Outcome.DECLINED and checked.decline_code == "authentication_failed"
-        assert synced.outcome is Outcome.DECLINED
-
-
-@pytest.mark.parametrize(
-    "method",
-    [PaymentMethod(type="netbanking", bank_code="HDFC"), PaymentMethod(type="wallet", wallet_provider="mobikwik")],
-)
-async def test_netbanking_and_wallet_redirect(env: Env, method: PaymentMethod) -> None:
-    req = request(method)
-    res = await env.gw.authorize(req)
-    assert res.outcome is Outcome.REQUIRES_ACTION and res.redirect_url
-    await env.client.get(res.redirect_url, params={"decision": "approve"})
-    assert (await env.gw.sync(ref_of(req, res))).outcome is Outcome.CAPTURED
-
-
-# --- UPI -------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("vpa", "final"), [("success@upi", Outcome.CAPTURED), ("failure@upi", Outcome.DECLINED)])
-async def test_upi_collect_settles_by_status_and_webhook(env: Env, vpa: str, final: Outcome) -> None:
-    req = request(PaymentMethod(type="upi", vpa=vpa))
-    res = await env.gw.authorize(req)
-    assert res.outcome is Outcome.PROCESSING and res.gateway_reference
-    assert (await settled(env.gw, ref_of(req, res))).outcome is final
-    hooks = await eventually(lambda: env.hooks(req.attempt_id))
-    assert hooks and all(path == "/hooks/juspay/mer_it" for path, _, _ in hooks)
-    assert all(webhook_verified(env.gw, h, b) for _, h, b in hooks)
-    event = env.gw.parse_webhook(hooks[-1][1], hooks[-1][2])
-    assert event.attempt_id == req.attempt_id and event.charge is not None and event.charge.outcome is final
-
-
-async def test_invalid_vpa_is_declined(env: Env) -> None:
-    res = await env.gw.authorize(request(PaymentMethod(type="upi", vpa="not a vpa")))
-    assert res.outcome is Outcome.DECLINED and res.decline_code == "invalid_vpa"
-
-
-# --- refunds ---------------------------------------------------------------------------------------
-
-
-async def paid(env: Env, amount: int = 10000) -> tuple[ChargeRequest, AttemptRef]:
+async def paid(env: GatewayEnv, amount: int = 10000) -> tuple[ChargeRequest, AttemptRef]:
     req = request(card("4111111111111111"), amount=amount)
     res = await env.gw.authorize(req)
     assert res.outcome is Outcome.CAPTURED
     return req, ref_of(req, res)
 
 
-async def test_refunds_are_async_and_settle_by_status_and_webhook(env: Env) -> None:
+async def test_create_customer_is_idempotent(env: GatewayEnv) -> None:
+    created = await env.gw.create_customer("cus_jsp_000001", "asha@example.com", "+91 98765 43210", "Asha Rao")
+    assert created and created.startswith("cst_")
+    again = await env.gw.create_customer("cus_jsp_000001", "asha@example.com", "+91 98765 43210", "Asha Rao")
+    assert again == created
+    assert await env.gw.create_customer("cus_jsp_000002", None, None, None)  # placeholders where Juspay insists
+    assert await env.gw.create_customer("short", None, "9876543210", None) is None  # refused: < 8 characters
+    assert await env.dead().create_customer("cus_jsp_000003", None, None, None) is None
+
+
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+async def test_the_signed_return_url_maps_to_its_outcome(env: GatewayEnv, decision: str) -> None:
+    req = request(card("4000000000003220"))
+    res = await env.gw.authorize(req)
+    answer = await env.client.get(res.redirect_url, params={"decision": decision})
+    params = dict(parse_qsl(urlsplit(answer.headers["location"]).query, keep_blank_values=True))
+    ref = AttemptRef(req.attempt_id, None, res.gateway_order_id, req.amount, req.currency)
+    checked = env.gw.verify_callback(params, ref)
+    assert checked is not None
+    flipped = {**params, "status": "CHARGED" if decision == "reject" else "AUTHENTICATION_FAILED"}
+    assert env.gw.verify_callback(flipped, ref) is None
+    assert env.gw.verify_callback({**params, "signature": params["signature"][::-1]}, ref) is None
+    if decision == "approve":
+        assert checked.outcome is Outcome.CAPTURED
+    else:
+        assert checked.outcome is Outcome.DECLINED and checked.decline_code == "authentication_failed"
+
+
+async def test_refunds_go_under_a_derived_unique_request_id(env: GatewayEnv) -> None:
     _, ref = await paid(env)
     first = RefundRequest("re_jsp_first0000000000001", ref, 3000, "INR")
     unique = builders.request_id_for(first.refund_id)
@@ -285,23 +81,12 @@ async def test_refunds_are_async_and_settle_by_status_and_webhook(env: Env) -> N
     assert out.outcome is RefundOutcome.PENDING and out.gateway_refund_id == unique
     replay = await env.gw.refund(first)  # idempotent on unique_request_id
     assert replay.outcome in (RefundOutcome.PENDING, RefundOutcome.SUCCEEDED) and replay.gateway_refund_id == unique
-
-    async def done() -> bool:
-        return (await env.gw.refund_status(first)).outcome is RefundOutcome.SUCCEEDED
-
-    assert await eventually(done)
     hooks = await eventually(lambda: [h for h in env.hooks(unique) if b"ORDER_REFUNDED" in h[2]])
-    assert hooks and webhook_verified(env.gw, hooks[0][1], hooks[0][2])
     event = env.gw.parse_webhook(hooks[0][1], hooks[0][2])
-    assert event.refund is not None and event.refund.outcome is RefundOutcome.SUCCEEDED
-    assert event.refund_reference == unique and event.charge is None
-    over = await env.gw.refund(RefundRequest("re_jsp_over00000000000001", ref, 7001, "INR"))
-    assert over.outcome is RefundOutcome.FAILED and over.error_code == "invalid.refund.amount"
-    rest = await env.gw.refund(RefundRequest("re_jsp_rest00000000000001", ref, 7000, "INR"))
-    assert rest.outcome is RefundOutcome.PENDING
+    assert event.refund is not None and event.refund_reference == unique and event.charge is None
 
 
-async def test_refund_failure_and_dropped_answer(env: Env) -> None:
+async def test_refund_failure_and_dropped_answer(env: GatewayEnv) -> None:
     _, ref = await paid(env)
     await env.fault("refund_fail", "/refunds")
     failing = RefundRequest("re_jsp_fail00000000000001", ref, 1000, "INR")
@@ -320,108 +105,8 @@ async def test_refund_failure_and_dropped_answer(env: Env) -> None:
     assert dropped.outcome is RefundOutcome.PENDING  # the lost answer was recovered from the order
 
 
-async def test_refund_of_declined_payment_fails(env: Env) -> None:
-    req = request(card("4000000000000002"))
-    res = await env.gw.authorize(req)
-    out = await env.gw.refund(RefundRequest("re_jsp_decl00000000000001", ref_of(req, res), 100, "INR"))
-    assert out.outcome is RefundOutcome.FAILED and out.error_code == "invalid.order.not_successful"
-
-
-# --- transport faults ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("fault", ["garbled", "empty", "drop"])
-async def test_processed_but_unreadable_is_unknown_then_sync(env: Env, fault: str) -> None:
-    await env.fault(fault, "/txns")
-    req = request(card("4111111111111111"))
-    res = await env.gw.authorize(req)
-    assert res.outcome is Outcome.UNKNOWN and res.gateway_order_id
-    assert (await env.gw.sync(ref_of(req, res))).outcome is Outcome.CAPTURED
-
-
-@pytest.mark.parametrize("fault", ["http_500", "http_503_html"])
-async def test_5xx_without_proof_is_unknown(env: Env, fault: str) -> None:
-    await env.fault(fault, "/txns")
-    req = request(card("4111111111111111"))
-    res = await env.gw.authorize(req)
-    assert res.outcome is Outcome.UNKNOWN
-    synced = await env.gw.sync(ref_of(req, res))  # not processed: the order has no transaction
-    assert synced.outcome is Outcome.UNKNOWN and synced.raw_status == "no_payment"
-
-
-async def test_read_timeout_is_unknown_then_sync_captured(env: Env) -> None:
-    await env.fault("timeout", "/txns")
-    req = request(card("4111111111111111"))
-    async with new_client(5.0, 0.3) as short:
-        res = await env.connector(short).authorize(req)
-    assert res.outcome is Outcome.UNKNOWN and res.error_code == "transport_ReadTimeout"
-    assert (await env.gw.sync(ref_of(req, res))).outcome is Outcome.CAPTURED
-
-
-@pytest.mark.parametrize("fault", ["http_500", "http_503_html", "garbled", "timeout"])
-async def test_order_failures_are_retryable(env: Env, fault: str) -> None:
-    await env.fault(fault, "/orders")
-    async with new_client(5.0, 0.3) as short:
-        res = await env.connector(short).authorize(request(card("4111111111111111")))
-    assert res.outcome is Outcome.RETRYABLE
-
-
-@pytest.mark.parametrize("fault", ["garbled", "empty", "http_503_html", "http_500"])
-async def test_unreadable_order_status_is_unknown(env: Env, fault: str) -> None:
-    req = request(card("4111111111111111"))
-    res = await env.gw.authorize(req)
-    await env.fault(fault, "/orders/")
-    assert (await env.gw.sync(ref_of(req, res))).outcome is Outcome.UNKNOWN
-    assert (await env.gw.sync(ref_of(req, res))).outcome is Outcome.CAPTURED
-
-
-async def test_unreachable_gateway(env: Env) -> None:
-    dead = build_connector(
-        GATEWAY, SANDBOX_CREDENTIALS, base_url=f"http://127.0.0.1:{free_port()}/juspay", client=env.gateway
-    )
-    assert (await dead.authorize(request(card("4111111111111111")))).outcome is Outcome.RETRYABLE
-    assert (await dead.sync(AttemptRef("att_x", "e", "attx"))).outcome is Outcome.UNKNOWN
-    refund = await dead.refund(RefundRequest("re_jsp_dead00000000000001", AttemptRef("att_x", "e", "attx"), 100, "INR"))
-    assert refund.outcome is RefundOutcome.FAILED
-
-
-async def test_wrong_api_key_is_retryable(env: Env) -> None:
-    bad = build_connector(
-        GATEWAY, {**SANDBOX_CREDENTIALS, "api_key": "wrong"}, base_url=f"{env.url}/juspay", client=env.gateway
-    )
-    assert (await bad.authorize(request(card("4111111111111111")))).outcome is Outcome.RETRYABLE
-    _req, ref = await paid(env)
-    assert (await bad.sync(ref)).outcome is Outcome.UNKNOWN
-
-
-# --- webhooks --------------------------------------------------------------------------------------
-
-
-async def test_payment_webhooks_verify_and_parse(env: Env) -> None:
-    req = request(card("4111111111111111"))
-    res = await env.gw.authorize(req)
+async def test_webhook_events_carry_juspays_names_and_ids(env: GatewayEnv) -> None:
+    req, _ = await paid(env)
     hooks = await eventually(lambda: env.hooks(req.attempt_id))
-    assert hooks
-    path, headers, body = hooks[0]
-    assert path == "/hooks/juspay/mer_it" and webhook_verified(env.gw, headers, body)
-    event = env.gw.parse_webhook(headers, body)
+    event = env.gw.parse_webhook(hooks[0][1], hooks[0][2])
     assert event.event_type == "ORDER_SUCCEEDED" and event.event_id.startswith("evt_")
-    assert event.attempt_id == req.attempt_id and event.gateway_reference == res.gateway_reference
-    assert event.charge is not None and event.charge.outcome is Outcome.CAPTURED
-
-
-async def test_duplicate_webhooks_share_an_event_id(env: Env) -> None:
-    await env.webhook_mode("duplicate")
-    req = request(card("4000000000000002"))
-    await env.gw.authorize(req)
-    hooks = await eventually(lambda: env.hooks(req.attempt_id) if len(env.hooks(req.attempt_id)) >= 2 else [])
-    ids = {env.gw.parse_webhook(h, b).event_id for _, h, b in hooks}
-    assert len(hooks) == 2 and len(ids) == 1
-
-
-async def test_tampered_webhooks_do_not_verify(env: Env) -> None:
-    await env.webhook_mode("tamper")
-    req = request(card("4111111111111111"))
-    await env.gw.authorize(req)
-    hooks = await eventually(lambda: env.hooks(req.attempt_id))
-    assert hooks and not any(webhook_verified(env.gw, h, b) for _, h, b in hooks)
