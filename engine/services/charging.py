@@ -201,7 +201,16 @@ async def auto_capture(engine: Engine, payment: Payment) -> Payment:
 
     lease = engine.settings.idempotency_lock_timeout
     item = await engine.db.work.lease_for_payment(payment.merchant_id, payment.id, lease)
-    return payment if item is None else (await run_capture(engine, item)).payment
+    if item is None:
+        return payment
+    try:
+        return (await run_capture(engine, item)).payment
+    except Exception:
+        # The authorization stands and its capture row is committed (run_capture scheduled the
+        # next try): like an unanswered capture, the worker finishes it. The answer is the
+        # authorized payment -- never an error saying nothing was charged.
+        log.exception("capturing payment %s failed; the worker retries it", payment.id)
+        return payment
 
 
 def charge_request(

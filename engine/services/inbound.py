@@ -18,7 +18,7 @@ from engine.ids import plausible
 from engine.metrics import WEBHOOKS
 from engine.services.charging import SETTLE_TRIES, auto_capture, call_connector, ref_of, settle, settle_in
 from engine.services.payments import get_payment
-from engine.services.refunds import settle_refund
+from engine.services.refunds import settle_refund_in
 from engine.store.phases import StaleWrite
 
 if TYPE_CHECKING:
@@ -63,10 +63,6 @@ async def receive_webhook(
     if duplicate:
         WEBHOOKS.labels(gateway, "duplicate").inc()
         return {"received": True, "duplicate": True}
-    if event.refund is not None:
-        refund = await _refund_of(engine, merchant_id, event)
-        if refund is not None:
-            await settle_refund(engine, merchant_id, refund, event.refund)
     if settled is not None:
         # The capture row was committed with the receipt: if this run is cut short or meets
         # another holder's lease, the worker finishes it -- the webhook is answered 200 either way.
@@ -78,10 +74,13 @@ async def receive_webhook(
 async def _receive_once(
     engine: Engine, merchant_id: str, gateway: str, event: WebhookEvent
 ) -> tuple[bool, Payment | None]:
-    """The dedupe receipt and the settlement in one transaction: (duplicate, settled payment)."""
+    """The dedupe receipt and what the event settles in one transaction, so a failure loses
+    neither (the gateway's redelivery applies it): (duplicate, settled payment)."""
     async with engine.db.transaction() as uow:
         if not await uow.webhooks.record(gateway, merchant_id, event.event_id, event.event_type):
             return True, None
+        if event.refund is not None and (refund_id := await _refund_of(uow, merchant_id, event)) is not None:
+            await settle_refund_in(uow, merchant_id, refund_id, event.refund)
         if event.charge is None:
             return False, None
         return False, await _apply_charge(uow, engine, merchant_id, gateway, event)
@@ -107,14 +106,14 @@ async def _apply_charge(
     return payment
 
 
-async def _refund_of(engine: Engine, merchant_id: str, event: WebhookEvent) -> str | None:
+async def _refund_of(uow: UnitOfWork, merchant_id: str, event: WebhookEvent) -> str | None:
     """Our refund id for a refund event: by our id echoed back, else by the gateway's own id
     (gateways with short id limits carry a derived id we stored as ``gateway_refund_id``)."""
     for reference in (event.refund_reference, event.refund.gateway_refund_id if event.refund else None):
         if not reference:
             continue
-        refund = await engine.db.refunds.get(reference, merchant_id) if plausible(reference) else None
-        refund = refund or await engine.db.refunds.find_by_gateway_id(merchant_id, reference)
+        refund = await uow.refunds.get(reference, merchant_id) if plausible(reference) else None
+        refund = refund or await uow.refunds.find_by_gateway_id(merchant_id, reference)
         if refund is not None:
             return refund.id
     return None

@@ -26,6 +26,7 @@ from engine.views import refund_view
 
 if TYPE_CHECKING:
     from engine.bootstrap import Engine
+    from engine.store.uow import UnitOfWork
 
 log = logging.getLogger("engine.refunds")
 _STATUS = {
@@ -121,24 +122,30 @@ def refund_request(refund: Refund, attempt: Attempt) -> RefundRequest:
 
 
 async def settle_refund(engine: Engine, merchant_id: str, refund_id: str, result: RefundResult) -> Refund:
-    """Fold a refund answer in; a failure gives the reserved amount back to the payment."""
+    """Fold a refund answer in, in a transaction of its own."""
     async with engine.db.transaction() as uow:
-        refund = await uow.refunds.lock(refund_id, merchant_id)
-        assert refund is not None
-        status = _STATUS[result.outcome]
-        if status == refund.status or not can_move(REFUND_TRANSITIONS, RefundStatus(refund.status), status):
-            if result.gateway_refund_id and not refund.gateway_refund_id:
-                # Still pending, but now we know the gateway's id: status checks and webhooks
-                # from gateways that shorten our ids are matched by it.
-                refund = await uow.refunds.update(refund, refund.status, result.gateway_refund_id, None, None)
-            return refund
-        refund = await uow.refunds.update(
-            refund, status, result.gateway_refund_id, result.error_code, result.error_message
-        )
-        if status is RefundStatus.FAILED:
-            await uow.refunds.release(refund.payment_id, merchant_id, refund.amount)
-        await uow.events.add(merchant_id, f"refund.{status}", refund.id, refund_view(refund))
+        return await settle_refund_in(uow, merchant_id, refund_id, result)
+
+
+async def settle_refund_in(uow: UnitOfWork, merchant_id: str, refund_id: str, result: RefundResult) -> Refund:
+    """Fold a refund answer in, inside ``uow``'s transaction (a webhook's: with its dedupe
+    receipt); a failure gives the reserved amount back to the payment."""
+    refund = await uow.refunds.lock(refund_id, merchant_id)
+    assert refund is not None
+    status = _STATUS[result.outcome]
+    if status == refund.status or not can_move(REFUND_TRANSITIONS, RefundStatus(refund.status), status):
+        if result.gateway_refund_id and not refund.gateway_refund_id:
+            # Still pending, but now we know the gateway's id: status checks and webhooks
+            # from gateways that shorten our ids are matched by it.
+            refund = await uow.refunds.update(refund, refund.status, result.gateway_refund_id, None, None)
         return refund
+    refund = await uow.refunds.update(
+        refund, status, result.gateway_refund_id, result.error_code, result.error_message
+    )
+    if status is RefundStatus.FAILED:
+        await uow.refunds.release(refund.payment_id, merchant_id, refund.amount)
+    await uow.events.add(merchant_id, f"refund.{status}", refund.id, refund_view(refund))
+    return refund
 
 
 async def get_refund(engine: Engine, merchant_id: str, refund_id: str) -> Refund:

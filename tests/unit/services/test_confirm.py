@@ -275,14 +275,6 @@ async def test_two_concurrent_confirms_charge_once(engine, merchant):
     assert len(await engine.db.attempts.of_payment(p.id, merchant)) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (engine/services/charging.py finish/auto_capture): when the automatic capture after an "
-    "authorization raises (a capture-builder bug: ConnectorBug), confirm raises ConnectorBug -- 500 "
-    "internal_error, 'stopped before it reached the gateway: nothing was charged' -- although the payment is "
-    "authorized (money held) and its capture row stays open for the worker; the answer should be the "
-    "authorized payment (capture continuing in the background).",
-)
 async def test_a_capture_bug_after_an_authorization_does_not_answer_nothing_was_charged(engine, merchant):
     p = await a_payment(engine, merchant)
     fake(engine, "razorpay").will("authorize", authorized()).will("capture", BeforeSend(KeyError("builder bug")))

@@ -147,14 +147,6 @@ async def test_a_forged_callback_changes_nothing(engine, merchant):
     assert (await engine.db.payments.get(p.id, merchant)).status == "processing"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (engine/services/inbound.py): a refund event's dedupe receipt commits in _receive_once's "
-    "transaction, but the refund is settled afterwards in settle_refund's own transaction; when that fails "
-    "(crash, database error) the gateway's redelivery is a 'duplicate' and the news is lost -- contrary to "
-    "'deduplicated by event id in the same transaction that applies them (a crash loses neither)'. "
-    "Only the refund reconciler's status check recovers it.",
-)
 async def test_a_refund_webhook_whose_settlement_failed_is_applied_on_redelivery(engine, merchant, monkeypatch):
     from engine.commands import CreateRefund
     from engine.services.refunds import create_refund
@@ -168,7 +160,7 @@ async def test_a_refund_webhook_whose_settlement_failed_is_applied_on_redelivery
     async def database_went_away(*args, **kwargs):
         raise ConnectionError("database went away")
 
-    monkeypatch.setattr(inbound, "settle_refund", database_went_away)
+    monkeypatch.setattr(inbound, "settle_refund_in", database_went_away)
     with pytest.raises(ConnectionError):
         await receive_webhook(engine, "razorpay", merchant, headers, body)
     monkeypatch.undo()
@@ -176,13 +168,6 @@ async def test_a_refund_webhook_whose_settlement_failed_is_applied_on_redelivery
     assert (await engine.db.refunds.get(refund.id, merchant)).status == "succeeded"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (minor, engine/services/inbound.py receive_webhook): the comment promises 'the webhook is "
-    "answered 200 either way' once the capture row is committed with the receipt, but an exception from the "
-    "follow-up auto_capture (here a capture-builder bug) propagates: the gateway gets a 500 for an event "
-    "that was applied, and its redelivery is then a duplicate.",
-)
 async def test_a_webhook_is_acknowledged_even_when_its_follow_up_capture_fails(engine, merchant):
     p, attempt = await pending_payment(engine, merchant)
     from tests.support.fake_connector import BeforeSend
