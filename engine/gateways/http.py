@@ -280,11 +280,18 @@ def _name(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+def mark_sent() -> None:
+    """Count one request that may have reached the gateway in the current ``counting()`` block
+    (every ``send`` that did not prove NOT_SENT calls it; so do fakes of connectors)."""
+    if (counter := _counter.get()) is not None:
+        counter.sent += 1
+
+
 def _done(transport: Transport, method: str, url: str, started: float, **fields: Any) -> HttpResult:
     elapsed = (time.perf_counter() - started) * 1000
     result = HttpResult(transport=transport, elapsed_ms=elapsed, **fields)
-    if transport is not Transport.NOT_SENT and (counter := _counter.get()) is not None:
-        counter.sent += 1
+    if transport is not Transport.NOT_SENT:
+        mark_sent()
     if log.isEnabledFor(logging.DEBUG):
         # Path only: query strings and bodies stay out of logs.
         log.debug(

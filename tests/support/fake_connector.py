@@ -52,11 +52,8 @@ class Call(msgspec.Struct, frozen=True):
 
 
 def _mark_sent() -> None:
-    # What engine/gateways/http.py does for every request that may have left (``_done``): the
-    # engine tells "raised before sending" (a bug) from "raised after" (unknown) by this count.
-    counter = http._counter.get()
-    if counter is not None:
-        counter.sent += 1
+    # The engine tells "raised before sending" (a bug) from "raised after" (unknown) by this count.
+    http.mark_sent()
 
 
 class FakeConnector:
