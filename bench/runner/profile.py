@@ -24,7 +24,7 @@ PY_SPY = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
 # Where a sample's time goes: the innermost frame that belongs to one of these, looking outwards
 # from the leaf (standard-library frames are charged to their nearest caller of these).
 CATEGORIES = (
-    ("gateway HTTP client (httpx/httpcore/anyio/h11)", ("httpx/", "httpcore/", "anyio/", "h11/")),
+    ("gateway HTTP client (aiohttp/yarl/multidict)", ("aiohttp/", "yarl/", "multidict/", "propcache/")),
     ("PostgreSQL driver (asyncpg)", ("asyncpg/",)),
     ("Redis client", ("redis/",)),
     ("framework (litestar)", ("litestar/",)),
