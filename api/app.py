@@ -12,7 +12,7 @@ from litestar import Litestar
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusController
 
 from api.controllers.admin import AdminController, HealthController
 from api.controllers.inbound import CallbackController, WebhookController
@@ -64,7 +64,6 @@ def create_app(settings: Settings) -> Litestar:
                     await task
             await engine.close()
 
-    prometheus = PrometheusConfig(app_name="payment_engine", group_path=True, excluded_http_methods=[])
     return Litestar(
         route_handlers=[
             PaymentController,
@@ -80,7 +79,6 @@ def create_app(settings: Settings) -> Litestar:
         lifespan=[lifespan],
         before_request=gate,
         plugins=[ClosedStructSchemaPlugin()],
-        middleware=[prometheus.middleware],
         exception_handlers={
             EngineError: engine_error_handler,
             ValidationException: validation_handler,

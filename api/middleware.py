@@ -1,9 +1,11 @@
-"""Pure ASGI middleware (no framework imports).
+"""Pure ASGI middleware (no framework imports): the one per-request layer around the app.
 
 ``RequestIdMiddleware`` gives every HTTP request an id: the caller's ``X-Request-Id`` when it is
 1-64 safe characters, otherwise a fresh ``req_<uuid hex>``. The id is put into
 ``engine.logs.request_id_var`` for the duration of the request (so every log line carries it),
 stored in ``scope["state"]["request_id"]``, and echoed in the response's ``X-Request-Id`` header.
+The same layer writes the access log line and counts and times the request for Prometheus (by
+method, route template and status: one counter and one histogram per request, no more).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+
+from prometheus_client import Counter, Histogram
 
 from engine.logs import request_id_var
 
@@ -26,6 +30,15 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 HEADER = b"x-request-id"
 access_log = logging.getLogger("api.access")
 _SAFE = re.compile(rb"[A-Za-z0-9._:\-]{1,64}")
+HTTP_REQUESTS = Counter(
+    "payment_engine_http_requests_total", "HTTP requests by method, route and status", ["method", "route", "status"]
+)
+HTTP_SECONDS = Histogram(
+    "payment_engine_http_request_seconds",
+    "HTTP request duration by method and route",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 
 
 def new_request_id() -> str:
@@ -76,16 +89,24 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            # One access line per request, carrying the request id (the path never holds card
-            # data: ids only; the query string is left out because it can hold anything).
-            if access_log.isEnabledFor(logging.INFO) and scope["type"] == "http":
-                access_log.info(
-                    "%s %s %s",
-                    scope.get("method"),
-                    scope.get("path"),
-                    status,
-                    extra={"status": status, "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
-                )
+            if scope["type"] == "http":
+                elapsed = time.perf_counter() - started
+                method = scope.get("method", "")
+                # The framework's route template ("/v1/payments/{payment_id}"): ids never
+                # become label values, so the series stay bounded.
+                route = scope.get("path_template") or "unmatched"
+                HTTP_REQUESTS.labels(method, route, str(status)).inc()
+                HTTP_SECONDS.labels(method, route).observe(elapsed)
+                # One access line per request, carrying the request id (the path never holds card
+                # data: ids only; the query string is left out because it can hold anything).
+                if access_log.isEnabledFor(logging.INFO):
+                    access_log.info(
+                        "%s %s %s",
+                        method,
+                        scope.get("path"),
+                        status,
+                        extra={"status": status, "duration_ms": round(elapsed * 1000, 2)},
+                    )
             request_id_var.reset(token)
 
 

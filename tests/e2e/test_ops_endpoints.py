@@ -23,9 +23,15 @@ async def test_openapi_schema_documents_the_api(stack):
 
 async def test_metrics_count_requests(merchant, stack):
     await merchant.http.get("/v1/payments")
+    created = (await merchant.http.post("/v1/payments", json={"amount": 1000, "currency": "INR"})).json()
+    await merchant.http.get(f"/v1/payments/{created['id']}")
     async with stack.client() as http:
         text = (await http.get("/metrics")).text
-    assert 'litestar_requests_total{app_name="payment_engine",method="GET",path="/v1/payments"' in text
+    assert 'payment_engine_http_requests_total{method="GET",route="/v1/payments",status="200"}' in text
+    assert 'payment_engine_http_request_seconds_count{method="GET",route="/v1/payments"}' in text
+    # Ids never become label values: a retrieved payment counts under its route template.
+    assert 'route="/v1/payments/{payment_id}",status="200"' in text
+    assert "pay_" not in "".join(line for line in text.splitlines() if "payment_engine_http" in line)
     assert "payment_engine_gateway_calls_total" in text
 
 
