@@ -49,12 +49,13 @@ async def run(
     render: Render = OK,
     pre_claim: bool = True,
 ) -> Response[bytes]:
-    """Claim the key (unless the handler claims it itself), run, and answer.
+    """Claim the key (unless the handler claims it itself, at its first write), run, and answer.
 
     ``InvalidRequest`` errors (and 429/503) before the first recovery point mean "rejected before
     any work": the claim is released so the key stores nothing. Any other failure after work
     began is stored as the key's response. A request cancelled mid-way (shutdown) unlocks its
-    key, so a retry resumes from the last recovery point at once.
+    key, so a retry resumes from the last recovery point at once. Only a key this request holds
+    is ever unlocked, released or answered (``Claim.hold``).
     """
     claim = await key_claim(request, engine, merchant_id, render)
     if claim is not None and pre_claim:
@@ -65,15 +66,15 @@ async def run(
     try:
         result = await handler(claim)
     except asyncio.CancelledError:
-        if claim is not None and pre_claim:
+        if claim is not None and claim.hold.held:
             await asyncio.shield(idempotency.unlock(engine, claim))
         raise
     except OutcomePending:
-        if claim is not None and pre_claim:
+        if claim is not None and claim.hold.held:
             await idempotency.unlock(engine, claim)
         raise
     except EngineError as exc:
-        if claim is None or not pre_claim:
+        if claim is None or not claim.hold.held:
             raise
         rejected = isinstance(exc, InvalidRequest) or exc.status in _RETRY_LATER
         if rejected and await idempotency.release(engine, claim):

@@ -40,6 +40,7 @@ from engine.services.idempotency import RecoveryPoint
 from engine.services.methods import prepare_method
 from engine.services.payments import get_payment, no_such_payment, write_change
 from engine.states import CONFIRMABLE, UNRESOLVED_ATTEMPTS, AttemptStatus, PaymentStatus
+from engine.store import phases
 from engine.views import payment_view
 
 if TYPE_CHECKING:
@@ -56,12 +57,23 @@ async def confirm(
     payment_id: str,
     cmd: ConfirmPayment,
     claim: idempotency.Claim | None,
-) -> Payment | Declined:
-    """Charge the payment through the routed gateways; see the module docstring."""
-    read = await engine.db.phases.read_for_confirm(payment_id, merchant_id) if plausible(payment_id) else None
+) -> Payment | Declined | idempotency.Replay:
+    """Charge the payment through the routed gateways; see the module docstring.
+
+    A ``claim`` not held yet is judged on the key row read with the payment (replay, takeover,
+    409/422) and stored by the first write (``start_attempt``): a request rejected before it
+    stores nothing, and a confirm costs no statement of its own for its key.
+    """
+    unheld = claim.key if claim is not None and not claim.hold.held else None
+    read = await engine.db.phases.read_for_confirm(payment_id, merchant_id, unheld) if plausible(payment_id) else None
     if read is None:
         raise no_such_payment(payment_id)
-    payment, contact = read
+    payment, contact, stored = read
+    if claim is not None and stored is not None:
+        judged = await idempotency.judge(engine, claim, stored)
+        if isinstance(judged, idempotency.Replay):
+            return judged
+        claim = judged or claim  # None: the row vanished meanwhile; claimed by the first write
     if claim is not None and claim.resumes(RecoveryPoint.CHARGE_STARTED):
         return await resume(engine, payment, claim)
     if cmd.payment_method is None:
@@ -74,7 +86,10 @@ async def confirm(
         engine, merchant_id, payment.currency, method.type, cmd.gateway or payment.gateway, payment.capture_method
     )
     account = plan.candidates[0]
-    payment, attempt = await _start(engine, payment, account, method.type, masked, cmd.return_url, plan, claim)
+    started = await _start(engine, payment, account, method.type, masked, cmd.return_url, plan, claim)
+    if isinstance(started, idempotency.Replay):
+        return started
+    payment, attempt = started
     remaining = list(plan.candidates[1:]) if not plan.named else []
     while True:
         # The rows as this request wrote them: the answer's phase is then one write, no read.
@@ -102,9 +117,11 @@ async def _start(
     return_url: str | None,
     plan: routing.Plan,
     claim: idempotency.Claim | None,
-) -> tuple[Payment, Attempt]:
+) -> tuple[Payment, Attempt] | idempotency.Replay:
     """The first phase, one statement: the payment goes processing with its pending attempt,
-    event and the key's recovery point -- unless it changed since it was read (then re-check)."""
+    event and the key's recovery point (the key itself when not held yet) -- unless the payment
+    changed since it was read (then re-check), or another request claimed the key first (then
+    that request decides: replay, 409 or 422)."""
     for _ in range(3):
         now = datetime.now(UTC)
         after = msgspec.structs.replace(
@@ -125,8 +142,19 @@ async def _start(
             method_type=method_type, next_sync_at=now + PENDING_CHECK_AFTER, created_at=now, updated_at=now,
         )  # fmt: skip
         key = claim.key if claim else None
-        if await engine.db.phases.start_attempt(payment, after, attempt, _CONFIRMABLE, payment_view(after), key):
+        new_key = _new_key(engine, claim)
+        outcome = await engine.db.phases.start_attempt(
+            payment, after, attempt, _CONFIRMABLE, payment_view(after), key, new_key
+        )
+        if outcome == "started":
+            if claim is not None:
+                claim.hold.held = True
             return after, attempt
+        if outcome == "key_taken" and claim is not None:
+            judged = await idempotency.claim(engine, claim)  # replay, 409 or 422 -- or held now
+            if isinstance(judged, idempotency.Replay):
+                return judged
+            continue
         payment = await get_payment(engine, payment.merchant_id, payment.id)
         require(payment, CONFIRMABLE, "confirmed")
     raise IllegalTransition("This payment is being changed by another request; retry.")
@@ -143,6 +171,12 @@ async def resume(engine: Engine, payment: Payment, claim: idempotency.Claim) -> 
         return await finish(engine, payment, attempt.id, result, claim)
     payment = await auto_capture(engine, payment)  # settled meanwhile (webhook, worker)
     return await remember(engine, claim, outcome_of(payment))
+
+
+def _new_key(engine: Engine, claim: idempotency.Claim | None) -> phases.NewKey | None:
+    if claim is None or claim.hold.held:
+        return None
+    return phases.NewKey(claim.method, claim.path, claim.fingerprint, engine.settings.idempotency_ttl_hours)
 
 
 def _with_order_recorder(engine: Engine, request: ChargeRequest, written: list[Any]) -> ChargeRequest:

@@ -23,6 +23,7 @@ from engine.results import Render, Result
 
 if TYPE_CHECKING:
     from engine.bootstrap import Engine
+    from engine.store.idempotency import StoredKey
     from engine.store.uow import UnitOfWork
 
 MAX_KEY_LENGTH = 255
@@ -38,8 +39,20 @@ class RecoveryPoint(enum.StrEnum):
     REFUND_CREATED = "refund_created"  # the refund is recorded: ask the gateway about it
 
 
+class KeyHold:
+    """Whether this request holds its key yet: set when the key row is stored for it (claimed,
+    taken over, or written by a phase's first statement). Only a held key is unlocked, released
+    or given an error response by this request -- never one another request holds."""
+
+    __slots__ = ("held",)
+
+    def __init__(self) -> None:
+        self.held = False
+
+
 class Claim(msgspec.Struct, frozen=True):
-    """A key this request now owns; complete or release it.
+    """This request's key: stored (``hold.held``) by ``claim`` or by the first write of the
+    operation; then complete or release it.
 
     A claim taken over from a request that died carries that request's recovery point and the
     object it had created; a fresh one starts at ``STARTED``.
@@ -56,6 +69,7 @@ class Claim(msgspec.Struct, frozen=True):
     object_id: str | None = None
     # How this request's results become the stored response (the API layer's mapping).
     render: Render | None = None
+    hold: KeyHold = msgspec.field(default_factory=KeyHold)
 
     def resumes(self, point: RecoveryPoint) -> str | None:
         """The recorded object's id when this claim continues an operation from ``point``."""
@@ -92,17 +106,18 @@ async def claim(engine: Engine, new: Claim) -> Claim | Replay:
     for _ in range(2):
         ttl = engine.settings.idempotency_ttl_hours
         if await keys.claim(new.merchant_id, new.key, new.method, new.path, new.fingerprint, ttl):
+            new.hold.held = True
             return new
-        outcome = await _existing(engine, new)
+        outcome = await judge(engine, new, await keys.get(new.merchant_id, new.key))
         if outcome is not None:
             return outcome
     raise IdempotencyError("This Idempotency-Key is in use; retry shortly.", code="idempotency_key_in_use", status=409)
 
 
-async def _existing(engine: Engine, new: Claim) -> Claim | Replay | None:
-    """Judge an existing row for ``new``'s key; ``None`` means it vanished: claim again."""
+async def judge(engine: Engine, new: Claim, row: StoredKey | None) -> Claim | Replay | None:
+    """What the stored ``row`` of ``new``'s key means for this request: the replay, a takeover
+    (held now), or 409/422; ``None`` when there is no row (it vanished or expired): claim it."""
     keys = engine.db.idempotency
-    row = await keys.get(new.merchant_id, new.key)
     if row is None:
         return None
     if row.expired and await keys.reclaim_expired(new.merchant_id, new.key):
@@ -120,6 +135,7 @@ async def _existing(engine: Engine, new: Claim) -> Claim | Replay | None:
         return Replay(status=row.response_status, body=row.response_body)
     timeout = engine.settings.idempotency_lock_timeout
     if row.held_for_s > timeout and await keys.take_over(new.merchant_id, new.key, row.locked_at, timeout):
+        new.hold.held = True
         return msgspec.structs.replace(new, recovery_point=RecoveryPoint(row.recovery_point), object_id=row.object_id)
     raise IdempotencyError(
         "A request with this Idempotency-Key is still in progress.", code="idempotency_key_in_use", status=409
@@ -158,7 +174,10 @@ async def remember(uow: UnitOfWork, claim_: Claim | None, result: Result) -> Non
 async def release(engine: Engine, claim_: Claim) -> bool:
     """Forget an in-flight claim whose request was rejected before any state changed (a key
     with a recovery point is kept: its operation is resumable)."""
-    return await engine.db.idempotency.release(claim_.merchant_id, claim_.key)
+    released = await engine.db.idempotency.release(claim_.merchant_id, claim_.key)
+    if released:
+        claim_.hold.held = False
+    return released
 
 
 def new_claim(engine: Engine, merchant_id: str, key: str, method: str, path: str, body: bytes, render: Render) -> Claim:

@@ -4,6 +4,7 @@ engine/services/idempotency.py)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -29,6 +30,26 @@ class StoredKey(msgspec.Struct, frozen=True):
     expired: bool
 
 
+def stored_key(row: Any) -> StoredKey | None:
+    """The key in a row holding the columns of ``Q.get`` (all NULL: no key)."""
+    if row is None or row["state"] is None:
+        return None
+    body = row["response_body"]
+    return StoredKey(
+        method=row["method"],
+        path=row["path"],
+        fingerprint=bytes(row["fingerprint"]),
+        state=row["state"],
+        response_status=row["response_status"],
+        response_body=bytes(body) if body is not None else None,
+        recovery_point=row["recovery_point"],
+        object_id=row["object_id"],
+        locked_at=row["locked_at"],
+        held_for_s=row["held_for"].total_seconds(),
+        expired=row["expired"],
+    )
+
+
 class IdempotencyKeys(Repository):
     """Keys of merchants' POST requests, with their recovery point or final response."""
 
@@ -40,23 +61,7 @@ class IdempotencyKeys(Repository):
 
     async def get(self, merchant_id: str, key: str) -> StoredKey | None:
         """The stored key, or ``None``."""
-        row = await self._db.fetchrow(Q.get, merchant_id, key)
-        if row is None:
-            return None
-        body = row["response_body"]
-        return StoredKey(
-            method=row["method"],
-            path=row["path"],
-            fingerprint=bytes(row["fingerprint"]),
-            state=row["state"],
-            response_status=row["response_status"],
-            response_body=bytes(body) if body is not None else None,
-            recovery_point=row["recovery_point"],
-            object_id=row["object_id"],
-            locked_at=row["locked_at"],
-            held_for_s=row["held_for"].total_seconds(),
-            expired=row["expired"],
-        )
+        return stored_key(await self._db.fetchrow(Q.get, merchant_id, key))
 
     async def take_over(self, merchant_id: str, key: str, locked_at: datetime, timeout_s: float) -> bool:
         """Take an in-flight key whose holder stopped renewing it; exactly one caller wins."""

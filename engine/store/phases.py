@@ -17,6 +17,7 @@ import msgspec
 from engine.ids import new_id
 from engine.model import Attempt, Payment
 from engine.store.base import Repository
+from engine.store.idempotency import StoredKey, stored_key
 from engine.store.sqlfile import load_queries
 
 Q = load_queries("payments")
@@ -30,6 +31,15 @@ class Answer(msgspec.Struct, frozen=True):
     key: str
     status: int
     body: bytes
+
+
+class NewKey(msgspec.Struct, frozen=True):
+    """An idempotency key to claim with the first write of a phase."""
+
+    method: str
+    path: str
+    fingerprint: bytes
+    ttl_hours: int
 
 
 class Contact(msgspec.Struct, frozen=True):
@@ -51,12 +61,15 @@ class Phases(Repository):
             return None
         return msgspec.convert(row["payment"], Payment), msgspec.convert(row["attempt"], Attempt)
 
-    async def read_for_confirm(self, payment_id: str, merchant_id: str) -> tuple[Payment, Contact] | None:
-        """The payment and its customer's contact, in one round trip."""
-        row = await self._db.fetchrow(Q.get_payment_with_contact, payment_id, merchant_id)
+    async def read_for_confirm(
+        self, payment_id: str, merchant_id: str, key: str | None = None
+    ) -> tuple[Payment, Contact, StoredKey | None] | None:
+        """The payment, its customer's contact and (``key``) the request's idempotency key as
+        stored, in one round trip."""
+        row = await self._db.fetchrow(Q.get_payment_with_contact, payment_id, merchant_id, key)
         if row is None:
             return None
-        return msgspec.convert(row["payment"], Payment), Contact(row["email"], row["phone"])
+        return msgspec.convert(row["payment"], Payment), Contact(row["email"], row["phone"]), stored_key(row)
 
     async def start_attempt(
         self,
@@ -66,16 +79,20 @@ class Phases(Repository):
         allowed_from: list[str],
         event: Any,
         key: str | None,
-    ) -> bool:
+        new_key: NewKey | None = None,
+    ) -> str:
         """Move ``before`` to ``after`` (processing) and open ``attempt``, with its event and the key's
-        recovery point; False (nothing written) when the payment changed since it was read."""
+        recovery point -- claiming the key first when it is ``new_key`` (not stored yet). Answers
+        ``started``, ``key_taken`` (another request holds that key) or ``stale`` (the payment
+        changed since it was read); only ``started`` wrote anything."""
         args = (
             before.id, before.merchant_id, before.version, allowed_from,
             after.gateway, after.payment_method, after.return_url, after.routing, after.updated_at,
             attempt.id, attempt.gateway_account_id, attempt.method_type, new_id("evt"), event, key,
             attempt.next_sync_at,
         )  # fmt: skip
-        return bool(await self._db.fetchval(Q.start_attempt, *args))
+        claim = (None, None, None, None) if new_key is None else msgspec.structs.astuple(new_key)
+        return str(await self._db.fetchval(Q.start_attempt, *args, *claim))
 
     async def write_settlement(
         self,

@@ -154,13 +154,24 @@ SELECT to_jsonb(p) AS payment, to_jsonb(a) AS attempt
 
 -- name: start_attempt
 -- Confirm's first phase in one statement: the payment moves to processing (guarded by the
--- version and statuses read), the pending attempt, the event and the key's recovery point.
--- Returns false, writing nothing, when the payment changed since it was read.
-WITH pay AS (
+-- version and statuses read), the pending attempt, the event and the key's recovery point --
+-- for a key this request does not hold yet ($17-$20: method, path, fingerprint, ttl hours), the
+-- key itself, claimed here at charge_started. Answers 'started'; 'key_taken' when another
+-- request claimed that key first; 'stale' when the payment changed since it was read. Only
+-- 'started' wrote anything.
+WITH k AS (
+    INSERT INTO idempotency_keys (merchant_id, key, method, path, fingerprint, state, expires_at,
+                                  recovery_point, object_id)
+    SELECT $2, $15, $17, $18, $19, 'in_flight', now() + make_interval(hours => $20), 'charge_started', $1
+     WHERE $17::text IS NOT NULL
+    ON CONFLICT (merchant_id, key) DO NOTHING
+    RETURNING key
+), pay AS (
     UPDATE payments
        SET status = 'processing', gateway = $5, payment_method = $6, return_url = $7, last_error = NULL,
            next_action = NULL, routing = $8, version = version + 1, updated_at = $9
      WHERE id = $1 AND merchant_id = $2 AND version = $3 AND status = ANY($4::text[])
+       AND ($17::text IS NULL OR EXISTS (SELECT 1 FROM k))
     RETURNING id, merchant_id, amount
 ), att AS (
     INSERT INTO payment_attempts (id, payment_id, merchant_id, gateway, gateway_account_id, status, amount,
@@ -172,10 +183,12 @@ WITH pay AS (
     SELECT $13, merchant_id, 'payment.processing', id, $14 FROM pay
 ), point AS (
     UPDATE idempotency_keys SET recovery_point = 'charge_started', object_id = $1, locked_at = now()
-     WHERE $15::text IS NOT NULL AND merchant_id = $2 AND key = $15 AND state = 'in_flight'
-       AND EXISTS (SELECT 1 FROM pay)
+     WHERE $15::text IS NOT NULL AND $17::text IS NULL AND merchant_id = $2 AND key = $15
+       AND state = 'in_flight' AND EXISTS (SELECT 1 FROM pay)
 )
-SELECT EXISTS (SELECT 1 FROM att);
+SELECT CASE WHEN EXISTS (SELECT 1 FROM att) THEN 'started'
+            WHEN $17::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM k) THEN 'key_taken'
+            ELSE 'stale' END;
 
 -- name: write_settlement
 -- A settle phase's write in one statement, guarded by the versions read: the payment (when it
@@ -219,7 +232,12 @@ WITH pay AS (
 SELECT CASE WHEN EXISTS (SELECT 1 FROM att) THEN true ELSE stale_write('payment or attempt') END;
 
 -- name: get_payment_with_contact
--- Confirm's read: the payment and its customer's contact (gateways want email and phone).
-SELECT to_jsonb(p) AS payment, c.email, c.phone
-  FROM payments p LEFT JOIN customers c ON c.id = p.customer_id AND c.merchant_id = p.merchant_id
+-- Confirm's read: the payment, its customer's contact (gateways want email and phone) and the
+-- request's idempotency key ($3) as stored, if it is (the key is claimed by the first write).
+SELECT to_jsonb(p) AS payment, c.email, c.phone,
+       k.method, k.path, k.fingerprint, k.state, k.response_status, k.response_body, k.recovery_point,
+       k.object_id, k.locked_at, now() - k.locked_at AS held_for, k.expires_at < now() AS expired
+  FROM payments p
+  LEFT JOIN customers c ON c.id = p.customer_id AND c.merchant_id = p.merchant_id
+  LEFT JOIN idempotency_keys k ON $3::text IS NOT NULL AND k.merchant_id = p.merchant_id AND k.key = $3
  WHERE p.id = $1 AND p.merchant_id = $2;

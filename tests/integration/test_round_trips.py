@@ -99,9 +99,9 @@ async def test_confirm_round_trips(counted):
         ),
     )
     assert response.status_code == 200 and response.json()["status"] == "succeeded", response.text
-    # claim the key; read the payment; start the attempt; record the gateway order (a recovery
-    # point); write the settlement with the key's response (guarded by the versions this request
-    # wrote, so it needs no read first).
-    assert len(sent) <= 5, sent
+    # read the payment with the key's row (none yet); claim the key as the attempt starts; record
+    # the gateway order (a recovery point); write the settlement with the key's response (guarded
+    # by the versions this request wrote, so it needs no read first).
+    assert len(sent) <= 4, sent
     # Every routed gateway's breaker in one MGET; a healthy answer from a clean breaker costs none.
     assert redis == ["MGET"], redis

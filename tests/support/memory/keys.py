@@ -14,6 +14,25 @@ from tests.support.memory.tables import EPOCH
 replace = msgspec.structs.replace
 
 
+def stored(row: KeyRow | None, now: datetime) -> StoredKey | None:
+    """The row as the real repository returns it."""
+    if row is None:
+        return None
+    return StoredKey(
+        method=row.method,
+        path=row.path,
+        fingerprint=row.fingerprint,
+        state=row.state,
+        response_status=row.response_status,
+        response_body=row.response_body,
+        recovery_point=row.recovery_point,
+        object_id=row.object_id,
+        locked_at=row.locked_at,
+        held_for_s=(now - row.locked_at).total_seconds(),
+        expired=row.expires_at < now,
+    )
+
+
 class KeyRow(msgspec.Struct, frozen=True, kw_only=True):
     """A row of idempotency_keys."""
 
@@ -58,23 +77,7 @@ class IdempotencyKeys(MemoryRepository):
 
     @statement
     def get(self, merchant_id: str, key: str) -> StoredKey | None:
-        row = self.t.keys.get((merchant_id, key))
-        if row is None:
-            return None
-        now = self.t.now
-        return StoredKey(
-            method=row.method,
-            path=row.path,
-            fingerprint=row.fingerprint,
-            state=row.state,
-            response_status=row.response_status,
-            response_body=row.response_body,
-            recovery_point=row.recovery_point,
-            object_id=row.object_id,
-            locked_at=row.locked_at,
-            held_for_s=(now - row.locked_at).total_seconds(),
-            expired=row.expires_at < now,
-        )
+        return stored(self.t.keys.get((merchant_id, key)), self.t.now)
 
     @statement
     def take_over(self, merchant_id: str, key: str, locked_at: datetime, timeout_s: float) -> bool:

@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
 
 from engine.ids import new_id
 from engine.model import Attempt, Payment
-from engine.store.phases import Answer, Contact, StaleWrite
+from engine.store.idempotency import StoredKey
+from engine.store.phases import Answer, Contact, NewKey, StaleWrite
 from tests.support.memory.base import MemoryRepository, statement
+from tests.support.memory.keys import KeyRow, stored
 from tests.support.memory.tables import copy
 from tests.support.memory.work import close_capture
 from tests.support.memory.work import open_capture as open_work
@@ -28,13 +30,16 @@ class Phases(MemoryRepository):
         return copy(self.t.payments[a.payment_id]), copy(a)
 
     @statement
-    def read_for_confirm(self, payment_id: str, merchant_id: str) -> tuple[Payment, Contact] | None:
+    def read_for_confirm(
+        self, payment_id: str, merchant_id: str, key: str | None = None
+    ) -> tuple[Payment, Contact, StoredKey | None] | None:
         p = self.t.payments.get(payment_id)
         if p is None or p.merchant_id != merchant_id:
             return None
         c = self.t.customers.get(p.customer_id) if p.customer_id else None
         c = c if c is not None and c.merchant_id == merchant_id else None
-        return copy(p), Contact(c.email if c else None, c.phone if c else None)
+        row = self.t.keys.get((merchant_id, key)) if key is not None else None
+        return copy(p), Contact(c.email if c else None, c.phone if c else None), stored(row, self.t.now)
 
     @statement
     def start_attempt(
@@ -45,13 +50,24 @@ class Phases(MemoryRepository):
         allowed_from: list[str],
         event: Any,
         key: str | None,
-    ) -> bool:
+        new_key: NewKey | None = None,
+    ) -> str:
         t = self.t
+        if new_key is not None and (before.merchant_id, key) in t.keys:
+            return "key_taken"
         p = t.payments.get(before.id)
         if p is None or p.merchant_id != before.merchant_id or p.version != before.version:
-            return False
+            return "stale"
         if p.status not in allowed_from:
-            return False
+            return "stale"
+        if new_key is not None and key is not None:
+            now = t.now
+            t.keys[p.merchant_id, key] = KeyRow(
+                merchant_id=p.merchant_id, key=key, method=new_key.method, path=new_key.path,
+                fingerprint=bytes(new_key.fingerprint), state="in_flight", locked_at=now,
+                expires_at=now + timedelta(hours=new_key.ttl_hours), recovery_point="charge_started", object_id=p.id,
+            )  # fmt: skip
+            key = None  # claimed at charge_started: no recovery point to move below
         t.put_payment(
             replace(
                 p,
@@ -85,7 +101,7 @@ class Phases(MemoryRepository):
         row = t.keys.get((p.merchant_id, key)) if key is not None else None
         if row is not None and row.state == "in_flight":
             t.keys[p.merchant_id, key] = replace(row, recovery_point="charge_started", object_id=p.id, locked_at=t.now)
-        return True
+        return "started"
 
     @statement
     def write_settlement(

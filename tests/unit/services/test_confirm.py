@@ -8,7 +8,15 @@ import asyncio
 import msgspec
 import pytest
 
-from engine.errors import CardDeclined, ConnectorBug, GatewayFailure, IllegalTransition, NotFound, ValidationError
+from engine.errors import (
+    CardDeclined,
+    ConnectorBug,
+    GatewayFailure,
+    IdempotencyError,
+    IllegalTransition,
+    NotFound,
+    ValidationError,
+)
 from engine.model import Payment
 from engine.results import Declined
 from engine.services import idempotency
@@ -336,3 +344,53 @@ async def test_create_with_confirm_resumes_the_payment_it_created(engine, mercha
     result = await confirm(engine, merchant, payment_id, confirm_cmd(), retry)
     assert result.status == "succeeded" and list(memory(engine).tables.payments) == [payment_id]
     assert (await engine.db.idempotency.get(merchant, "cc")).state == "done"
+
+
+async def test_a_confirms_key_is_claimed_by_its_first_write(engine, merchant):
+    p = await a_payment(engine, merchant)
+    path = f"/v1/payments/{p.id}/confirm"
+    claim = a_claim(engine, merchant, "k-first-write", path)  # not stored: the API leaves it to confirm
+    keys = memory(engine).tables.keys
+    seen_at_authorize: list[object] = []
+
+    def authorize(request):  # the key is stored, at charge_started, before the gateway is called
+        seen_at_authorize.append(keys[merchant, "k-first-write"].recovery_point)
+        return captured()
+
+    fake(engine, "razorpay").will("authorize", authorize)
+    outcome = await confirm(engine, merchant, p.id, confirm_cmd(), claim)
+    assert isinstance(outcome, Payment) and outcome.status == "succeeded"
+    assert seen_at_authorize == ["charge_started"] and claim.hold.held
+    assert keys[merchant, "k-first-write"].state == "done"
+    replay = await confirm(engine, merchant, p.id, confirm_cmd(), a_claim(engine, merchant, "k-first-write", path))
+    assert isinstance(replay, idempotency.Replay) and replay.status == 200
+    assert fake(engine, "razorpay").count("authorize") == 1
+
+
+async def test_a_key_claimed_by_another_request_meanwhile_charges_nothing_here(engine, merchant):
+    p = await a_payment(engine, merchant)
+    path = f"/v1/payments/{p.id}/confirm"
+    real_read = engine.db.phases.read_for_confirm
+
+    async def read_then_another_request_claims(*args):
+        found = await real_read(*args)
+        await claimed(engine, merchant, "k-race", path)  # the other request holds the key now
+        return found
+
+    engine.db.phases.read_for_confirm = read_then_another_request_claims
+    mine = a_claim(engine, merchant, "k-race", path)
+    with pytest.raises(IdempotencyError) as refused:
+        await confirm(engine, merchant, p.id, confirm_cmd(), mine)
+    assert refused.value.status == 409 and refused.value.code == "idempotency_key_in_use"
+    assert not mine.hold.held  # so the API layer never unlocks or answers the other request's key
+    assert (await engine.db.payments.get(p.id, merchant)).status == "requires_payment_method"
+    assert await engine.db.attempts.of_payment(p.id, merchant) == []
+    assert fake(engine, "razorpay").count("authorize") == 0
+
+
+async def test_a_confirm_rejected_before_its_first_write_stores_no_key(engine, merchant):
+    p = await a_payment(engine, merchant)
+    claim = a_claim(engine, merchant, "k-bad", f"/v1/payments/{p.id}/confirm")
+    with pytest.raises(ValidationError):
+        await confirm(engine, merchant, p.id, confirm_cmd(card(number="4111111111111112")), claim)
+    assert (merchant, "k-bad") not in memory(engine).tables.keys and not claim.hold.held

@@ -99,8 +99,8 @@ async def test_write_settlement_is_guarded_by_the_versions_read():
     attempt = Attempt(id="att_1", payment_id="pay_1", merchant_id="mer_1", gateway="razorpay",
                       gateway_account_id=None, status="pending", amount=100, method_type="card",
                       created_at=now, updated_at=now)  # fmt: skip
-    assert await db.phases.start_attempt(p, after, attempt, ["requires_payment_method"], {}, None)
-    assert not await db.phases.start_attempt(p, after, attempt, ["requires_payment_method"], {}, None)
+    assert await db.phases.start_attempt(p, after, attempt, ["requires_payment_method"], {}, None) == "started"
+    assert await db.phases.start_attempt(p, after, attempt, ["requires_payment_method"], {}, None) == "stale"
     p2, a2 = await db.phases.read_for_settle("att_1", "mer_1")
     done = msgspec.structs.replace(a2, status="captured", amount_captured=100)
     paid = msgspec.structs.replace(p2, status="succeeded", amount_received=100)
