@@ -139,9 +139,7 @@ async def settle_refund_in(uow: UnitOfWork, merchant_id: str, refund_id: str, re
             # from gateways that shorten our ids are matched by it.
             refund = await uow.refunds.update(refund, refund.status, result.gateway_refund_id, None, None)
         return refund
-    refund = await uow.refunds.update(
-        refund, status, result.gateway_refund_id, result.error_code, result.error_message
-    )
+    refund = await uow.refunds.update(refund, status, result.gateway_refund_id, result.error_code, result.error_message)
     if status is RefundStatus.FAILED:
         await uow.refunds.release(refund.payment_id, merchant_id, refund.amount)
     await uow.events.add(merchant_id, f"refund.{status}", refund.id, refund_view(refund))
