@@ -7,7 +7,9 @@ services receive the ``Engine`` and use only what it holds.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from engine.config import Settings
@@ -42,6 +44,8 @@ class Engine:
     # keys that requests in flight or retried within their 24 h were stored under.
     fingerprint_keys: tuple[bytes, ...]
     api_key_memo: dict[bytes, tuple[str, float]] = field(default_factory=dict)
+    # The time the services decide by (attempt ages, versions' timestamps): a seam for tests.
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     @classmethod
     async def start(cls, settings: Settings) -> Engine:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
@@ -120,7 +120,7 @@ async def settle_in(
     request's outcome is decided now and the key's response written in the same statement --
     unless a capture is still owed. Raises ``StaleWrite`` (nothing written) when the rows moved
     since the read."""
-    now = datetime.now(UTC)
+    now = engine.clock()
     result = conclude_absent(attempt, result, now, absent_after_s(engine))
     change = apply_charge_result(payment, attempt, result)
     if change is None:

@@ -13,7 +13,7 @@ the recorded attempt (by its payment id, order id, or our reference) and finishe
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -123,7 +123,7 @@ async def _start(
     changed since it was read (then re-check), or another request claimed the key first (then
     that request decides: replay, 409 or 422)."""
     for _ in range(3):
-        now = datetime.now(UTC)
+        now = engine.clock()
         after = msgspec.structs.replace(
             payment,
             status=PaymentStatus.PROCESSING,

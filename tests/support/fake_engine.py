@@ -150,6 +150,7 @@ def make_engine(**settings: Any) -> Engine:
         gateways=FakeGateways(db=db, sealer=sealer),
         breaker=breaker,
         fingerprint_keys=(derive_keys(master).fingerprint,),
+        clock=clock.now,  # the services' time moves with the store's now()
     )
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import msgspec
 import pytest
 
@@ -123,9 +121,7 @@ async def test_no_payment_at_the_gateway_fails_an_old_unanswered_attempt_only(en
     absent = ChargeResult(Outcome.UNKNOWN, raw_status="no_payment")
     young = await settle(engine, merchant, attempt.id, absent)
     assert young.status == "processing"  # a live request may still be creating it
-    tables = memory(engine).tables
-    old = datetime.now(UTC) - timedelta(seconds=charging.absent_after_s(engine) + 1)
-    tables.attempts[attempt.id] = msgspec.structs.replace(tables.attempts[attempt.id], created_at=old)
+    memory(engine).clock.advance(charging.absent_after_s(engine) + 1)  # the services' clock too
     concluded = await settle(engine, merchant, attempt.id, absent)
     assert concluded.status == "requires_payment_method"
     failed = await engine.db.attempts.get(attempt.id, merchant)
