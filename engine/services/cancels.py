@@ -1,8 +1,10 @@
 """Cancel: a payment not yet captured is canceled; an authorization is voided at the gateway.
 
-Voiding twice is safe (the connectors report the order's status after the call), so a cancel
-retried after a crash or a lost answer learns that the first void took; an unanswered void is
-not a final answer for the key.
+Voiding is a work row, written before the gateway is asked and run by whoever leases it: the
+cancel request, a retry of it, or the background worker once the lease ran out. Voiding twice
+is safe (the connectors report the order's status after the call), so a void whose answer was
+lost is simply run again -- by the worker if the client never retries -- and an unanswered void
+is not a final answer for the key.
 """
 
 from __future__ import annotations
@@ -18,10 +20,14 @@ from engine.services import idempotency
 from engine.services.charging import call_connector, payment_lock, ref_of, remember, require, settle
 from engine.services.payments import get_payment
 from engine.states import CANCELABLE, AttemptStatus, PaymentStatus
+from engine.store.work import WorkItem
 from engine.views import payment_view
 
 if TYPE_CHECKING:
     from engine.bootstrap import Engine
+
+# Seconds until the n-th retry of a void the gateway did not confirm.
+VOID_BACKOFF_S: tuple[float, ...] = (5, 15, 60, 300, 1800, 3600, 6 * 3600, 86400)
 
 
 async def cancel(engine: Engine, merchant_id: str, payment_id: str, claim: idempotency.Claim | None) -> Payment:
@@ -29,24 +35,12 @@ async def cancel(engine: Engine, merchant_id: str, payment_id: str, claim: idemp
     async with payment_lock(engine, payment_id):
         payment = await get_payment(engine, merchant_id, payment_id)
         require(payment, CANCELABLE, "canceled")
-        if await engine.db.work.open_for_payment(merchant_id, payment_id) is not None:
+        open_work = await engine.db.work.open_for_payment(merchant_id, payment_id)
+        if open_work is not None and open_work.kind == "capture":
             raise IllegalTransition("A capture of this payment is in progress; it cannot be canceled.")
         attempt = await engine.db.attempts.latest(payment_id, merchant_id)
         if attempt is not None and attempt.status == AttemptStatus.AUTHORIZED:
-            account = await engine.gateways.account(merchant_id, attempt.gateway_account_id, attempt.gateway)
-            result = await call_connector(engine.gateways.connector(account).void, ref_of(attempt, payment.currency))
-            if result.outcome is Outcome.UNKNOWN:
-                raise OutcomePending(
-                    "The gateway did not answer the void; the payment is not canceled yet. "
-                    "Retry with the same Idempotency-Key to learn the outcome.",
-                    code="void_pending",
-                )
-            if result.outcome is not Outcome.VOIDED:
-                # Final for the key: the API layer stores the error as its response.
-                raise GatewayFailure(
-                    "The gateway did not confirm the void; the payment was not canceled.", code="void_failed"
-                )
-            payment = await settle(engine, merchant_id, attempt.id, result)
+            payment = await _void(engine, merchant_id, payment_id, attempt.id)
         else:
             async with engine.db.transaction() as uow:
                 locked = await uow.payments.lock(payment_id, merchant_id)
@@ -59,3 +53,53 @@ async def cancel(engine: Engine, merchant_id: str, payment_id: str, claim: idemp
                 )
                 await uow.events.add(merchant_id, "payment.canceled", payment.id, payment_view(payment))
         return await remember(engine, claim, payment)
+
+
+async def _void(engine: Engine, merchant_id: str, payment_id: str, attempt_id: str) -> Payment:
+    """Write (or take back) the payment's void row and run it; the canceled payment, or why not."""
+    lease = engine.settings.idempotency_lock_timeout
+    item = await engine.db.work.add_void(merchant_id, payment_id, attempt_id, lease)
+    # A cancel asked for again while the first one's void is open continues it.
+    item = item or await engine.db.work.lease_for_payment(merchant_id, payment_id, lease, kind="void")
+    if item is None:
+        raise IllegalTransition("A cancel of this payment is in progress; retry shortly.")
+    payment, state = await run_void(engine, item)
+    if state == "pending":
+        raise OutcomePending(
+            "The gateway did not answer the void; the payment is not canceled yet (it is retried in the "
+            "background). Retry with the same Idempotency-Key to learn the outcome.",
+            code="void_pending",
+        )
+    if state == "failed":
+        # Final for the key: the API layer stores the error as its response.
+        raise GatewayFailure("The gateway did not confirm the void; the payment was not canceled.", code="void_failed")
+    return payment
+
+
+async def run_void(engine: Engine, item: WorkItem) -> tuple[Payment, str]:
+    """Run one leased void row to its next state: (the payment, "done" | "failed" | "pending")."""
+    assert item.payment_id is not None and item.attempt_id is not None
+    payment = await get_payment(engine, item.merchant_id, item.payment_id)
+    attempt = await engine.db.attempts.get(item.attempt_id, item.merchant_id)
+    assert attempt is not None
+    if attempt.status == AttemptStatus.VOIDED:  # an earlier run voided it and then died
+        await engine.db.work.finish(item, "done")
+        return payment, "done"
+    if attempt.status != AttemptStatus.AUTHORIZED:  # captured meanwhile: nothing to void
+        await engine.db.work.finish(item, "failed", f"attempt_{attempt.status}")
+        return payment, "failed"
+    account = await engine.gateways.account(item.merchant_id, attempt.gateway_account_id, attempt.gateway)
+    try:
+        result = await call_connector(engine.gateways.connector(account).void, ref_of(attempt, payment.currency))
+    except Exception as exc:  # a connector bug or the database: try again later
+        await engine.db.work.retry_later(item, list(VOID_BACKOFF_S), type(exc).__name__)
+        raise
+    if result.outcome is Outcome.VOIDED:
+        payment = await settle(engine, item.merchant_id, attempt.id, result)
+        await engine.db.work.finish(item, "done")
+        return payment, "done"
+    if result.outcome is Outcome.UNKNOWN:
+        await engine.db.work.retry_later(item, list(VOID_BACKOFF_S), result.error_code or "unknown")
+        return payment, "pending"
+    await engine.db.work.finish(item, "failed", result.error_code or str(result.outcome))
+    return payment, "failed"

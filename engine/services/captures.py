@@ -75,6 +75,9 @@ async def capture(
             locked = await uow.payments.lock(payment_id, merchant_id)
             assert locked is not None
             require(locked, {PaymentStatus.REQUIRES_CAPTURE}, "captured")
+            open_work = await uow.work.open_for_payment(merchant_id, payment_id)
+            if open_work is not None and open_work.kind == "void":
+                raise IllegalTransition("A cancel of this payment is in progress; it cannot be captured.")
             item = await uow.work.add_capture(merchant_id, payment_id, attempt.id, amount, lease)
             # A capture asked for again while the first one's outcome is open continues it.
             item = item or await uow.work.lease_for_payment(merchant_id, payment_id, lease)

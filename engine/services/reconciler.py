@@ -1,4 +1,4 @@
-"""The background worker: follow-up work rows (captures, customer registrations), then attempts and refunds whose
+"""The background worker: follow-up work rows (captures, voids, customer registrations), then attempts and refunds whose
 outcome is still open, asked about on a backoff.
 
 Every server process runs one; they never settle the same attempt at the same time because
@@ -14,6 +14,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from engine.model import Attempt, Refund
+from engine.services.cancels import run_void
 from engine.services.captures import run_capture
 from engine.services.charging import auto_capture, call_connector, ref_of, settle
 from engine.services.customers import run_registration
@@ -54,6 +55,8 @@ async def run_work_once(engine: Engine, limit: int = BATCH) -> int:
         try:
             if item.kind == "register_customer":
                 await run_registration(engine, item)
+            elif item.kind == "void":
+                await run_void(engine, item)
             else:
                 await run_capture(engine, item)
         except Exception:

@@ -24,7 +24,7 @@ class WorkItem(msgspec.Struct, kw_only=True, frozen=True):
 
     id: int
     merchant_id: str
-    kind: str  # "capture" | "register_customer"
+    kind: str  # "capture" | "void" | "register_customer"
     payment_id: str | None
     attempt_id: str | None
     amount: int | None
@@ -63,13 +63,21 @@ class Work(Repository):
             _item(r) for r in await self._db.fetch(Q.add_registrations, merchant_id, customer_id, account_ids, lease_s)
         ]
 
-    async def lease_for_payment(self, merchant_id: str, payment_id: str, lease_s: float) -> WorkItem | None:
-        """Lease the payment's open capture, or ``None`` (none open, or a live holder has it)."""
-        row = await self._db.fetchrow(Q.lease_for_payment, merchant_id, payment_id, lease_s)
+    async def add_void(self, merchant_id: str, payment_id: str, attempt_id: str, lease_s: float) -> WorkItem | None:
+        """A new void row leased to the caller, or ``None`` when one is already open."""
+        row = await self._db.fetchrow(Q.add_void, merchant_id, payment_id, attempt_id, lease_s)
+        return _item(row) if row else None
+
+    async def lease_for_payment(
+        self, merchant_id: str, payment_id: str, lease_s: float, kind: str = "capture"
+    ) -> WorkItem | None:
+        """Lease the payment's open ``kind`` work (capture or void), or ``None`` (none open, or a
+        live holder has it)."""
+        row = await self._db.fetchrow(Q.lease_for_payment, merchant_id, payment_id, lease_s, kind)
         return _item(row) if row else None
 
     async def open_for_payment(self, merchant_id: str, payment_id: str) -> WorkItem | None:
-        """The payment's open capture row, leased or not."""
+        """The payment's open capture or void row, leased or not."""
         row = await self._db.fetchrow(Q.open_for_payment, merchant_id, payment_id)
         return _item(row) if row else None
 

@@ -8,17 +8,25 @@ VALUES ($1, 'capture', $2, $3, $4, CASE WHEN $5 > 0 THEN 1 ELSE 0 END,
 ON CONFLICT (kind, attempt_id) WHERE state = 'pending' DO NOTHING
 RETURNING *;
 
+-- name: add_void
+-- "Void this authorization" (a cancel): like add_capture, leased to the caller for $4 seconds.
+INSERT INTO work_items (merchant_id, kind, payment_id, attempt_id, tries, held_until)
+VALUES ($1, 'void', $2, $3, 1, now() + make_interval(secs => $4))
+ON CONFLICT (kind, attempt_id) WHERE state = 'pending' DO NOTHING
+RETURNING *;
+
 -- name: lease_for_payment
--- Take the open capture of a payment for $3 seconds -- before its scheduled retry, too (the
--- merchant asked again) -- unless a live holder has it.
+-- Take the open $4 work ('capture' or 'void') of a payment for $3 seconds -- before its
+-- scheduled retry, too (the merchant asked again) -- unless a live holder has it.
 UPDATE work_items SET held_until = now() + make_interval(secs => $3), tries = tries + 1, updated_at = now()
- WHERE merchant_id = $1 AND payment_id = $2 AND kind = 'capture' AND state = 'pending'
+ WHERE merchant_id = $1 AND payment_id = $2 AND kind = $4 AND state = 'pending'
    AND (held_until IS NULL OR held_until < now())
 RETURNING *;
 
 -- name: open_for_payment
+-- The payment's open captures and voids.
 SELECT * FROM work_items
- WHERE merchant_id = $1 AND payment_id = $2 AND kind = 'capture' AND state = 'pending';
+ WHERE merchant_id = $1 AND payment_id = $2 AND kind IN ('capture', 'void') AND state = 'pending';
 
 -- name: claim_due
 -- The background worker: due rows nobody holds (SKIP LOCKED: safe on many processes), each

@@ -134,3 +134,29 @@ async def test_a_customer_registration_the_gateway_refused_is_finished_by_the_wo
     assert set(refs) == {"juspay"} and refs["juspay"].startswith("cst_"), refs
     state = await pool.fetchval("SELECT state FROM work_items WHERE customer_id = $1", customer["id"])
     assert state == "done"
+
+
+async def test_the_worker_finishes_a_void_whose_answer_was_lost(merchant, stack, svc):
+    held = (await pay(merchant, OK_CARD, "juspay", amount=AMOUNT, capture_method="manual")).json()
+    assert held["status"] == "requires_capture" and held["gateway"] == "juspay", held
+    # Voided at the gateway, but neither the void's answer nor the status check after it arrives.
+    await add_fault(stack, "juspay", "garbled", path_contains="/void", count=1)
+    await add_fault(stack, "juspay", "garbled", path_contains="/orders/", method="GET", count=1)
+    pending = await merchant.http.post(f"/v1/payments/{held['id']}/cancel", json={})
+    assert pending.status_code == 502 and pending.json()["error"]["code"] == "void_pending", pending.text
+    row = await open_capture_of(stack, merchant.id, held["id"])
+    assert row is not None and row.kind == "void" and row.run_at is not None, row
+    assert (await get_payment(merchant, held["id"]))["status"] == "requires_capture"
+    # A capture now would race the void the gateway may have done: refused.
+    racing = await merchant.http.post(f"/v1/payments/{held['id']}/capture", json={})
+    assert racing.status_code == 409, racing.text
+
+    conn = await asyncpg.connect(svc.database_url)
+    try:  # the client never retries; the row's retry is due
+        await conn.execute("UPDATE work_items SET run_at = now() WHERE id = $1", row.id)
+    finally:
+        await conn.close()
+    assert await reconciler.run_work_once(stack.engine) >= 1
+    shown = await get_payment(merchant, held["id"])
+    assert shown["status"] == "canceled" and shown["amount_capturable"] == 0, shown
+    assert await open_capture_of(stack, merchant.id, held["id"]) is None

@@ -52,15 +52,22 @@ def close_capture(t: Tables, merchant_id: str, attempt_id: str, now: datetime) -
 
 
 class Work(MemoryRepository):
-    def _open_capture_of(self, merchant_id: str, payment_id: str) -> WorkItem | None:
+    def _open_of(self, merchant_id: str, payment_id: str, kinds: tuple[str, ...]) -> WorkItem | None:
         return next(
             (
                 w
                 for w in sorted(self.t.work.values(), key=lambda w: w.id)
-                if (w.merchant_id, w.payment_id, w.kind, w.state) == (merchant_id, payment_id, "capture", "pending")
+                if (w.merchant_id, w.payment_id, w.state) == (merchant_id, payment_id, "pending") and w.kind in kinds
             ),
             None,
         )
+
+    @statement
+    def add_void(self, merchant_id: str, payment_id: str, attempt_id: str, lease_s: float) -> WorkItem | None:
+        if any(w.kind == "void" and w.attempt_id == attempt_id and w.state == "pending" for w in self.t.work.values()):
+            return None
+        held = self.t.now + timedelta(seconds=lease_s)
+        return _new(self.t, merchant_id, "void", payment_id=payment_id, attempt_id=attempt_id, tries=1, held_until=held)
 
     @statement
     def add_capture(
@@ -95,9 +102,11 @@ class Work(MemoryRepository):
         return added
 
     @statement
-    def lease_for_payment(self, merchant_id: str, payment_id: str, lease_s: float) -> WorkItem | None:
+    def lease_for_payment(
+        self, merchant_id: str, payment_id: str, lease_s: float, kind: str = "capture"
+    ) -> WorkItem | None:
         now = self.t.now
-        item = self._open_capture_of(merchant_id, payment_id)
+        item = self._open_of(merchant_id, payment_id, (kind,))
         if item is None or not _free(item, now):
             return None
         item = replace(item, held_until=now + timedelta(seconds=lease_s), tries=item.tries + 1, updated_at=now)
@@ -106,7 +115,7 @@ class Work(MemoryRepository):
 
     @statement
     def open_for_payment(self, merchant_id: str, payment_id: str) -> WorkItem | None:
-        return self._open_capture_of(merchant_id, payment_id)
+        return self._open_of(merchant_id, payment_id, ("capture", "void"))
 
     @statement
     def claim_due(self, limit: int, lease_s: float) -> list[WorkItem]:

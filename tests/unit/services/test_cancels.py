@@ -7,12 +7,15 @@ import pytest
 
 from engine.errors import GatewayFailure, IllegalTransition, OutcomePending
 from engine.gateways.base import ChargeResult, Outcome
-from engine.services.cancels import cancel
+from engine.services import reconciler
+from engine.services.cancels import VOID_BACKOFF_S, cancel
+from engine.services.captures import capture
 from tests.support.fake_connector import authorized, captured, declined, unknown
 from tests.support.fake_engine import add_merchant, fake, memory
 from tests.unit.services.helpers import a_payment, claimed, confirmed
 
 VOIDED = ChargeResult(Outcome.VOIDED)
+CANCEL_RETRY_S = VOID_BACKOFF_S[0]
 
 
 @pytest.fixture
@@ -83,3 +86,30 @@ async def test_a_cancel_racing_another_operation_on_the_payment_is_refused(engin
     assert busy.value.code == "lock_timeout"
     assert (await cancel(engine, merchant, p.id, None)).status == "canceled"  # the lock was released
     assert memory(engine).tables.payments[p.id].status == "canceled"
+
+
+async def test_the_worker_finishes_a_void_whose_answer_was_lost(engine, merchant):
+    p = await confirmed(engine, merchant, authorized(), capture_method="manual")
+    fake(engine, "razorpay").will("void", unknown())
+    with pytest.raises(OutcomePending):
+        await cancel(engine, merchant, p.id, None)
+    [row] = [w for w in memory(engine).tables.work.values() if w.kind == "void"]
+    assert row.state == "pending" and row.run_at is not None  # visible, and due again later
+    assert await reconciler.run_work_once(engine) == 0  # not due yet
+    memory(engine).clock.advance(CANCEL_RETRY_S + 1)
+    fake(engine, "razorpay").will("void", VOIDED)  # the client never retried: the worker voids
+    assert await reconciler.run_work_once(engine) == 1
+    stored = await engine.db.payments.get(p.id, merchant)
+    assert (stored.status, stored.amount_capturable) == ("canceled", 0)
+    assert memory(engine).tables.work[row.id].state == "done"
+    assert fake(engine, "razorpay").count("void") == 2
+
+
+async def test_a_capture_while_a_void_is_open_is_refused(engine, merchant):
+    p = await confirmed(engine, merchant, authorized(), capture_method="manual")
+    fake(engine, "razorpay").will("void", unknown())
+    with pytest.raises(OutcomePending):
+        await cancel(engine, merchant, p.id, None)
+    with pytest.raises(IllegalTransition):
+        await capture(engine, merchant, p.id, None, None)
+    assert fake(engine, "razorpay").count("capture") == 0
