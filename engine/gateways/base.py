@@ -109,6 +109,12 @@ class RefundRequest(msgspec.Struct, frozen=True):
     gateway_refund_id: str | None = None
 
 
+# ``refund_status``'s error code when the gateway has no refund under our id (the refund request
+# never reached it): sending the refund again under the same id is the way on -- every gateway
+# refuses a second refund under one id and connectors report that as the first refund.
+NO_REFUND = "no_refund"
+
+
 class RefundOutcome(enum.StrEnum):
     """Refund states the engine tracks."""
 

@@ -18,7 +18,7 @@ from engine.services.cancels import run_void
 from engine.services.captures import run_capture
 from engine.services.charging import auto_capture, call_connector, ref_of, settle
 from engine.services.customers import run_registration
-from engine.services.refunds import REFUND_UNKNOWN, refund_request, settle_refund
+from engine.services.refunds import REFUND_UNKNOWN, ask_about, settle_refund
 
 if TYPE_CHECKING:
     from engine.bootstrap import Engine
@@ -89,8 +89,6 @@ async def reconcile_refunds_once(engine: Engine, limit: int = BATCH, backoff_s: 
 async def _reconcile_refund(engine: Engine, refund: Refund) -> None:
     attempt = await engine.db.attempts.get(refund.attempt_id, refund.merchant_id)
     assert attempt is not None
-    account = await engine.gateways.account(refund.merchant_id, attempt.gateway_account_id, attempt.gateway)
-    connector = engine.gateways.connector(account)
-    result = await call_connector(connector.refund_status, refund_request(refund, attempt), unknown=REFUND_UNKNOWN)
+    result = await ask_about(engine, refund, attempt)
     if result is not REFUND_UNKNOWN:  # a connector that raised tells nothing: it stays due
         await settle_refund(engine, refund.merchant_id, refund.id, result)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from engine.commands import CreateRefund
 from engine.errors import ConnectorBug, IllegalTransition, NotFound, ValidationError
 from engine.gateways import registry
-from engine.gateways.base import GatewayConnector, RefundOutcome, RefundRequest, RefundResult
+from engine.gateways.base import NO_REFUND, GatewayConnector, RefundOutcome, RefundRequest, RefundResult
 from engine.ids import plausible
 from engine.model import Attempt, Refund
 from engine.payment_rules import INTERNAL_ERROR
@@ -89,16 +89,28 @@ async def create_refund(engine: Engine, merchant_id: str, cmd: CreateRefund, cla
 
 async def _resume(engine: Engine, merchant_id: str, refund_id: str, claim: idempotency.Claim) -> Refund:
     """Finish a refund whose request died after recording it: ask the gateway about this
-    refund (Razorpay's status call re-sends it under the same ``X-Refund-Idempotency``)."""
+    refund, and send it (under the same id) if the gateway never got it."""
     refund = await engine.db.refunds.get(refund_id, merchant_id)
     assert refund is not None  # written with the recovery point
     if refund.status in (RefundStatus.PENDING, RefundStatus.UNKNOWN):
         attempt = await engine.db.attempts.get(refund.attempt_id, merchant_id)
         assert attempt is not None
-        connector = await _connector(engine, attempt)
-        result = await call_connector(connector.refund_status, refund_request(refund, attempt), unknown=REFUND_UNKNOWN)
+        result = await ask_about(engine, refund, attempt)
         refund = await settle_refund(engine, merchant_id, refund.id, result)
     return await remember(engine, claim, refund)
+
+
+async def ask_about(engine: Engine, refund: Refund, attempt: Attempt) -> RefundResult:
+    """Where ``refund`` stands at the gateway. One the gateway has no record of (its request died
+    before reaching it) is sent now, under the same id: the gateways refuse a second refund under
+    one id, and connectors report that as the first (Razorpay's status call re-sends by itself)."""
+    connector = await _connector(engine, attempt)
+    request = refund_request(refund, attempt)
+    result = await call_connector(connector.refund_status, request, unknown=REFUND_UNKNOWN)
+    if result.error_code == NO_REFUND:
+        log.info("refund %s never reached %s; sending it now", refund.id, attempt.gateway)
+        result = await call_connector(connector.refund, request, unknown=REFUND_UNKNOWN)
+    return result
 
 
 REFUND_UNKNOWN = RefundResult(outcome=RefundOutcome.UNKNOWN, error_code="connector_error")

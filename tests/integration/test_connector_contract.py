@@ -16,7 +16,15 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from engine.gateways import registry
-from engine.gateways.base import AttemptRef, ChargeRequest, ChargeResult, Outcome, PaymentMethod, RefundOutcome
+from engine.gateways.base import (
+    NO_REFUND,
+    AttemptRef,
+    ChargeRequest,
+    ChargeResult,
+    Outcome,
+    PaymentMethod,
+    RefundOutcome,
+)
 from engine.gateways.base import RefundRequest as Refund
 from engine.gateways.common import webhook_verified
 from tests.support.connector_drivers import DRIVERS, Driver
@@ -240,3 +248,18 @@ async def test_a_refund_of_a_declined_payment_fails(gw: tuple[GatewayEnv, Driver
     out = await env.gw.refund(Refund(refund_id(d.prefix), ref_of(req, res), 100, "INR"))
     assert out.outcome is RefundOutcome.FAILED
     assert out.error_code == d.declined_refund_code if d.declined_refund_code else out.error_message
+
+
+async def test_a_refund_the_gateway_never_got_is_no_refund_then_sent_once(gw: tuple[GatewayEnv, Driver]) -> None:
+    env, d = gw
+    req, res = await paid(env, d)
+    never_sent = Refund(refund_id(d.prefix), ref_of(req, res), req.amount, "INR")
+    asked = await env.gw.refund_status(never_sent)
+    if d.gateway == "razorpay":  # its status call re-sends under X-Refund-Idempotency by itself
+        assert asked.outcome in (RefundOutcome.PENDING, RefundOutcome.SUCCEEDED), asked
+    else:  # "none under that id": never a failure, and safe to send now
+        assert (asked.outcome, asked.error_code) == (RefundOutcome.UNKNOWN, NO_REFUND), asked
+        sent = await env.gw.refund(never_sent)
+        assert sent.outcome in (RefundOutcome.PENDING, RefundOutcome.SUCCEEDED), sent
+    again = await env.gw.refund(never_sent)  # a second send under the same id is the first refund
+    assert again.outcome in (RefundOutcome.PENDING, RefundOutcome.SUCCEEDED), again

@@ -32,6 +32,7 @@ import msgspec
 
 from engine.gateways import http
 from engine.gateways.base import (
+    NO_REFUND,
     AttemptRef,
     ChargeRequest,
     ChargeResult,
@@ -170,7 +171,10 @@ class JuspayConnector:
         unique = builders.request_id_for(request.refund_id)
         if answer.transport is http.Transport.NOT_SENT:
             return RefundResult(RefundOutcome.UNKNOWN, unique, error_code="gateway_unavailable")
-        return tf.map_refund(answer, unique, request.amount, request.currency)
+        result = tf.map_refund(answer, unique, request.amount, request.currency)
+        if result.error_code == "refund_not_found":  # the order has no refund under our id
+            return RefundResult(RefundOutcome.UNKNOWN, error_code=NO_REFUND)
+        return result
 
     # --- inbound ------------------------------------------------------------------------
 

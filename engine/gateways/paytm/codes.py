@@ -51,6 +51,9 @@ UNDECIDED_CODES: dict[str, str] = {
 }
 
 PENDING_CODES = frozenset({"400", "402"})
+# "Record not found" (assumption from the sandbox, not Paytm's published list): on a refund
+# status read, no refund exists under that refId.
+RECORD_NOT_FOUND = "631"
 
 # Process-transaction ``resultInfo`` (``F``) codes: Paytm refused to start the transaction.
 # Our request or session was at fault (nothing was charged; another gateway may do better).

@@ -32,6 +32,7 @@ import msgspec
 from engine import signing
 from engine.gateways import http
 from engine.gateways.base import (
+    NO_REFUND,
     AttemptRef,
     ChargeRequest,
     ChargeResult,
@@ -43,7 +44,7 @@ from engine.gateways.base import (
     WebhookProof,
 )
 from engine.gateways.common import trusted_hosts_of
-from engine.gateways.paytm import builders, events
+from engine.gateways.paytm import builders, codes, events
 from engine.gateways.paytm import transformers as tf
 
 
@@ -160,7 +161,11 @@ class PaytmConnector:
         """The refund's current state by our refund id (``POST /v2/refund/status``)."""
         order_id = request.ref.gateway_order_id or request.ref.attempt_id
         body = builders.refund_status_body(request, mid=self._creds.mid, order_id=order_id)
-        return tf.map_refund(await self._signed("/v2/refund/status", body), self._creds.merchant_key, request)
+        result = tf.map_refund(await self._signed("/v2/refund/status", body), self._creds.merchant_key, request)
+        if result.outcome is RefundOutcome.FAILED and result.error_code == codes.RECORD_NOT_FOUND:
+            # A status read that finds no refund proves only that none was made: not a failure.
+            return RefundResult(RefundOutcome.UNKNOWN, error_code=NO_REFUND)
+        return result
 
     # --- inbound ------------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ import msgspec
 
 from engine.gateways import http
 from engine.gateways.base import (
+    NO_REFUND,
     AttemptRef,
     ChargeRequest,
     ChargeResult,
@@ -135,11 +136,12 @@ class PayuConnector:
         return result
 
     async def refund_status(self, request: RefundRequest) -> RefundResult:
-        """The refund's state by PayU's request id (``check_action_status``); ``UNKNOWN``
-        when the request id was never learnt (its webhook will settle it)."""
+        """The refund's state by PayU's request id (``check_action_status``). Without one (the
+        refund's answer never arrived) PayU cannot be asked: ``NO_REFUND``, i.e. send it again --
+        PayU refuses a second refund under our token and that is reported as the first one."""
         request_id = request.gateway_refund_id
         if not request_id:
-            return RefundResult(RefundOutcome.UNKNOWN, error_code="missing_refund_reference")
+            return RefundResult(RefundOutcome.UNKNOWN, error_code=NO_REFUND)
         return tf.map_action_status(await self._command("check_action_status", request_id), request_id)
 
     # --- inbound ------------------------------------------------------------------------

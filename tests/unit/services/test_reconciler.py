@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.commands import CreateRefund
-from engine.gateways.base import RefundOutcome, RefundResult
+from engine.gateways.base import NO_REFUND, RefundOutcome, RefundResult
 from engine.services.captures import capture
 from engine.services.reconciler import reconcile_once, reconcile_refunds_once, run_work_once
 from engine.services.refunds import create_refund
@@ -97,3 +97,17 @@ async def test_a_pending_refund_is_asked_about_when_due(engine, merchant):
     assert await reconcile_refunds_once(engine) == 1
     assert (await engine.db.refunds.get(refund.id, merchant)).status == "failed"
     assert (await engine.db.payments.get(paid.id, merchant)).amount_refunded == 0
+
+
+async def test_a_refund_the_gateway_never_got_is_sent_by_the_reconciler_under_its_own_id(engine, merchant):
+    paid = await confirmed(engine, merchant, captured())
+    fake(engine, "razorpay").will("refund", RefundResult(RefundOutcome.UNKNOWN, error_code="transport_ReadTimeout"))
+    refund = await create_refund(engine, merchant, CreateRefund(payment_id=paid.id), None)
+    memory(engine).clock.advance(61)  # its first check is due
+    fake(engine, "razorpay").will("refund_status", RefundResult(RefundOutcome.UNKNOWN, error_code=NO_REFUND))
+    fake(engine, "razorpay").will("refund", RefundResult(RefundOutcome.PENDING, gateway_refund_id="rf_1"))
+    assert await reconcile_refunds_once(engine) == 1
+    [first, again] = fake(engine, "razorpay").sent("refund")
+    assert again.args[0].refund_id == first.args[0].refund_id == refund.id  # the same id: never a second refund
+    stored = await engine.db.refunds.get(refund.id, merchant)
+    assert (stored.status, stored.gateway_refund_id) == ("pending", "rf_1")
