@@ -19,14 +19,15 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from engine.commands import ConfirmPayment
-from engine.errors import ConnectorBug, IllegalTransition, ValidationError
+from engine.errors import ConnectorBug, IllegalTransition, OutcomePending, ValidationError
 from engine.gateways.base import ChargeRequest, ChargeResult, Outcome, PaymentMethod
 from engine.ids import new_id, plausible
 from engine.model import Attempt, GatewayAccount, Payment
-from engine.payment_rules import INTERNAL_ERROR, fail_over
+from engine.payment_rules import INTERNAL_ERROR, NO_PAYMENT, fail_over
 from engine.results import Declined, outcome_of
 from engine.services import idempotency, routing
 from engine.services.charging import (
+    absent_after_s,
     auto_capture,
     call_connector,
     charge_request,
@@ -75,7 +76,7 @@ async def confirm(
             return judged
         claim = judged or claim  # None: the row vanished meanwhile; claimed by the first write
     if claim is not None and claim.resumes(RecoveryPoint.CHARGE_STARTED):
-        return await resume(engine, payment, claim)
+        return await resume(engine, payment, claim, cmd, contact)
     if cmd.payment_method is None:
         raise ValidationError(
             "payment_method is required to confirm.", code="parameter_missing", param="payment_method"
@@ -160,17 +161,65 @@ async def _start(
     raise IllegalTransition("This payment is being changed by another request; retry.")
 
 
-async def resume(engine: Engine, payment: Payment, claim: idempotency.Claim) -> Payment | Declined:
+async def resume(
+    engine: Engine, payment: Payment, claim: idempotency.Claim, cmd: ConfirmPayment, contact: phases.Contact
+) -> Payment | Declined:
     """Finish a confirm whose request died after recording its attempt: ask the gateway about
-    that attempt (never charge again), settle, and answer as the first request would have."""
+    that attempt (never charge twice), settle, and answer as the first request would have.
+
+    When the gateway provably has no payment for the attempt (the request died before creating
+    it, e.g. during Razorpay's order call), the same attempt is continued with the retry's
+    payment method -- on the order found, if any -- once no live request can still be creating
+    one (``absent_after_s``); until then the outcome is pending and nothing final is stored.
+    """
     attempt = await engine.db.attempts.latest(payment.id, payment.merchant_id)
     assert attempt is not None  # the recovery point was written with the attempt
     if attempt.status in UNRESOLVED_ATTEMPTS:
         account = await engine.gateways.account(payment.merchant_id, attempt.gateway_account_id, attempt.gateway)
-        result = await call_connector(engine.gateways.connector(account).sync, ref_of(attempt, payment.currency))
+        connector = engine.gateways.connector(account)
+        result = await call_connector(connector.sync, ref_of(attempt, payment.currency))
+        if _nothing_at_gateway(attempt, result) and cmd.payment_method is not None:
+            if (engine.clock() - attempt.created_at).total_seconds() <= absent_after_s(engine):
+                raise OutcomePending(
+                    "The first request's charge is still being resolved; nothing was charged yet. "
+                    "Retry with the same Idempotency-Key to continue it.",
+                    code="charge_pending",
+                )
+            result = await _continue(engine, payment, attempt, result.gateway_order_id, cmd, contact)
         return await finish(engine, payment, attempt.id, result, claim)
     payment = await auto_capture(engine, payment)  # settled meanwhile (webhook, worker)
     return await remember(engine, claim, outcome_of(payment))
+
+
+def _nothing_at_gateway(attempt: Attempt, result: ChargeResult) -> bool:
+    """The gateway has no payment for an attempt that never got an answer."""
+    never_answered = attempt.status in (AttemptStatus.PENDING, AttemptStatus.UNKNOWN)
+    return never_answered and result.outcome is Outcome.UNKNOWN and result.raw_status == NO_PAYMENT
+
+
+async def _continue(
+    engine: Engine,
+    payment: Payment,
+    attempt: Attempt,
+    found_order: str | None,
+    cmd: ConfirmPayment,
+    contact: phases.Contact,
+) -> ChargeResult:
+    """Charge the recorded attempt now, on its gateway order if one exists (recorded first)."""
+    assert cmd.payment_method is not None
+    method, _ = prepare_method(cmd.payment_method)
+    order_id = attempt.gateway_order_id or found_order
+    if order_id and not attempt.gateway_order_id:
+        await engine.db.attempts.record_order(attempt.id, attempt.merchant_id, order_id)
+    request = msgspec.structs.replace(
+        charge_request(engine, payment, attempt, method, contact), gateway_order_id=order_id
+    )
+    account = await engine.gateways.account(payment.merchant_id, attempt.gateway_account_id, attempt.gateway)
+    result = await call_connector(
+        engine.gateways.connector(account).authorize, _with_order_recorder(engine, request, [payment, attempt])
+    )
+    await engine.breaker.record(account.gateway, result.outcome)
+    return result
 
 
 def _new_key(engine: Engine, claim: idempotency.Claim | None) -> phases.NewKey | None:

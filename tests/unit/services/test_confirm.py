@@ -15,11 +15,13 @@ from engine.errors import (
     IdempotencyError,
     IllegalTransition,
     NotFound,
+    OutcomePending,
     ValidationError,
 )
+from engine.gateways.base import ChargeResult, Outcome
 from engine.model import Payment
 from engine.results import Declined
-from engine.services import idempotency
+from engine.services import charging, idempotency
 from engine.services.confirm import confirm
 from engine.services.idempotency import RecoveryPoint
 from engine.views import PaymentObject
@@ -394,3 +396,35 @@ async def test_a_confirm_rejected_before_its_first_write_stores_no_key(engine, m
     with pytest.raises(ValidationError):
         await confirm(engine, merchant, p.id, confirm_cmd(card(number="4111111111111112")), claim)
     assert (merchant, "k-bad") not in memory(engine).tables.keys and not claim.hold.held
+
+
+async def test_a_retry_continues_an_attempt_the_gateway_never_got_a_payment_for(engine, merchant):
+    """Died during the order call: the gateway has the order (found by receipt) but no payment."""
+    p = await a_payment(engine, merchant)
+    path = f"/v1/payments/{p.id}/confirm"
+    first = await claimed(engine, merchant, "c-order", path=path)
+    fake(engine, "razorpay").will("authorize", Crash())
+    with pytest.raises(Crash):
+        await confirm(engine, merchant, p.id, confirm_cmd(), first)
+    no_payment = ChargeResult(Outcome.UNKNOWN, gateway_order_id="order_found", raw_status="no_payment")
+
+    memory(engine).clock.advance(engine.settings.idempotency_lock_timeout + 1)  # taken over, but young
+    retry = await idempotency.claim(engine, a_claim(engine, merchant, "c-order", path))
+    fake(engine, "razorpay").will("sync", no_payment)
+    with pytest.raises(OutcomePending) as pending:
+        await confirm(engine, merchant, p.id, confirm_cmd(), retry)
+    assert pending.value.code == "charge_pending"  # a live request could still be creating it
+    assert (await engine.db.idempotency.get(merchant, "c-order")).state == "in_flight"  # nothing final
+    assert fake(engine, "razorpay").count("authorize") == 1
+
+    memory(engine).clock.advance(charging.absent_after_s(engine))
+    await idempotency.unlock(engine, retry)
+    again = await idempotency.claim(engine, a_claim(engine, merchant, "c-order", path))
+    fake(engine, "razorpay").will("sync", no_payment).will("authorize", captured(49900))
+    result = await confirm(engine, merchant, p.id, confirm_cmd(), again)
+    assert isinstance(result, Payment) and result.status == "succeeded"
+    first_call, continued = fake(engine, "razorpay").sent("authorize")
+    assert continued.args[0].attempt_id == first_call.args[0].attempt_id  # the same attempt, continued
+    assert continued.args[0].gateway_order_id == "order_found"  # on the order the first request made
+    [attempt] = await engine.db.attempts.of_payment(p.id, merchant)
+    assert attempt.gateway_order_id == "order_found" and attempt.status == "captured"
