@@ -128,6 +128,22 @@ def create_body(amount: int, **extra: Any) -> dict[str, Any]:
             **extra}  # fmt: skip
 
 
+def at_gateway(procs: ProcessStack, fault: str, kind: str, amount: int) -> Callable[[], Awaitable[bool]]:
+    """When to kill: the faulted request arrived (``latency``: still in flight), or (``timeout``)
+    the gateway did the work and its answer is held back -- the sandbox ledger shows it."""
+
+    async def check() -> bool:
+        taken = await fault_taken(procs)()
+        if fault == "timeout":
+            return taken and any(e["amount"] == amount for e in await procs.sandbox_ledger(kind=kind))
+        return taken
+
+    return check
+
+
+BOUNDARIES = pytest.mark.parametrize("fault", ["latency", "timeout"], ids=["in-flight", "answered-not-received"])
+
+
 @pytest.mark.parametrize(
     ("fault", "reached"),
     [("latency", "the charge is in flight"), ("timeout", "the gateway charged, the answer is not back")],
@@ -138,13 +154,8 @@ async def test_create_and_confirm_cut_by_a_crash_continues_the_same_payment(proc
     assert clean.status_code == 201 and clean.json()["status"] == "succeeded", clean.text
     await procs.add_sandbox_fault("razorpay", fault, latency_ms=2000, path_contains="/v1/payments/create", count=1)
 
-    async def charged_or_held() -> bool:
-        taken = await fault_taken(procs)()
-        if fault == "timeout":  # processed first, then the answer hangs: wait for the charge itself
-            return taken and any(e["amount"] == 41000 for e in await procs.sandbox_ledger(kind="capture"))
-        return taken
-
     before = len(await procs.sandbox_ledger(kind="capture"))
+    charged_or_held = at_gateway(procs, fault, "capture", 41000)
     await crash_during(procs, http.post("/v1/payments", json=body, headers={"Idempotency-Key": "k1"}), charged_or_held)
     final = await retry(http, "/v1/payments", body, "k1")
     assert final.status_code == 201, f"{final.text}\n{procs.engine_log_tail()}"
@@ -159,13 +170,16 @@ async def test_create_and_confirm_cut_by_a_crash_continues_the_same_payment(proc
     await assert_replays(http, "/v1/payments", body, "k1", final)
 
 
-async def test_refund_cut_by_a_crash_refunds_once(procs, http, own_db):
+@BOUNDARIES
+async def test_refund_cut_by_a_crash_refunds_once(procs, http, own_db, fault):
     paid = (await http.post("/v1/payments", json=create_body(30000), headers={"Idempotency-Key": "p"})).json()
     assert paid["status"] == "succeeded", paid
     body = {"payment_id": paid["id"], "amount": 12000}
-    await procs.add_sandbox_fault("razorpay", "latency", latency_ms=2000, path_contains="/refund", count=1)
+    await procs.add_sandbox_fault("razorpay", fault, latency_ms=2000, path_contains="/refund", count=1)
     await crash_during(
-        procs, http.post("/v1/refunds", json=body, headers={"Idempotency-Key": "r1"}), fault_taken(procs)
+        procs,
+        http.post("/v1/refunds", json=body, headers={"Idempotency-Key": "r1"}),
+        at_gateway(procs, fault, "refund", 12000),
     )
     final = await retry(http, "/v1/refunds", body, "r1")
     assert final.status_code == 200, f"{final.text}\n{procs.engine_log_tail()}"
@@ -178,7 +192,8 @@ async def test_refund_cut_by_a_crash_refunds_once(procs, http, own_db):
     await assert_replays(http, "/v1/refunds", body, "r1", final)
 
 
-async def test_manual_capture_cut_by_a_crash_captures_once(procs, http, own_db):
+@BOUNDARIES
+async def test_manual_capture_cut_by_a_crash_captures_once(procs, http, own_db, fault):
     held = (
         await http.post(
             "/v1/payments", json=create_body(25000, capture_method="manual"), headers={"Idempotency-Key": "h"}
@@ -186,8 +201,10 @@ async def test_manual_capture_cut_by_a_crash_captures_once(procs, http, own_db):
     ).json()
     assert held.get("status") == "requires_capture", f"{held}\n{procs.engine_log_tail()}"
     path = f"/v1/payments/{held['id']}/capture"
-    await procs.add_sandbox_fault("razorpay", "latency", latency_ms=2000, path_contains="/capture", count=1)
-    await crash_during(procs, http.post(path, json={}, headers={"Idempotency-Key": "c1"}), fault_taken(procs))
+    await procs.add_sandbox_fault("razorpay", fault, latency_ms=2000, path_contains="/capture", count=1)
+    await crash_during(
+        procs, http.post(path, json={}, headers={"Idempotency-Key": "c1"}), at_gateway(procs, fault, "capture", 25000)
+    )
     final = await retry(http, path, {}, "c1")
     assert final.status_code == 200, f"{final.text}\n{procs.engine_log_tail()}"
     assert final.json()["status"] == "succeeded" and final.json()["amount_received"] == 25000
