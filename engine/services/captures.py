@@ -60,7 +60,9 @@ async def capture(
         amount = payment.amount_capturable if amount is None else amount
         if not 0 < amount <= payment.amount_capturable:
             raise ValidationError(
-                f"amount must be between 1 and {payment.amount_capturable}.", code="amount_too_large", param="amount"
+                f"amount must be between 1 and {payment.amount_capturable}.",
+                code="amount_too_small" if amount <= 0 else "amount_too_large",
+                param="amount",
             )
         attempt = await engine.db.attempts.latest(payment.id, merchant_id)
         if attempt is None or attempt.status != AttemptStatus.AUTHORIZED:

@@ -57,9 +57,10 @@ async def test_partial_capture_needs_the_capability(engine, merchant, monkeypatc
 
 async def test_capture_amount_is_bounded_by_what_is_capturable(engine, merchant):
     p = await authorized_payment(engine, merchant)
-    for amount in (0, 49901):
-        with pytest.raises(ValidationError):
+    for amount, code in ((0, "amount_too_small"), (-5, "amount_too_small"), (49901, "amount_too_large")):
+        with pytest.raises(ValidationError) as refused:
             await capture(engine, merchant, p.id, amount, None)
+        assert (refused.value.code, refused.value.param) == (code, "amount"), amount
     assert fake(engine, "razorpay").count("capture") == 0
 
 
