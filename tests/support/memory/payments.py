@@ -13,7 +13,7 @@ from engine.model import Attempt, Payment
 from engine.states import UNRESOLVED_ATTEMPTS
 from tests.support.memory.base import MemoryRepository, statement
 from tests.support.memory.keys import KeyRow
-from tests.support.memory.tables import Tables, copy
+from tests.support.memory.tables import ATTEMPT_WRITES, PAYMENT_WRITES, Tables, copy, updated
 
 replace = msgspec.structs.replace
 
@@ -85,23 +85,7 @@ class Payments(MemoryRepository):
         old = self.t.payments.get(p.id)
         if old is None or old.merchant_id != p.merchant_id or old.version != p.version:
             raise RuntimeError(f"payment {p.id} changed concurrently (version {p.version})")
-        return self.t.put_payment(
-            replace(
-                old,
-                status=p.status,
-                amount_capturable=p.amount_capturable,
-                amount_received=p.amount_received,
-                gateway=p.gateway,
-                gateway_reference=p.gateway_reference,
-                payment_method=p.payment_method,
-                next_action=p.next_action,
-                last_error=p.last_error,
-                return_url=p.return_url,
-                routing=p.routing,
-                version=old.version + 1,
-                updated_at=self.t.now,
-            )
-        )
+        return self.t.put_payment(updated(old, p, PAYMENT_WRITES, self.t.now))
 
     @statement
     def page(
@@ -202,26 +186,7 @@ class Attempts(MemoryRepository):
     def update(self, a: Attempt) -> Attempt:
         old = _mine(self.t, a.id, a.merchant_id)
         assert old is not None, f"no attempt {a.id}"
-        return self.t.put_attempt(
-            replace(
-                old,
-                status=a.status,
-                amount_captured=a.amount_captured,
-                gateway_order_id=a.gateway_order_id,
-                gateway_reference=a.gateway_reference,
-                redirect_url=a.redirect_url,
-                decline_code=a.decline_code,
-                error_code=a.error_code,
-                error_message=a.error_message,
-                raw_status=a.raw_status,
-                sync_count=a.sync_count,
-                next_sync_at=a.next_sync_at,
-                failover_reason=a.failover_reason,
-                last_synced_at=a.last_synced_at,
-                version=old.version + 1,
-                updated_at=self.t.now,
-            )
-        )
+        return self.t.put_attempt(updated(old, a, ATTEMPT_WRITES, self.t.now))
 
     @statement
     def claim_due(self, limit: int, backoff_s: list[float]) -> list[Attempt]:

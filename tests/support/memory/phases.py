@@ -14,7 +14,7 @@ from engine.store.idempotency import StoredKey
 from engine.store.phases import Answer, Contact, NewKey, StaleWrite
 from tests.support.memory.base import MemoryRepository, statement
 from tests.support.memory.keys import KeyRow, stored
-from tests.support.memory.tables import copy
+from tests.support.memory.tables import ATTEMPT_WRITES, PAYMENT_WRITES, copy, updated
 from tests.support.memory.work import close_capture
 from tests.support.memory.work import open_capture as open_work
 
@@ -123,46 +123,11 @@ class Phases(MemoryRepository):
             stored = t.payments.get(p_id)
             if stored is None or stored.merchant_id != merchant or stored.version != before.version:
                 raise StaleWrite("stale write: payment or attempt changed since it was read")
-            t.put_payment(
-                replace(
-                    stored,
-                    status=payment.status,
-                    amount_capturable=payment.amount_capturable,
-                    amount_received=payment.amount_received,
-                    gateway=payment.gateway,
-                    gateway_reference=payment.gateway_reference,
-                    payment_method=payment.payment_method,
-                    next_action=payment.next_action,
-                    last_error=payment.last_error,
-                    return_url=payment.return_url,
-                    routing=payment.routing,
-                    version=stored.version + 1,
-                    updated_at=now,
-                )
-            )
+            t.put_payment(updated(stored, payment, PAYMENT_WRITES, now))
         old = t.attempts.get(a.id)
         if old is None or old.merchant_id != merchant or old.version != attempt_before.version:
             raise StaleWrite("stale write: payment or attempt changed since it was read")
-        t.put_attempt(
-            replace(
-                old,
-                status=a.status,
-                amount_captured=a.amount_captured,
-                gateway_order_id=a.gateway_order_id,
-                gateway_reference=a.gateway_reference,
-                redirect_url=a.redirect_url,
-                decline_code=a.decline_code,
-                error_code=a.error_code,
-                error_message=a.error_message,
-                raw_status=a.raw_status,
-                sync_count=a.sync_count,
-                next_sync_at=a.next_sync_at,
-                failover_reason=a.failover_reason,
-                last_synced_at=a.last_synced_at,
-                version=old.version + 1,
-                updated_at=now,
-            )
-        )
+        t.put_attempt(updated(old, a, ATTEMPT_WRITES, now))
         for e in events:
             t.add_event(merchant, e["id"], e["type"], e["object_id"], e["data"])
         if open_capture is not None:

@@ -175,6 +175,23 @@ class Tables:
         }  # fmt: skip
 
 
+# The columns an UPDATE of a payment / an attempt writes (sql/queries/payments.sql).
+PAYMENT_WRITES = (
+    "status", "amount_capturable", "amount_received", "gateway", "gateway_reference", "payment_method",
+    "next_action", "last_error", "return_url", "routing",
+)  # fmt: skip
+ATTEMPT_WRITES = (
+    "status", "amount_captured", "gateway_order_id", "gateway_reference", "redirect_url", "decline_code",
+    "error_code", "error_message", "raw_status", "sync_count", "next_sync_at", "failover_reason", "last_synced_at",
+)  # fmt: skip
+
+
+def updated(stored: Any, new: Any, columns: tuple[str, ...], now: datetime) -> Any:
+    """``stored`` with ``new``'s values of ``columns``, its version bumped (what the UPDATE does)."""
+    changes = {c: getattr(new, c) for c in columns}
+    return msgspec.structs.replace(stored, **changes, version=stored.version + 1, updated_at=now)
+
+
 def copy(row: Any) -> Any:
     """A caller's own copy of a stored row (callers may not change the store by mutating it)."""
     return msgspec.structs.replace(row)
