@@ -25,7 +25,9 @@ from engine.states import (
 )
 
 # Which public code a failure reports when the gateway gave no decline code.
-_FAILURE_CODES = {Outcome.DECLINED: "card_declined", Outcome.RETRYABLE: "gateway_unavailable"}
+# The failure code of an attempt no gateway could take (nothing moved), as opposed to a decline.
+GATEWAY_UNAVAILABLE = "gateway_unavailable"
+_FAILURE_CODES = {Outcome.DECLINED: "card_declined", Outcome.RETRYABLE: GATEWAY_UNAVAILABLE}
 # Failures whose own code is kept: a connector bug raised before any request left.
 INTERNAL_ERROR = "internal_error"
 # What connectors report when the gateway has no payment at all for an attempt.
@@ -177,7 +179,7 @@ def _payment_event(status: PaymentStatus) -> str:
 def fail_over(payment: Payment, attempt: Attempt, result: ChargeResult, next_gateway: str) -> Change:
     """A retryable failure handed to the next gateway: the attempt fails with its reason, the
     payment stays ``processing`` and its routing records the failover."""
-    reason = result.error_code or result.raw_status or "gateway_unavailable"
+    reason = result.error_code or result.raw_status or GATEWAY_UNAVAILABLE
     failed = msgspec.structs.replace(_next_attempt(attempt, AttemptStatus.FAILED, result), failover_reason=reason)
     routing = dict(payment.routing or {})
     routing["failovers"] = [

@@ -13,11 +13,8 @@ import msgspec
 
 from engine.errors import CardDeclined, EngineError, GatewayFailure
 from engine.model import Customer, Payment, Refund
+from engine.payment_rules import GATEWAY_UNAVAILABLE
 from engine.states import PaymentStatus
-
-# Failure codes of attempts that prove nothing moved because no gateway could take the payment
-# (as opposed to a decline by the card's issuer).
-_UNAVAILABLE_CODES = frozenset({"gateway_unavailable"})
 
 
 class Declined(msgspec.Struct, frozen=True):
@@ -37,6 +34,6 @@ def outcome_of(payment: Payment) -> Payment | Declined:
     error = payment.last_error
     if payment.status != PaymentStatus.REQUIRES_PAYMENT_METHOD or not error:
         return payment
-    cls = GatewayFailure if error.get("code") in _UNAVAILABLE_CODES else CardDeclined
+    cls = GatewayFailure if error.get("code") == GATEWAY_UNAVAILABLE else CardDeclined
     message = str(error.get("message") or "The payment failed.")
     return Declined(payment, cls(message, code=error.get("code"), decline_code=error.get("decline_code")))

@@ -20,7 +20,7 @@ import msgspec
 
 from engine.commands import ConfirmPayment
 from engine.errors import ConnectorBug, IllegalTransition, OutcomePending, ValidationError
-from engine.gateways.base import ChargeRequest, ChargeResult, Outcome, PaymentMethod
+from engine.gateways.base import ChargeRequest, ChargeResult, GatewayConnector, Outcome, PaymentMethod
 from engine.ids import new_id, plausible
 from engine.model import Attempt, GatewayAccount, Payment
 from engine.payment_rules import INTERNAL_ERROR, NO_PAYMENT, fail_over
@@ -185,7 +185,7 @@ async def resume(
                     "Retry with the same Idempotency-Key to continue it.",
                     code="charge_pending",
                 )
-            result = await _continue(engine, payment, attempt, result.gateway_order_id, cmd, contact)
+            result = await _continue(engine, connector, payment, attempt, result.gateway_order_id, cmd, contact)
         return await finish(engine, payment, attempt.id, result, claim)
     payment = await auto_capture(engine, payment)  # settled meanwhile (webhook, worker)
     return await remember(engine, claim, outcome_of(payment))
@@ -199,6 +199,7 @@ def _nothing_at_gateway(attempt: Attempt, result: ChargeResult) -> bool:
 
 async def _continue(
     engine: Engine,
+    connector: GatewayConnector,
     payment: Payment,
     attempt: Attempt,
     found_order: str | None,
@@ -214,11 +215,8 @@ async def _continue(
     request = msgspec.structs.replace(
         charge_request(engine, payment, attempt, method, contact), gateway_order_id=order_id
     )
-    account = await engine.gateways.account(payment.merchant_id, attempt.gateway_account_id, attempt.gateway)
-    result = await call_connector(
-        engine.gateways.connector(account).authorize, _with_order_recorder(engine, request, [payment, attempt])
-    )
-    await engine.breaker.record(account.gateway, result.outcome)
+    result = await call_connector(connector.authorize, _with_order_recorder(engine, request, [payment, attempt]))
+    await engine.breaker.record(attempt.gateway, result.outcome)
     return result
 
 
