@@ -1,9 +1,6 @@
 -- name: insert_merchant
 INSERT INTO merchants (id, name, sandbox) VALUES ($1, $2, $3) RETURNING *;
 
--- name: get_merchant
-SELECT * FROM merchants WHERE id = $1;
-
 -- name: insert_api_key
 INSERT INTO api_keys (id, merchant_id, key_hash, key_prefix) VALUES ($1, $2, $3, $4);
 

@@ -48,6 +48,3 @@ UPDATE refunds
        error_message = $6, updated_at = now()
  WHERE id = $1 AND merchant_id = $2
 RETURNING *;
-
--- name: list_refunds_of_payment
-SELECT * FROM refunds WHERE payment_id = $1 AND merchant_id = $2 ORDER BY created_at, id;
