@@ -19,6 +19,7 @@ from api.controllers.inbound import CallbackController, WebhookController
 from api.controllers.payments import PaymentController
 from api.controllers.refunds import CustomerController, RefundController
 from api.controllers.routing import RoutingController
+from api.controllers.webhook_endpoints import EventController, WebhookEndpointController
 from api.docs import ClosedStructSchemaPlugin
 from api.errors import (
     decode_error_handler,
@@ -34,7 +35,7 @@ from engine.bootstrap import Engine
 from engine.config import Settings, load_settings
 from engine.errors import EngineError
 from engine.logs import configure_logging
-from engine.services import housekeeping, reconciler
+from engine.services import deliveries, housekeeping, reconciler
 
 
 class MetricsController(PrometheusController):
@@ -54,6 +55,7 @@ def create_app(settings: Settings) -> Litestar:
         tasks = [asyncio.create_task(housekeeping.run_forever(engine))]
         if settings.reconcile_interval > 0:
             tasks.append(asyncio.create_task(reconciler.run_forever(engine, settings.reconcile_interval)))
+        tasks.append(asyncio.create_task(deliveries.run_forever(engine)))
         try:
             yield
         finally:
@@ -75,6 +77,8 @@ def create_app(settings: Settings) -> Litestar:
             RoutingController,
             CallbackController,
             MetricsController,
+            WebhookEndpointController,
+            EventController,
         ],
         lifespan=[lifespan],
         before_request=gate,

@@ -62,6 +62,13 @@ def _nonnegative_float(raw: str) -> float:
     return value
 
 
+def _schedule(raw: str) -> tuple[float, ...]:
+    steps = tuple(float(part) for part in raw.split(","))
+    if not steps or any(not 0 <= step < 86400 * 7 for step in steps):
+        raise ValueError("expected comma-separated seconds, each from 0 up to a week")
+    return steps
+
+
 def _url(schemes: tuple[str, ...]) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         raw = raw.strip()
@@ -260,6 +267,41 @@ VARIABLES: tuple[Variable, ...] = (
         "breaker_cooldown",
     ),
     Variable(
+        "WEBHOOK_RETRY_SCHEDULE",
+        "0,5,300,1800,7200,18000,36000,36000",
+        _schedule,
+        "Merchant webhooks: seconds before each delivery attempt (first, then after each failure); Standard Webhooks' schedule.",
+        "webhook_retry_schedule",
+    ),
+    Variable(
+        "WEBHOOK_TIMEOUT_S",
+        "5",
+        _positive_float,
+        "Merchant webhooks: how long one delivery may take (connect + answer) before it counts as failed.",
+        "webhook_timeout",
+    ),
+    Variable(
+        "WEBHOOK_DISABLE_AFTER_S",
+        "432000",
+        _positive_float,
+        "Merchant webhooks: an endpoint failing every delivery for this long (5 days) is disabled.",
+        "webhook_disable_after",
+    ),
+    Variable(
+        "WEBHOOK_POLL_S",
+        "0.5",
+        _positive_float,
+        "Merchant webhooks: how often each server process relays new events and sends due deliveries.",
+        "webhook_poll",
+    ),
+    Variable(
+        "WEBHOOK_ALLOW_PRIVATE",
+        "0",
+        _bool,
+        "Merchant webhooks: allow endpoint URLs on loopback/private/link-local addresses outside sandbox mode (SSRF guard off).",
+        "webhook_allow_private",
+    ),
+    Variable(
         "LOG_LEVEL", "INFO", _log_level, "DEBUG, INFO, WARNING or ERROR. Logs are JSON lines on stderr.", "log_level"
     ),
 )
@@ -293,6 +335,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     breaker_threshold: int = 5
     breaker_window: int = 60
     breaker_cooldown: int = 30
+    webhook_retry_schedule: tuple[float, ...] = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
+    webhook_timeout: float = 5.0
+    webhook_disable_after: float = 432000.0
+    webhook_poll: float = 0.5
+    webhook_allow_private: bool = False
     log_level: str = "INFO"
 
     @property

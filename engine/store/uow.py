@@ -24,6 +24,7 @@ from engine.store.merchants import Customers, GatewayAccounts, Merchants, Webhoo
 from engine.store.payments import Attempts, Events, Payments
 from engine.store.phases import Phases
 from engine.store.refunds import Refunds
+from engine.store.webhooks import Deliveries, Endpoints, EventFeed
 from engine.store.work import Work
 
 
@@ -34,7 +35,10 @@ class UnitOfWork:
         "accounts",
         "attempts",
         "customers",
+        "deliveries",
+        "endpoints",
         "events",
+        "feed",
         "idempotency",
         "merchants",
         "payments",
@@ -56,6 +60,9 @@ class UnitOfWork:
         self.accounts = GatewayAccounts(db)
         self.customers = Customers(db)
         self.webhooks = WebhookReceipts(db)
+        self.endpoints = Endpoints(db)
+        self.deliveries = Deliveries(db)
+        self.feed = EventFeed(db)
 
 
 class Database(UnitOfWork):

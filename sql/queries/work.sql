@@ -30,10 +30,10 @@ SELECT * FROM work_items
 
 -- name: claim_due
 -- The background worker: due rows nobody holds (SKIP LOCKED: safe on many processes), each
--- leased for $2 seconds.
+-- leased for $2 seconds. Webhook deliveries have their own loop (engine/services/deliveries.py).
 WITH due AS (
     SELECT id FROM work_items
-     WHERE state = 'pending' AND run_at IS NOT NULL AND run_at <= now()
+     WHERE state = 'pending' AND run_at IS NOT NULL AND run_at <= now() AND kind <> 'webhook'
        AND (held_until IS NULL OR held_until < now())
      ORDER BY run_at
      LIMIT $1

@@ -35,6 +35,11 @@ BAD_VALUES: dict[str, str | None] = {
     "BREAKER_THRESHOLD": "0",
     "BREAKER_WINDOW_S": "a minute",
     "BREAKER_COOLDOWN_S": "-30",
+    "WEBHOOK_RETRY_SCHEDULE": "0,soon",
+    "WEBHOOK_TIMEOUT_S": "0",
+    "WEBHOOK_DISABLE_AFTER_S": "-1",
+    "WEBHOOK_POLL_S": "never",
+    "WEBHOOK_ALLOW_PRIVATE": "perhaps",
     "LOG_LEVEL": "VERBOSE",
     "ENGINE_ENCRYPTION_KEYS": base64.urlsafe_b64encode(bytes(32)).decode() + ",c2hvcnQ",
 }

@@ -1,0 +1,208 @@
+"""Outgoing merchant webhooks over real HTTP: every delivery verified by the official
+``standardwebhooks`` package, retries keep one webhook-id, secret rotation overlap, the
+endpoints API and the events API (including their bad inputs)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+import standardwebhooks
+
+from api.app import create_app
+from api.middleware import RequestIdMiddleware
+from engine.bootstrap import Engine
+from sandbox.app import create_app as create_sandbox
+from sandbox.config import SandboxSettings
+from tests.support.hook_receiver import HookReceiver
+from tests.support.servers import free_port, serve_asgi
+from tests.support.stack import ADMIN_TOKEN, Services, engine_settings, fresh_database
+
+pytestmark = pytest.mark.e2e
+PAN = "4242424242424242"
+
+
+@dataclass
+class HookStack:
+    api_url: str
+    receiver: HookReceiver
+    receiver_url: str
+    engine: Engine
+
+    async def merchant(self) -> httpx.AsyncClient:
+        async with httpx.AsyncClient(base_url=self.api_url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as a:
+            created = await a.post("/v1/admin/merchants", json={"name": "Hooks Pharmacy"})
+        assert created.status_code == 201, created.text
+        key = created.json()["api_key"]
+        return httpx.AsyncClient(base_url=self.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def hooks(svc: Services) -> AsyncIterator[HookStack]:
+    """An engine of its own (own database; fast retry schedule), a sandbox and a receiver."""
+    async with fresh_database(svc, "engine_hooks") as own:
+        api_port, sandbox_port = free_port(), free_port()
+        sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+        sandbox = create_sandbox(SandboxSettings(
+            public_url=sandbox_url, webhook_url=f"http://127.0.0.1:{api_port}/v1/webhooks/{{gateway}}/{{merchant_id}}",
+            upi_delay_s=0.3, hang_s=6.0, webhook_retry_delays_s=(0.2, 0.5),
+        ))  # fmt: skip
+        settings = engine_settings(
+            own, port=api_port, sandbox_url=sandbox_url,
+            webhook_retry_schedule=(0.0, 0.2, 0.3, 0.3, 0.3), webhook_poll=0.05, webhook_timeout=2.0,
+        )  # fmt: skip
+        app = create_app(settings)
+        receiver = HookReceiver()
+        async with (
+            serve_asgi(sandbox, sandbox_port),
+            serve_asgi(receiver) as receiver_url,
+            serve_asgi(RequestIdMiddleware(app), api_port) as api_url,
+        ):
+            yield HookStack(api_url, receiver, receiver_url, app.state.engine)
+
+
+async def _endpoint(http: httpx.AsyncClient, url: str, events: list[str] | None = None) -> dict[str, Any]:
+    response = await http.post("/v1/webhook_endpoints", json={"url": url, "enabled_events": events or ["*"]})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def _paid(http: httpx.AsyncClient) -> dict[str, Any]:
+    response = await http.post("/v1/payments", json={
+        "amount": 12345, "currency": "INR", "gateway": "razorpay", "confirm": True,
+        "payment_method": {"type": "card", "card": {"number": PAN, "exp_month": 12, "exp_year": 2040, "cvc": "123"}},
+    })  # fmt: skip
+    assert response.status_code in (200, 201), response.text
+    assert response.json()["status"] == "succeeded"
+    return response.json()
+
+
+def _verified(secret: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+    """The official verifier must accept the delivery (raises otherwise)."""
+    return standardwebhooks.Webhook(secret).verify(body, headers)  # type: ignore[no-any-return]
+
+
+async def test_every_delivery_verifies_with_the_official_package(hooks: HookStack) -> None:
+    async with await hooks.merchant() as http:
+        endpoint = await _endpoint(http, f"{hooks.receiver_url}/verify", ["payment.succeeded", "payment.created"])
+        assert endpoint["secret"].startswith("whsec_") and endpoint["id"].startswith("we_")
+        assert endpoint["object"] == "webhook_endpoint" and endpoint["status"] == "enabled"
+        payment = await _paid(http)
+        got = await hooks.receiver.wait_for("/verify", 2)
+        events = [_verified(endpoint["secret"], h, b) for h, b in got]
+        assert [e["type"] for e in events] == ["payment.created", "payment.succeeded"]
+        for (headers, _), event in zip(got, events, strict=True):
+            assert headers["webhook-id"] == event["id"] and event["id"].startswith("evt_")
+            assert headers["webhook-signature"].startswith("v1,")
+            assert event["object"] == "event" and isinstance(event["created"], int)
+            assert event["data"]["object"]["id"] == payment["id"]
+            assert "client_secret" not in event["data"]["object"]
+        assert events[1]["data"]["object"]["status"] == "succeeded"
+        # A tampered body is refused by the same verifier: the check above can fail.
+        with pytest.raises(standardwebhooks.WebhookVerificationError):
+            _verified(endpoint["secret"], got[0][0], got[0][1].replace(b"12345", b"99999"))
+        # The events API serves the same objects, newest first; GET by id too.
+        listed = (await http.get("/v1/events", params={"limit": 100})).json()
+        assert listed["object"] == "list"
+        by_id = {e["id"]: e for e in listed["data"]}
+        for event in events:
+            assert by_id[event["id"]] == event
+            assert (await http.get(f"/v1/events/{event['id']}")).json() == event
+        # The secret is never shown again.
+        shown = (await http.get(f"/v1/webhook_endpoints/{endpoint['id']}")).json()
+        assert "secret" not in shown
+        assert all("secret" not in e for e in (await http.get("/v1/webhook_endpoints")).json()["data"])
+
+
+async def test_a_failing_receiver_gets_the_event_again_with_one_webhook_id(hooks: HookStack) -> None:
+    hooks.receiver.script.extend([])  # the path below is scripted through its own statuses
+    async with await hooks.merchant() as http:
+        endpoint = await _endpoint(http, f"{hooks.receiver_url}/flaky", ["payment.created"])
+        hooks.receiver.script[:] = [500, 503]
+        created = await http.post("/v1/payments", json={"amount": 500, "currency": "INR"})
+        assert created.status_code in (200, 201), created.text
+        got = await hooks.receiver.wait_for("/flaky", 3)
+        assert len({h["webhook-id"] for h, _ in got}) == 1
+        assert len({b for _, b in got}) == 1
+        for headers, body in got:
+            _verified(endpoint["secret"], headers, body)
+        attempts = await _wait_attempts(http, endpoint["id"], 3)
+        assert [a["status_code"] for a in attempts] == [200, 503, 500]  # newest first
+        assert attempts[1]["error"] == "HTTP 503" and attempts[0]["error"] is None
+        assert all(a["duration_ms"] >= 0 for a in attempts)
+        assert len(attempts[2]["response_body"].encode()) <= 1024  # the receiver answered 5000 bytes
+        # Redelivering sends it once more, with the same webhook-id.
+        event_id = got[0][0]["webhook-id"]
+        redo = await http.post(f"/v1/events/{event_id}/redeliver")
+        assert redo.status_code == 200 and redo.json()["deliveries_scheduled"] == 1
+        again = await hooks.receiver.wait_for("/flaky", 4)
+        assert again[3][0]["webhook-id"] == event_id
+
+
+async def _wait_attempts(http: httpx.AsyncClient, endpoint_id: str, count: int) -> list[dict[str, Any]]:
+    async with asyncio.timeout(10):
+        while True:
+            page = (await http.get(f"/v1/webhook_endpoints/{endpoint_id}/deliveries")).json()
+            if len(page["data"]) >= count:
+                return page["data"]  # type: ignore[no-any-return]
+            await asyncio.sleep(0.05)
+
+
+async def test_rotation_signs_with_both_secrets_during_the_overlap(hooks: HookStack) -> None:
+    async with await hooks.merchant() as http:
+        endpoint = await _endpoint(http, f"{hooks.receiver_url}/rotate", ["payment.created"])
+        rotated = await http.post(f"/v1/webhook_endpoints/{endpoint['id']}/rotate_secret")
+        assert rotated.status_code == 200, rotated.text
+        new_secret = rotated.json()["secret"]
+        assert new_secret.startswith("whsec_") and new_secret != endpoint["secret"]
+        await http.post("/v1/payments", json={"amount": 700, "currency": "INR"})
+        [(headers, body)] = await hooks.receiver.wait_for("/rotate", 1)
+        assert len(headers["webhook-signature"].split(" ")) == 2
+        _verified(endpoint["secret"], headers, body)
+        _verified(new_secret, headers, body)
+        with pytest.raises(standardwebhooks.WebhookVerificationError):
+            _verified("whsec_" + "A" * 44, headers, body)
+
+
+async def test_disabled_and_unsubscribed_endpoints_get_nothing(hooks: HookStack) -> None:
+    async with await hooks.merchant() as http:
+        off = await _endpoint(http, f"{hooks.receiver_url}/off", ["payment.created"])
+        other = await _endpoint(http, f"{hooks.receiver_url}/other", ["refund.succeeded"])
+        marker = await _endpoint(http, f"{hooks.receiver_url}/marker", ["payment.created"])
+        updated = await http.post(f"/v1/webhook_endpoints/{off['id']}", json={"status": "disabled"})
+        assert updated.status_code == 200 and updated.json()["status"] == "disabled"
+        await http.post("/v1/payments", json={"amount": 900, "currency": "INR"})
+        # The marker endpoint shares the relay pass: once it has its delivery, the others were decided.
+        await hooks.receiver.wait_for("/marker", 1)
+        page = (await http.get(f"/v1/webhook_endpoints/{marker['id']}/deliveries")).json()
+        assert page["data"]
+        assert hooks.receiver.at("/off") == [] and hooks.receiver.at("/other") == []
+        deleted = await http.delete(f"/v1/webhook_endpoints/{other['id']}")
+        assert deleted.status_code == 200 and deleted.json()["deleted"] is True
+        assert (await http.get(f"/v1/webhook_endpoints/{other['id']}")).status_code == 404
+
+
+async def test_an_endpoint_failing_for_the_whole_window_is_disabled(hooks: HookStack) -> None:
+    async with await hooks.merchant() as http:
+        endpoint = await _endpoint(http, f"{hooks.receiver_url}/dead", ["payment.created"])
+        hooks.receiver.script[:] = []
+        # Rows of the engine's own: the streak started long ago (as if 5 days of failures).
+        await hooks.engine.pool.execute(
+            "UPDATE webhook_endpoints SET failing_since = now() - interval '6 days' WHERE id = $1", endpoint["id"])
+        hooks.receiver.default = 500
+        try:
+            await http.post("/v1/payments", json={"amount": 901, "currency": "INR"})
+            async with asyncio.timeout(10):
+                while (await http.get(f"/v1/webhook_endpoints/{endpoint['id']}")).json()["status"] != "disabled":
+                    await asyncio.sleep(0.05)
+        finally:
+            hooks.receiver.default = 200
+        events = (await http.get("/v1/events", params={"type": "webhook_endpoint.disabled"})).json()["data"]
+        assert [e["data"]["object"]["id"] for e in events] == [endpoint["id"]]
+        assert "secret" not in json.dumps(events)
