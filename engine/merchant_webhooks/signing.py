@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import os
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 -- the format prefix, not a secret
 _SECRET_BYTES = 32
 
 

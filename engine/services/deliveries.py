@@ -74,14 +74,18 @@ async def send(engine: Engine, session: aiohttp.ClientSession, d: Delivery) -> O
         async with session.post(d.url, data=body, headers=signed, allow_redirects=False) as response:
             raw = await response.content.read(BODY_CAP)
             text = raw.decode("utf-8", "replace").encode("utf-8")[:BODY_CAP].decode("utf-8", "ignore")
-            return Outcome(status_code=response.status, duration_ms=took(), body=text or None,
-                           error=None if 200 <= response.status < 300 else f"HTTP {response.status}")  # fmt: skip
+            return Outcome(
+                answered=response.status,
+                duration_ms=took(),
+                body=text or None,
+                error=None if 200 <= response.status < 300 else f"HTTP {response.status}",
+            )
     except AddressRefused as exc:
-        return Outcome(status_code=None, duration_ms=took(), error=f"refused: {exc}"[:500])
+        return Outcome(answered=None, duration_ms=took(), error=f"refused: {exc}"[:500])
     except TimeoutError:
-        return Outcome(status_code=None, duration_ms=took(), error="timeout")
+        return Outcome(answered=None, duration_ms=took(), error="timeout")
     except aiohttp.ClientError as exc:
-        return Outcome(status_code=None, duration_ms=took(), error=f"{type(exc).__name__}: {exc}"[:500])
+        return Outcome(answered=None, duration_ms=took(), error=f"{type(exc).__name__}: {exc}"[:500])
 
 
 async def deliver(engine: Engine, session: aiohttp.ClientSession, d: Delivery) -> bool:
@@ -90,7 +94,7 @@ async def deliver(engine: Engine, session: aiohttp.ClientSession, d: Delivery) -
         await engine.db.deliveries.close(d, "endpoint deleted" if d.deleted else "endpoint disabled")
         return False
     outcome = await send(engine, session, d)
-    if outcome.status_code is not None and 200 <= outcome.status_code < 300:
+    if outcome.answered is not None and 200 <= outcome.answered < 300:
         await engine.db.deliveries.succeeded(d, outcome)
         return True
     after_s = engine.settings.webhook_disable_after

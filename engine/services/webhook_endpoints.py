@@ -35,9 +35,15 @@ def _ts(value: object) -> str:
 def endpoint_view(endpoint: Endpoint, secret: str | None = None) -> WebhookEndpointObject:
     """The public endpoint object (``secret`` only right after creation or rotation)."""
     return WebhookEndpointObject(
-        endpoint.id, "webhook_endpoint", endpoint.url, endpoint.description, list(endpoint.enabled_events),
-        endpoint.status, _ts(endpoint.created_at), secret,
-    )  # fmt: skip
+        endpoint.id,
+        "webhook_endpoint",
+        endpoint.url,
+        endpoint.description,
+        list(endpoint.enabled_events),
+        endpoint.status,
+        _ts(endpoint.created_at),
+        secret,
+    )
 
 
 def _context(endpoint_id: str) -> bytes:
@@ -56,8 +62,9 @@ def _check_events(events: list[str]) -> list[str]:
         raise ValidationError("'*' subscribes to every event and cannot be combined.", param="enabled_events")
     for name in unique:
         if name != "*" and name not in PUBLIC_NAMES:
-            raise ValidationError(f"Unknown event type {name[:64]!r}.", param="enabled_events",
-                                  code="event_type_unknown")  # fmt: skip
+            raise ValidationError(
+                f"Unknown event type {name[:64]!r}.", param="enabled_events", code="event_type_unknown"
+            )
     return unique
 
 
@@ -129,9 +136,13 @@ async def rotate_secret(engine: Engine, merchant_id: str, endpoint_id: str) -> W
     previous = engine.sealer.reseal(current.secret_sealed, current.secret_key_id, context)
     secret = new_secret()
     endpoint = await engine.db.endpoints.rotate(
-        endpoint_id, merchant_id, engine.sealer.seal(secret, context), engine.sealer.key_id, previous,
+        endpoint_id,
+        merchant_id,
+        engine.sealer.seal(secret, context),
+        engine.sealer.key_id,
+        previous,
         ROTATION_OVERLAP_S,
-    )  # fmt: skip
+    )
     if endpoint is None:
         raise NotFound(f"No such webhook endpoint: {endpoint_id[:64]!r}.")
     return endpoint_view(endpoint, secret)
@@ -152,8 +163,16 @@ async def list_attempts(
     await _get(engine, merchant_id, endpoint_id)
     rows = await engine.db.endpoints.attempts(endpoint_id, merchant_id, before, limit + 1)
     data = [
-        DeliveryAttemptObject(f"wha_{r['id']}", "webhook_delivery_attempt", r["event_id"], _ts(r["attempted_at"]),
-                              r["status_code"], r["duration_ms"], r["error"], r["response_body"])
+        DeliveryAttemptObject(
+            f"wha_{r['id']}",
+            "webhook_delivery_attempt",
+            r["event_id"],
+            _ts(r["attempted_at"]),
+            r["answered"],
+            r["duration_ms"],
+            r["error"],
+            r["response_body"],
+        )
         for r in rows[:limit]
-    ]  # fmt: skip
+    ]
     return DeliveryAttemptList("list", data, len(rows) > limit)

@@ -57,7 +57,7 @@ class Delivery(msgspec.Struct, kw_only=True, frozen=True):
 class Outcome(msgspec.Struct, kw_only=True, frozen=True):
     """What one attempt produced (the response body already cut to 1 KB)."""
 
-    status_code: int | None
+    answered: int | None  # the HTTP status, None when no answer came
     duration_ms: int
     error: str | None = None
     body: str | None = None
@@ -73,11 +73,19 @@ class Endpoints(Repository):
     __slots__ = ()
 
     async def insert(
-        self, id_: str, merchant_id: str, url: str, description: str | None, events: list[str], sealed: bytes, key_id: str
+        self,
+        id_: str,
+        merchant_id: str,
+        url: str,
+        description: str | None,
+        events: list[str],
+        sealed: bytes,
+        key_id: str,
     ) -> Endpoint:
         """Store a new endpoint."""
-        return _endpoint(await self._db.fetchrow(Q.insert_endpoint, id_, merchant_id, url, description, events,
-                                                 sealed, key_id))  # fmt: skip
+        return _endpoint(
+            await self._db.fetchrow(Q.insert_endpoint, id_, merchant_id, url, description, events, sealed, key_id)
+        )
 
     async def get(self, id_: str, merchant_id: str) -> Endpoint | None:
         """The merchant's live endpoint, or ``None``."""
@@ -134,15 +142,28 @@ class Deliveries(Repository):
 
     async def succeeded(self, d: Delivery, o: Outcome) -> None:
         """Record a 2xx: the row is done."""
-        await self._db.execute(Q.record_success, d.id, d.merchant_id, d.endpoint_id, d.event_id, o.status_code,
-                               o.duration_ms, o.body)  # fmt: skip
+        await self._db.execute(
+            Q.record_success, d.id, d.merchant_id, d.endpoint_id, d.event_id, o.answered, o.duration_ms, o.body
+        )
 
     async def failed(self, d: Delivery, o: Outcome, next_in_s: float | None, disable_after_s: float) -> bool:
         """Record a failure and schedule the next try (``None``: give up); returns whether the
         endpoint has now failed for ``disable_after_s``."""
-        return bool(await self._db.fetchval(Q.record_failure, d.id, d.merchant_id, d.endpoint_id, d.event_id,
-                                            o.status_code, o.duration_ms, o.error, next_in_s, disable_after_s,
-                                            o.body))  # fmt: skip
+        return bool(
+            await self._db.fetchval(
+                Q.record_failure,
+                d.id,
+                d.merchant_id,
+                d.endpoint_id,
+                d.event_id,
+                o.answered,
+                o.duration_ms,
+                o.error,
+                next_in_s,
+                disable_after_s,
+                o.body,
+            )
+        )
 
     async def disable_endpoint(
         self, endpoint_id: str, merchant_id: str, after_s: float, event_id: str, data: Any

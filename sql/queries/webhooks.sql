@@ -144,7 +144,8 @@ UPDATE work_items SET state = 'failed', last_error = $3, run_at = NULL, held_unt
  WHERE id = $1 AND merchant_id = $2 AND state = 'pending';
 
 -- name: list_attempts
-SELECT a.*, w.tries FROM webhook_attempts a JOIN work_items w ON w.id = a.work_item_id
+SELECT a.id, a.event_id, a.attempted_at, a.status_code AS answered, a.duration_ms, a.error, a.response_body
+  FROM webhook_attempts a
  WHERE a.endpoint_id = $1 AND a.merchant_id = $2 AND ($3::bigint IS NULL OR a.id < $3)
  ORDER BY a.id DESC LIMIT $4;
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,14 +49,23 @@ async def hooks(svc: Services) -> AsyncIterator[HookStack]:
     async with fresh_database(svc, "engine_hooks") as own:
         api_port, sandbox_port = free_port(), free_port()
         sandbox_url = f"http://127.0.0.1:{sandbox_port}"
-        sandbox = create_sandbox(SandboxSettings(
-            public_url=sandbox_url, webhook_url=f"http://127.0.0.1:{api_port}/v1/webhooks/{{gateway}}/{{merchant_id}}",
-            upi_delay_s=0.3, hang_s=6.0, webhook_retry_delays_s=(0.2, 0.5),
-        ))  # fmt: skip
+        sandbox = create_sandbox(
+            SandboxSettings(
+                public_url=sandbox_url,
+                webhook_url=f"http://127.0.0.1:{api_port}/v1/webhooks/{{gateway}}/{{merchant_id}}",
+                upi_delay_s=0.3,
+                hang_s=6.0,
+                webhook_retry_delays_s=(0.2, 0.5),
+            )
+        )
         settings = engine_settings(
-            own, port=api_port, sandbox_url=sandbox_url,
-            webhook_retry_schedule=(0.0, 0.2, 0.3, 0.3, 0.3), webhook_poll=0.05, webhook_timeout=2.0,
-        )  # fmt: skip
+            own,
+            port=api_port,
+            sandbox_url=sandbox_url,
+            webhook_retry_schedule=(0.0, 0.2, 0.3, 0.3, 0.3),
+            webhook_poll=0.05,
+            webhook_timeout=2.0,
+        )
         app = create_app(settings)
         receiver = HookReceiver()
         async with (
@@ -74,10 +83,19 @@ async def _endpoint(http: httpx.AsyncClient, url: str, events: list[str] | None 
 
 
 async def _paid(http: httpx.AsyncClient) -> dict[str, Any]:
-    response = await http.post("/v1/payments", json={
-        "amount": 12345, "currency": "INR", "gateway": "razorpay", "confirm": True,
-        "payment_method": {"type": "card", "card": {"number": PAN, "exp_month": 12, "exp_year": 2040, "cvc": "123"}},
-    })  # fmt: skip
+    response = await http.post(
+        "/v1/payments",
+        json={
+            "amount": 12345,
+            "currency": "INR",
+            "gateway": "razorpay",
+            "confirm": True,
+            "payment_method": {
+                "type": "card",
+                "card": {"number": PAN, "exp_month": 12, "exp_year": 2040, "cvc": "123"},
+            },
+        },
+    )
     assert response.status_code in (200, 201), response.text
     assert response.json()["status"] == "succeeded"
     return response.json()
@@ -145,6 +163,17 @@ async def test_a_failing_receiver_gets_the_event_again_with_one_webhook_id(hooks
         assert again[3][0]["webhook-id"] == event_id
 
 
+async def _status_is(http: httpx.AsyncClient, endpoint_id: str, status: str) -> bool:
+    return bool((await http.get(f"/v1/webhook_endpoints/{endpoint_id}")).json()["status"] == status)
+
+
+async def _until(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+    """Poll an observable condition (the engine's own loop has no event to wait on)."""
+    async with asyncio.timeout(timeout):
+        while not await check():  # noqa: ASYNC110 -- polling another process's state over HTTP
+            await asyncio.sleep(0.05)
+
+
 async def _wait_attempts(http: httpx.AsyncClient, endpoint_id: str, count: int) -> list[dict[str, Any]]:
     async with asyncio.timeout(10):
         while True:
@@ -180,8 +209,7 @@ async def test_disabled_and_unsubscribed_endpoints_get_nothing(hooks: HookStack)
         await http.post("/v1/payments", json={"amount": 900, "currency": "INR"})
         # The marker endpoint shares the relay pass: once it has its delivery, the others were decided.
         await hooks.receiver.wait_for("/marker", 1)
-        page = (await http.get(f"/v1/webhook_endpoints/{marker['id']}/deliveries")).json()
-        assert page["data"]
+        assert (await _wait_attempts(http, marker["id"], 1))[0]["status_code"] == 200
         assert hooks.receiver.at("/off") == [] and hooks.receiver.at("/other") == []
         deleted = await http.delete(f"/v1/webhook_endpoints/{other['id']}")
         assert deleted.status_code == 200 and deleted.json()["deleted"] is True
@@ -194,15 +222,103 @@ async def test_an_endpoint_failing_for_the_whole_window_is_disabled(hooks: HookS
         hooks.receiver.script[:] = []
         # Rows of the engine's own: the streak started long ago (as if 5 days of failures).
         await hooks.engine.pool.execute(
-            "UPDATE webhook_endpoints SET failing_since = now() - interval '6 days' WHERE id = $1", endpoint["id"])
+            "UPDATE webhook_endpoints SET failing_since = now() - interval '6 days' WHERE id = $1", endpoint["id"]
+        )
         hooks.receiver.default = 500
         try:
             await http.post("/v1/payments", json={"amount": 901, "currency": "INR"})
-            async with asyncio.timeout(10):
-                while (await http.get(f"/v1/webhook_endpoints/{endpoint['id']}")).json()["status"] != "disabled":
-                    await asyncio.sleep(0.05)
+            await _until(lambda: _status_is(http, endpoint["id"], "disabled"))
         finally:
             hooks.receiver.default = 200
         events = (await http.get("/v1/events", params={"type": "webhook_endpoint.disabled"})).json()["data"]
         assert [e["data"]["object"]["id"] for e in events] == [endpoint["id"]]
         assert "secret" not in json.dumps(events)
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"url": "ftp://example.com/hook", "enabled_events": ["*"]}, "url"),
+        ({"url": "not a url", "enabled_events": ["*"]}, "url"),
+        ({"url": "http://", "enabled_events": ["*"]}, "url"),
+        ({"url": "http://user:pw@example.com/", "enabled_events": ["*"]}, "url"),
+        ({"url": "https://example.com/" + "a" * 2100, "enabled_events": ["*"]}, "url"),
+        ({"url": "https://example.com/hook", "enabled_events": ["payment.exploded"]}, "enabled_events"),
+        ({"url": "https://example.com/hook", "enabled_events": ["attempt.failed"]}, "enabled_events"),
+        ({"url": "https://example.com/hook", "enabled_events": ["*", "payment.succeeded"]}, "enabled_events"),
+        ({"url": "https://example.com/hook", "enabled_events": []}, "enabled_events"),
+        ({"url": "https://example.com/hook"}, "enabled_events"),
+        ({"enabled_events": ["*"]}, "url"),
+        ({"url": "https://example.com/hook", "enabled_events": ["*"], "secret": "whsec_mine"}, "secret"),
+        ({"url": "https://example.com/hook", "enabled_events": "payment.succeeded"}, "enabled_events"),
+    ],
+)
+async def test_bad_endpoint_input_is_refused_and_stores_nothing(
+    hooks: HookStack, body: dict[str, Any], param: str
+) -> None:
+    async with await hooks.merchant() as http:
+        response = await http.post("/v1/webhook_endpoints", json=body)
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["type"] == "invalid_request_error"
+        assert param in (error.get("param") or "") or param in error["message"]
+        assert (await http.get("/v1/webhook_endpoints")).json()["data"] == []
+
+
+async def test_another_merchants_endpoint_and_event_answer_404(hooks: HookStack) -> None:
+    async with await hooks.merchant() as owner, await hooks.merchant() as other:
+        endpoint = await _endpoint(owner, f"{hooks.receiver_url}/owned", ["payment.created"])
+        await owner.post("/v1/payments", json={"amount": 800, "currency": "INR"})
+        event_id = (await owner.get("/v1/events")).json()["data"][0]["id"]
+        eid = endpoint["id"]
+        for method, path, body in [
+            ("GET", f"/v1/webhook_endpoints/{eid}", None),
+            ("POST", f"/v1/webhook_endpoints/{eid}", {"status": "disabled"}),
+            ("DELETE", f"/v1/webhook_endpoints/{eid}", None),
+            ("POST", f"/v1/webhook_endpoints/{eid}/rotate_secret", None),
+            ("GET", f"/v1/webhook_endpoints/{eid}/deliveries", None),
+            ("GET", f"/v1/events/{event_id}", None),
+            ("POST", f"/v1/events/{event_id}/redeliver", None),
+            ("GET", "/v1/webhook_endpoints/we_doesnotexist0000", None),
+            ("GET", "/v1/events/evt_doesnotexist00000", None),
+        ]:
+            response = await other.request(method, path, json=body)
+            assert response.status_code == 404, (method, path, response.text)
+            assert response.json()["error"]["code"] == "resource_missing"
+        assert (await other.get("/v1/events", params={"starting_after": event_id})).status_code == 404
+        assert (await other.get("/v1/events")).json()["data"] == []
+        assert (await other.get("/v1/webhook_endpoints")).json()["data"] == []
+        # Untouched: still enabled, still the original secret's endpoint.
+        assert (await owner.get(f"/v1/webhook_endpoints/{eid}")).json()["status"] == "enabled"
+
+
+async def test_bad_update_and_list_parameters(hooks: HookStack) -> None:
+    async with await hooks.merchant() as http:
+        endpoint = await _endpoint(http, f"{hooks.receiver_url}/params", ["payment.created"])
+        eid = endpoint["id"]
+        for body in ({"status": "paused"}, {"enabled_events": ["nope"]}, {"url": "gopher://x"}, {"colour": "red"}):
+            response = await http.post(f"/v1/webhook_endpoints/{eid}", json=body)
+            assert response.status_code == 400, (body, response.text)
+        assert (await http.get(f"/v1/webhook_endpoints/{eid}")).json() == {
+            k: v for k, v in endpoint.items() if k != "secret"
+        }
+        for params in ({"limit": 0}, {"limit": 101}, {"type": "payment.exploded"}, {"limit": "many"}):
+            assert (await http.get("/v1/events", params=params)).status_code == 400, params
+        both = {"starting_after": "evt_a", "ending_before": "evt_b"}
+        assert (await http.get("/v1/events", params=both)).status_code in (400, 404)
+        assert (await http.get(f"/v1/webhook_endpoints/{eid}/deliveries", params={"limit": 0})).status_code == 400
+
+
+async def test_events_pagination_and_type_filter(hooks: HookStack) -> None:
+    async with await hooks.merchant() as http:
+        for amount in (101, 102, 103):
+            await http.post("/v1/payments", json={"amount": amount, "currency": "INR"})
+        first = (await http.get("/v1/events", params={"limit": 2, "type": "payment.created"})).json()
+        assert first["has_more"] is True
+        amounts = [e["data"]["object"]["amount"] for e in first["data"]]
+        assert amounts == [103, 102]
+        rest = (await http.get("/v1/events", params={"limit": 2, "starting_after": first["data"][-1]["id"]})).json()
+        assert [e["data"]["object"]["amount"] for e in rest["data"]] == [101] and rest["has_more"] is False
+        back = (await http.get("/v1/events", params={"limit": 1, "ending_before": rest["data"][0]["id"]})).json()
+        assert [e["data"]["object"]["amount"] for e in back["data"]] == [102] and back["has_more"] is True
+        assert all(e["type"] == "payment.created" for e in first["data"])
