@@ -115,7 +115,8 @@ async def _disable(engine: Engine, d: Delivery, after_s: float) -> None:
 
 async def deliver_once(engine: Engine, session: aiohttp.ClientSession, limit: int = SEND_BATCH) -> int:
     """Lease the due deliveries and send them concurrently; returns how many were tried."""
-    lease_s = 2 * engine.settings.webhook_timeout + 30
+    # Longer than one send can take (the session's total timeout): a live sender is never overtaken.
+    lease_s = 2 * engine.settings.webhook_timeout + 5
     batch = await engine.db.deliveries.claim(limit, lease_s)
     results = await asyncio.gather(*(deliver(engine, session, d) for d in batch), return_exceptions=True)
     for d, result in zip(batch, results, strict=True):

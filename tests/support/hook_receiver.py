@@ -10,12 +10,14 @@ from typing import Any
 @dataclass
 class HookReceiver:
     """ASGI app: records (path, headers, body) of each POST; ``script`` holds the statuses of the
-    next answers (then ``default``). ``arrived`` is set on every delivery, for waiting."""
+    next answers (then ``default``); a scripted 0 holds the answer until ``release`` is set (a
+    receiver that hangs). ``arrived`` is set on every delivery, for waiting."""
 
     default: int = 200
     script: list[int] = field(default_factory=list)
     deliveries: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -33,6 +35,9 @@ class HookReceiver:
         self.deliveries.append((scope["path"], headers, body))
         self.arrived.set()
         status = self.script.pop(0) if self.script else self.default
+        if status == 0:
+            await self.release.wait()
+            status = 200
         await send({"type": "http.response.start", "status": status, "headers": []})
         await send({"type": "http.response.body", "body": b"x" * 5000 if status >= 500 else b"ok"})
 
