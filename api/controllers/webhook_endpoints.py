@@ -7,10 +7,12 @@ idempotent by nature (the same request twice leaves the same state).
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 
 from api.deps import engine_of, merchant_id
 from api.docs import READ_ERRORS, responses
@@ -141,7 +143,9 @@ class EventController(Controller):
         self,
         state: State,
         merchant_id: str,
-        type_: str | None = Parameter(query="type", default=None, max_length=64, schema_extra={"enum": PUBLIC_NAMES}),
+        type_: Annotated[
+            str | None, QueryParameter(name="type", max_length=64, schema_extra={"enum": PUBLIC_NAMES})
+        ] = None,
         limit: int = _LIMIT,
         starting_after: str | None = Parameter(default=None, max_length=64),
         ending_before: str | None = Parameter(default=None, max_length=64),
