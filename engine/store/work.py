@@ -37,6 +37,8 @@ class WorkItem(msgspec.Struct, kw_only=True, frozen=True):
     updated_at: datetime
     customer_id: str | None = None
     gateway_account_id: str | None = None
+    event_id: str | None = None  # kind 'webhook' (engine/store/webhooks.py runs those)
+    endpoint_id: str | None = None
 
 
 def _item(row: Any) -> WorkItem:

@@ -8,12 +8,22 @@ import httpx
 import msgspec
 
 from api.docs import MerchantCreated, RoutingObject, WebhookAck
+from engine.merchant_webhooks.events import EventList, EventObject
+from engine.merchant_webhooks.objects import (
+    DeletedEndpoint,
+    DeliveryAttemptList,
+    Redelivery,
+    WebhookEndpointList,
+    WebhookEndpointObject,
+)
 from engine.views import CustomerObject, ErrorObject, PaymentList, PaymentObject, RefundObject
 from tests.e2e.test_gateways_e2e import card
 from tests.support.stack import ADMIN_TOKEN
 
 STRUCTS = {s.__name__: s for s in (PaymentObject, PaymentList, RefundObject, CustomerObject, ErrorObject,
-                                   MerchantCreated, RoutingObject, WebhookAck)}  # fmt: skip
+                                   MerchantCreated, RoutingObject, WebhookAck, EventList, EventObject,
+                                   DeletedEndpoint, DeliveryAttemptList, Redelivery, WebhookEndpointList,
+                                   WebhookEndpointObject)}  # fmt: skip
 NOT_JSON = "/v1/callbacks/"  # the browser's return: an HTML page or a redirect
 
 
@@ -92,6 +102,22 @@ async def test_real_responses_conform_to_what_the_spec_documents(stack, merchant
         await check("post", "/v1/payments", await anonymous.post("/v1/payments", json={"amount": 5, "currency": "INR"}))
         hook = await anonymous.post(f"/v1/webhooks/razorpay/{merchant.id}", content=b"{}")
         await check("post", "/v1/webhooks/{gateway}/{merchant_id}", hook)
+    hooks, hook = "/v1/webhook_endpoints", "/v1/webhook_endpoints/{endpoint_id}"
+    body = {"url": "http://127.0.0.1:9/hook", "enabled_events": ["payment.created"]}
+    endpoint = await check("post", hooks, await http.post(hooks, json=body))
+    await check("post", hooks, await http.post(hooks, json={"url": "ftp://x", "enabled_events": ["*"]}))
+    await check("get", hooks, await http.get(hooks))
+    await check("get", hook, await http.get(f"{hooks}/{endpoint['id']}"))
+    await check("get", hook, await http.get(f"{hooks}/we_doesnotexist00000"))
+    await check("post", hook, await http.post(f"{hooks}/{endpoint['id']}", json={"status": "disabled"}))
+    await check("post", hook + "/rotate_secret", await http.post(f"{hooks}/{endpoint['id']}/rotate_secret"))
+    await check("get", hook + "/deliveries", await http.get(f"{hooks}/{endpoint['id']}/deliveries"))
+    events = await check("get", "/v1/events", await http.get("/v1/events", params={"limit": 3}))
+    await check("get", "/v1/events", await http.get("/v1/events", params={"type": "nope"}))
+    event_id = events["data"][0]["id"]
+    await check("get", "/v1/events/{event_id}", await http.get(f"/v1/events/{event_id}"))
+    await check("post", "/v1/events/{event_id}/redeliver", await http.post(f"/v1/events/{event_id}/redeliver"))
+    await check("delete", hook, await http.delete(f"{hooks}/{endpoint['id']}"))
     async with stack.client(ADMIN_TOKEN) as admin:
         await check("post", "/v1/admin/merchants", await admin.post("/v1/admin/merchants", json={"name": "Docs"}))
     statuses = {status for _, status in seen}
