@@ -35,10 +35,7 @@ class UnitOfWork:
         "accounts",
         "attempts",
         "customers",
-        "deliveries",
-        "endpoints",
         "events",
-        "feed",
         "idempotency",
         "merchants",
         "payments",
@@ -60,9 +57,6 @@ class UnitOfWork:
         self.accounts = GatewayAccounts(db)
         self.customers = Customers(db)
         self.webhooks = WebhookReceipts(db)
-        self.endpoints = Endpoints(db)
-        self.deliveries = Deliveries(db)
-        self.feed = EventFeed(db)
 
 
 class Database(UnitOfWork):
@@ -81,6 +75,24 @@ class Database(UnitOfWork):
         it raises."""
         async with self.pool.acquire() as conn, conn.transaction():
             yield UnitOfWork(conn)
+
+    # Merchant webhooks (engine/services/deliveries.py, webhook_endpoints.py, event_feed.py): every
+    # call is one statement, so they live on the pool only and are tested against PostgreSQL,
+    # not the in-memory store of the service unit tests.
+    @property
+    def endpoints(self) -> Endpoints:
+        """Webhook endpoints and their delivery attempts."""
+        return Endpoints(self.pool)
+
+    @property
+    def deliveries(self) -> Deliveries:
+        """The relay (outbox to delivery rows) and the delivery rows."""
+        return Deliveries(self.pool)
+
+    @property
+    def feed(self) -> EventFeed:
+        """The outbox as the merchant's events."""
+        return EventFeed(self.pool)
 
     async def ping(self, timeout_s: float) -> bool:
         """Whether PostgreSQL answers a trivial query within ``timeout_s``."""
