@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 import pytest_asyncio
 import standardwebhooks
@@ -18,6 +19,7 @@ import standardwebhooks
 from api.app import create_app
 from api.middleware import RequestIdMiddleware
 from engine.bootstrap import Engine
+from engine.config import Settings
 from sandbox.app import create_app as create_sandbox
 from sandbox.config import SandboxSettings
 from tests.support.hook_receiver import HookReceiver
@@ -34,6 +36,7 @@ class HookStack:
     receiver: HookReceiver
     receiver_url: str
     engine: Engine
+    settings: Settings
 
     async def merchant(self) -> httpx.AsyncClient:
         async with httpx.AsyncClient(base_url=self.api_url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as a:
@@ -73,7 +76,7 @@ async def hooks(svc: Services) -> AsyncIterator[HookStack]:
             serve_asgi(receiver) as receiver_url,
             serve_asgi(RequestIdMiddleware(app), api_port) as api_url,
         ):
-            yield HookStack(api_url, receiver, receiver_url, app.state.engine)
+            yield HookStack(api_url, receiver, receiver_url, app.state.engine, settings)
 
 
 async def _endpoint(http: httpx.AsyncClient, url: str, events: list[str] | None = None) -> dict[str, Any]:
@@ -322,3 +325,28 @@ async def test_events_pagination_and_type_filter(hooks: HookStack) -> None:
         back = (await http.get("/v1/events", params={"limit": 1, "ending_before": rest["data"][0]["id"]})).json()
         assert [e["data"]["object"]["amount"] for e in back["data"]] == [102] and back["has_more"] is True
         assert all(e["type"] == "payment.created" for e in first["data"])
+
+
+async def test_two_engines_on_one_database_deliver_each_event_once(hooks: HookStack) -> None:
+    """Both processes' workers relay and send (SKIP LOCKED): every event arrives exactly once."""
+    port = free_port()
+    second = create_app(msgspec.structs.replace(hooks.settings, port=port))
+    async with serve_asgi(RequestIdMiddleware(second), port), await hooks.merchant() as http:
+        endpoint = await _endpoint(http, f"{hooks.receiver_url}/twice", ["payment.created"])
+        for amount in range(1, 21):
+            assert (await http.post("/v1/payments", json={"amount": amount, "currency": "INR"})).status_code == 201
+        await hooks.receiver.wait_for("/twice", 20)
+
+        async def all_done() -> bool:
+            open_rows = await hooks.engine.pool.fetchval(
+                "SELECT count(*) FROM work_items WHERE endpoint_id = $1 AND state = 'pending'", endpoint["id"]
+            )
+            return open_rows == 0
+
+        await _until(all_done)
+        attempts = await hooks.engine.pool.fetchval(
+            "SELECT count(*) FROM webhook_attempts WHERE endpoint_id = $1", endpoint["id"]
+        )
+    got = hooks.receiver.at("/twice")
+    assert attempts == 20 and len(got) == 20
+    assert len({h["webhook-id"] for h, _ in got}) == 20
