@@ -45,7 +45,8 @@ def new_session(engine: Engine) -> aiohttp.ClientSession:
 
 async def relay_once(engine: Engine, limit: int = RELAY_BATCH) -> int:
     """Turn new outbox events into delivery rows; returns how many events were relayed."""
-    relayed, _ = await engine.db.deliveries.fan_out(limit, INTERNAL_TYPES, PUBLIC_NAMES)
+    first_s = engine.settings.webhook_retry_schedule[0]
+    relayed, _ = await engine.db.deliveries.fan_out(limit, INTERNAL_TYPES, PUBLIC_NAMES, first_s)
     return relayed
 
 
@@ -73,7 +74,9 @@ async def send(engine: Engine, session: aiohttp.ClientSession, d: Delivery) -> O
         signed = headers(secrets, d.event_id, int(time.time()), body)
         async with session.post(d.url, data=body, headers=signed, allow_redirects=False) as response:
             raw = await response.content.read(BODY_CAP)
-            text = raw.decode("utf-8", "replace").encode("utf-8")[:BODY_CAP].decode("utf-8", "ignore")
+            # Text PostgreSQL can store (no NUL) and at most 1 KB of it, whatever the receiver sent.
+            text = raw.decode("utf-8", "replace").replace("\x00", "")
+            text = text.encode("utf-8")[:BODY_CAP].decode("utf-8", "ignore")
             return Outcome(
                 answered=response.status,
                 duration_ms=took(),
@@ -85,7 +88,9 @@ async def send(engine: Engine, session: aiohttp.ClientSession, d: Delivery) -> O
     except TimeoutError:
         return Outcome(answered=None, duration_ms=took(), error="timeout")
     except aiohttp.ClientError as exc:
-        return Outcome(answered=None, duration_ms=took(), error=f"{type(exc).__name__}: {exc}"[:500])
+        return Outcome(
+            answered=None, duration_ms=took(), error=f"{type(exc).__name__}: {exc}".replace("\x00", "")[:500]
+        )
 
 
 async def deliver(engine: Engine, session: aiohttp.ClientSession, d: Delivery) -> bool:

@@ -131,9 +131,10 @@ class Deliveries(Repository):
 
     __slots__ = ()
 
-    async def fan_out(self, limit: int, internal: list[str], public: list[str]) -> tuple[int, int]:
-        """Relay up to ``limit`` new events; returns (events relayed, delivery rows written)."""
-        row = await self._db.fetchrow(Q.fan_out, limit, internal, public)
+    async def fan_out(self, limit: int, internal: list[str], public: list[str], first_s: float) -> tuple[int, int]:
+        """Relay up to ``limit`` new events, each delivery due ``first_s`` from now; returns
+        (events relayed, delivery rows written)."""
+        row = await self._db.fetchrow(Q.fan_out, limit, internal, public, first_s)
         return int(row["relayed"]), int(row["deliveries"])
 
     async def claim(self, limit: int, lease_s: float) -> list[Delivery]:

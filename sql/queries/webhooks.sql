@@ -42,7 +42,8 @@ RETURNING *;
 -- name: fan_out
 -- The relay: up to $1 new outbox events (oldest first, SKIP LOCKED: safe on many processes),
 -- each becoming one 'webhook' work row per enabled endpoint of its merchant that subscribes to
--- its public type ($2 internal types, $3 their public names), then marked relayed. One
+-- its public type ($2 internal types, $3 their public names), due in $4 seconds (the first step
+-- of the schedule), then marked relayed. One
 -- statement: a crash relays all of the batch or none of it.
 WITH batch AS (
     SELECT seq, id, merchant_id, type, created_at FROM events
@@ -52,7 +53,7 @@ WITH batch AS (
       FROM batch b JOIN unnest($2::text[], $3::text[]) AS m(internal_type, public_type) ON m.internal_type = b.type
 ), rows AS (
     INSERT INTO work_items (merchant_id, kind, event_id, endpoint_id, run_at)
-    SELECT t.merchant_id, 'webhook', t.id, e.id, now()
+    SELECT t.merchant_id, 'webhook', t.id, e.id, now() + make_interval(secs => $4::float8)
       FROM typed t JOIN webhook_endpoints e
         ON e.merchant_id = t.merchant_id AND e.status = 'enabled' AND e.deleted_at IS NULL
        AND e.created_at <= t.created_at

@@ -350,3 +350,33 @@ async def test_two_engines_on_one_database_deliver_each_event_once(hooks: HookSt
     got = hooks.receiver.at("/twice")
     assert attempts == 20 and len(got) == 20
     assert len({h["webhook-id"] for h, _ in got}) == 20
+
+
+async def test_a_hostile_answer_body_is_cut_and_stored_safely(hooks: HookStack) -> None:
+    """Binary, NUL bytes, invalid UTF-8, 8 KB: the 2xx still counts once, 1 KB at most is kept."""
+    async with await hooks.merchant() as http:
+        endpoint = await _endpoint(http, f"{hooks.receiver_url}/hostile", ["payment.created"])
+        hooks.receiver.reply = b"\x00\xff\xfe<script>" * 800
+        try:
+            await http.post("/v1/payments", json={"amount": 333, "currency": "INR"})
+            [attempt] = await _wait_attempts(http, endpoint["id"], 1)
+        finally:
+            hooks.receiver.reply = None
+        assert attempt["status_code"] == 200 and attempt["error"] is None
+        assert "\x00" not in attempt["response_body"] and len(attempt["response_body"].encode()) <= 1024
+        assert len(hooks.receiver.at("/hostile")) == 1
+
+
+async def test_a_receiver_slower_than_the_timeout_counts_as_failed_and_is_retried(hooks: HookStack) -> None:
+    async with await hooks.merchant() as http:
+        endpoint = await _endpoint(http, f"{hooks.receiver_url}/slow", ["payment.created"])
+        hooks.receiver.script[:] = [0]  # the first answer never comes (WEBHOOK_TIMEOUT_S is 2 here)
+        try:
+            await http.post("/v1/payments", json={"amount": 444, "currency": "INR"})
+            got = await hooks.receiver.wait_for("/slow", 2)
+            attempts = await _wait_attempts(http, endpoint["id"], 2)
+        finally:
+            hooks.receiver.release.set()
+        assert [a["error"] for a in attempts] == [None, "timeout"]
+        assert attempts[1]["duration_ms"] >= 1900
+        assert got[0][0]["webhook-id"] == got[1][0]["webhook-id"]

@@ -18,6 +18,7 @@ class HookReceiver:
     deliveries: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     release: asyncio.Event = field(default_factory=asyncio.Event)
+    reply: bytes | None = None  # the body of every answer, when set
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -39,7 +40,12 @@ class HookReceiver:
             await self.release.wait()
             status = 200
         await send({"type": "http.response.start", "status": status, "headers": []})
-        await send({"type": "http.response.body", "body": b"x" * 5000 if status >= 500 else b"ok"})
+        await send(
+            {
+                "type": "http.response.body",
+                "body": self.reply if self.reply is not None else b"x" * 5000 if status >= 500 else b"ok",
+            }
+        )
 
     def at(self, path: str) -> list[tuple[dict[str, str], bytes]]:
         """The deliveries to ``path``."""
