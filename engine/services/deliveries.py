@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 import msgspec
+from cryptography.exceptions import InvalidTag
 
 from engine.ids import new_id
 from engine.merchant_webhooks.addresses import AddressRefused, check_url, resolver_for
@@ -67,9 +68,7 @@ async def send(engine: Engine, session: aiohttp.ClientSession, d: Delivery) -> O
         # Checked again here (DNS may have changed since the endpoint was saved); the session's
         # resolver checks the very addresses it connects to.
         await check_url(d.url, engine.settings.sandbox or engine.settings.webhook_allow_private)
-        secrets = [open_secret(engine, d.endpoint_id, d.secret_sealed, d.secret_key_id)]
-        if d.previous_sealed is not None and d.previous_key_id is not None:
-            secrets.append(open_secret(engine, d.endpoint_id, d.previous_sealed, d.previous_key_id))
+        secrets = _secrets(engine, d)
         body = _encoder.encode(event_object(d.event_id, d.event_type, d.event_data, d.event_created))
         signed = headers(secrets, d.event_id, int(time.time()), body)
         async with session.post(d.url, data=body, headers=signed, allow_redirects=False) as response:
@@ -83,6 +82,12 @@ async def send(engine: Engine, session: aiohttp.ClientSession, d: Delivery) -> O
                 body=text or None,
                 error=None if 200 <= response.status < 300 else f"HTTP {response.status}",
             )
+    except (KeyError, InvalidTag):
+        # Sealed with a master key no longer configured: recorded as a failed attempt (never a
+        # crash loop), and retried on the schedule in case the key comes back.
+        return Outcome(
+            answered=None, duration_ms=took(), error="signing secret unavailable: its encryption key is not configured"
+        )
     except AddressRefused as exc:
         return Outcome(answered=None, duration_ms=took(), error=f"refused: {exc}"[:500])
     except TimeoutError:
@@ -91,6 +96,14 @@ async def send(engine: Engine, session: aiohttp.ClientSession, d: Delivery) -> O
         return Outcome(
             answered=None, duration_ms=took(), error=f"{type(exc).__name__}: {exc}".replace("\x00", "")[:500]
         )
+
+
+def _secrets(engine: Engine, d: Delivery) -> list[str]:
+    """The current secret, and the previous one while the rotation overlap lasts."""
+    secrets = [open_secret(engine, d.endpoint_id, d.secret_sealed, d.secret_key_id)]
+    if d.previous_sealed is not None and d.previous_key_id is not None:
+        secrets.append(open_secret(engine, d.endpoint_id, d.previous_sealed, d.previous_key_id))
+    return secrets
 
 
 async def deliver(engine: Engine, session: aiohttp.ClientSession, d: Delivery) -> bool:

@@ -380,3 +380,17 @@ async def test_a_receiver_slower_than_the_timeout_counts_as_failed_and_is_retrie
         assert [a["error"] for a in attempts] == [None, "timeout"]
         assert attempts[1]["duration_ms"] >= 1900
         assert got[0][0]["webhook-id"] == got[1][0]["webhook-id"]
+
+
+async def test_a_secret_no_configured_key_opens_is_a_recorded_failure(hooks: HookStack) -> None:
+    async with await hooks.merchant() as http:
+        endpoint = await _endpoint(http, f"{hooks.receiver_url}/retired", ["payment.created"])
+        # As if its master key had been retired from ENGINE_ENCRYPTION_KEYS.
+        await hooks.engine.pool.execute(
+            "UPDATE webhook_endpoints SET secret_key_id = 'k2_retired0000' WHERE id = $1", endpoint["id"]
+        )
+        await http.post("/v1/payments", json={"amount": 555, "currency": "INR"})
+        [attempt, *_] = await _wait_attempts(http, endpoint["id"], 1)
+        assert attempt["error"].startswith("signing secret unavailable") and attempt["status_code"] is None
+        assert hooks.receiver.at("/retired") == []
+        assert "k2_" not in attempt["error"] and "whsec_" not in attempt["error"]
