@@ -7,6 +7,7 @@ services receive the ``Engine`` and use only what it holds.
 from __future__ import annotations
 
 import base64
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -109,11 +110,14 @@ async def create_merchant(settings: Settings, name: str) -> tuple[dict[str, Any]
 async def rotate_keys(settings: Settings, batch_size: int) -> Rotation:
     """CLI helper: re-seal every gateway account not sealed with ``ENGINE_ENCRYPTION_KEY``."""
     from engine.services.keys import rotate_keys as rotate
+    from engine.services.webhook_endpoints import reseal_secrets
 
     pool = await create_pool(settings.database_url, min_size=1, max_size=1)
     try:
         sealer = Sealer(settings.encryption_key, settings.encryption_keys)
-        return await rotate(Database(pool), sealer, batch_size=batch_size)
+        rotation = await rotate(Database(pool), sealer, batch_size=batch_size)
+        hooks, unreadable = await reseal_secrets(Database(pool), sealer, batch_size)
+        return dataclasses.replace(rotation, webhook_resealed=hooks, webhook_unreadable=dict(unreadable))
     finally:
         await pool.close()
 

@@ -30,6 +30,9 @@ class Rotation:
     # Public key id -> rows no configured key opens (their master is not configured, or the
     # ciphertext does not authenticate); they are left as they are.
     unreadable: dict[str, int] = field(default_factory=dict)
+    # Merchant webhook endpoints' signing secrets, re-sealed (and unreadable) the same way.
+    webhook_resealed: int = 0
+    webhook_unreadable: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
         """One line for the operator."""
@@ -37,6 +40,11 @@ class Rotation:
         if self.unreadable:
             ids = ", ".join(f"{key_id} ({n})" for key_id, n in sorted(self.unreadable.items()))
             line += f"; {sum(self.unreadable.values())} unreadable (key ids: {ids})"
+        if self.webhook_resealed or self.webhook_unreadable:
+            line += f"; re-encrypted {self.webhook_resealed} webhook endpoint secrets"
+        if self.webhook_unreadable:
+            ids = ", ".join(f"{key_id} ({n})" for key_id, n in sorted(self.webhook_unreadable.items()))
+            line += f"; {sum(self.webhook_unreadable.values())} webhook secrets unreadable (key ids: {ids})"
         return line
 
 

@@ -3,7 +3,10 @@ list delivery attempts. Secrets are sealed at rest and shown only by create and 
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING
+
+from cryptography.exceptions import InvalidTag
 
 from engine.errors import NotFound, ValidationError
 from engine.ids import new_id, plausible
@@ -22,6 +25,8 @@ from engine.store.webhooks import Endpoint
 
 if TYPE_CHECKING:
     from engine.bootstrap import Engine
+    from engine.crypto import Sealer
+    from engine.store.uow import Database
 
 ROTATION_OVERLAP_S = 24 * 3600.0
 MAX_ENDPOINTS = 100
@@ -176,3 +181,25 @@ async def list_attempts(
         for r in rows[:limit]
     ]
     return DeliveryAttemptList("list", data, len(rows) > limit)
+
+
+async def reseal_secrets(db: Database, sealer: Sealer, batch_size: int) -> tuple[int, Counter[str]]:
+    """Key rotation: re-seal every endpoint secret not sealed with ``sealer.key_id``; returns
+    (endpoints re-sealed, unreadable rows by key id)."""
+    resealed, unreadable, after = 0, Counter[str](), ""
+    while True:
+        batch = await db.endpoints.to_reseal(sealer.key_id, after, batch_size)
+        for row in batch:
+            context = _context(row["id"])
+            try:
+                sealed = sealer.reseal(row["secret_sealed"], row["secret_key_id"], context)
+                previous = row["previous_sealed"]
+                if previous is not None:
+                    previous = sealer.reseal(previous, row["previous_key_id"], context)
+            except (KeyError, InvalidTag):
+                unreadable[row["secret_key_id"]] += 1
+                continue
+            resealed += await db.endpoints.reseal(row, sealed, previous, sealer.key_id)
+        if len(batch) < batch_size:
+            return resealed, unreadable
+        after = batch[-1]["id"]

@@ -121,6 +121,24 @@ class Endpoints(Repository):
         row = await self._db.fetchrow(Q.rotate_secret, id_, merchant_id, sealed, key_id, previous, overlap_s)
         return _endpoint(row) if row else None
 
+    async def to_reseal(self, key_id: str, after: str, limit: int) -> list[dict[str, Any]]:
+        """Key rotation: the next endpoints with a secret not sealed with ``key_id``."""
+        return [dict(r) for r in await self._db.fetch(Q.endpoints_to_reseal, key_id, after, limit)]
+
+    async def reseal(self, row: dict[str, Any], sealed: bytes, previous: bytes | None, key_id: str) -> bool:
+        """Replace the ciphertexts of ``row`` (as read) with ones sealed under ``key_id``."""
+        status = await self._db.execute(
+            Q.reseal_endpoint,
+            row["id"],
+            row["secret_sealed"],
+            row["previous_sealed"],
+            sealed,
+            key_id,
+            previous,
+            key_id if previous is not None else None,
+        )
+        return status.endswith(" 1")
+
     async def attempts(self, id_: str, merchant_id: str, before: int | None, limit: int) -> list[dict[str, Any]]:
         """The endpoint's delivery attempts, newest first."""
         return [dict(r) for r in await self._db.fetch(Q.list_attempts, id_, merchant_id, before, limit)]

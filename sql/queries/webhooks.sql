@@ -188,3 +188,15 @@ SELECT * FROM (
      ORDER BY CASE WHEN $4::bigint IS NULL THEN -seq ELSE seq END
      LIMIT $5
 ) page ORDER BY seq DESC;
+
+-- name: endpoints_to_reseal
+-- Key rotation: endpoints whose secret (or previous secret) is not sealed with $1, in id order
+-- after $2 (keyset pagination).
+SELECT id, secret_sealed, secret_key_id, previous_sealed, previous_key_id FROM webhook_endpoints
+ WHERE (secret_key_id <> $1 OR (previous_sealed IS NOT NULL AND previous_key_id <> $1)) AND id > $2
+ ORDER BY id LIMIT $3;
+
+-- name: reseal_endpoint
+-- Only while the row still holds the ciphertexts read (a rotation or another run may have won).
+UPDATE webhook_endpoints SET secret_sealed = $4, secret_key_id = $5, previous_sealed = $6, previous_key_id = $7
+ WHERE id = $1 AND secret_sealed = $2 AND previous_sealed IS NOT DISTINCT FROM $3;
