@@ -39,6 +39,8 @@ _encoder = msgspec.json.Encoder()
 def new_session(engine: Engine) -> aiohttp.ClientSession:
     """The deliveries' own HTTP session: short timeout, checked resolver, no cookies."""
     allow_private = engine.settings.sandbox or engine.settings.webhook_allow_private
+    # No keep-alive: each delivery connects afresh, to addresses the resolver has vetted (its DNS
+    # cache only ever holds vetted answers), and a receiver cannot hold pooled sockets open.
     connector = aiohttp.TCPConnector(resolver=resolver_for(allow_private), limit=100, force_close=True)
     timeout = aiohttp.ClientTimeout(total=engine.settings.webhook_timeout)
     return aiohttp.ClientSession(connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar())

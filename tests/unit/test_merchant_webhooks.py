@@ -10,7 +10,13 @@ import pytest
 import standardwebhooks
 
 from engine.config import load_settings
-from engine.merchant_webhooks.addresses import AddressRefused, check_url, public_address, split_url
+from engine.merchant_webhooks.addresses import (
+    AddressRefused,
+    PublicOnlyResolver,
+    check_url,
+    public_address,
+    split_url,
+)
 from engine.merchant_webhooks.events import PUBLIC_TYPES, event_object, internal_types_of
 from engine.merchant_webhooks.signing import headers, new_secret, sign
 
@@ -100,3 +106,13 @@ def test_event_object_uses_public_names_and_drops_client_secret() -> None:
 def test_retry_schedule_setting() -> None:
     assert load_settings({}).webhook_retry_schedule == (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
     assert load_settings({"WEBHOOK_RETRY_SCHEDULE": "0,0.5,1"}).webhook_retry_schedule == (0, 0.5, 1)
+
+
+async def test_the_delivery_resolver_refuses_a_host_with_a_private_address() -> None:
+    resolver = PublicOnlyResolver()
+    try:
+        with pytest.raises(OSError, match="non-public"):
+            await resolver.resolve("localhost", 80)
+        assert [r["host"] for r in await resolver.resolve("8.8.8.8", 443)] == ["8.8.8.8"]
+    finally:
+        await resolver.close()
