@@ -284,6 +284,9 @@ async def test_another_merchants_endpoint_and_event_answer_404(hooks: HookStack)
             ("POST", f"/v1/events/{event_id}/redeliver", None),
             ("GET", "/v1/webhook_endpoints/we_doesnotexist0000", None),
             ("GET", "/v1/events/evt_doesnotexist00000", None),
+            ("GET", "/v1/webhook_endpoints/we_%27%3B%20DROP%20TABLE%20events--", None),
+            ("POST", "/v1/webhook_endpoints/" + "w" * 300 + "/rotate_secret", None),
+            ("GET", "/v1/events/evt_%E2%98%83", None),
         ]:
             response = await other.request(method, path, json=body)
             assert response.status_code == 404, (method, path, response.text)
