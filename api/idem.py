@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 
 import msgspec
@@ -13,6 +14,7 @@ from engine.bootstrap import Engine
 from engine.errors import EngineError, InvalidRequest, OutcomePending
 from engine.results import Render, Result
 from engine.services import idempotency
+from engine.store.db import is_outage
 
 JSON = "application/json"
 # Answers that say "nothing was done, try again later": the key must not remember them.
@@ -72,6 +74,17 @@ async def run(
     except OutcomePending:
         if claim is not None and claim.hold.held:
             await idempotency.unlock(engine, claim)
+        raise
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        # PostgreSQL went away mid-operation: what committed stays (the key's recovery point,
+        # any work row), so the answer is "retry": a retry with the same key resumes from the
+        # last recovery point. Unlock it if PostgreSQL still answers; otherwise the lock's
+        # timeout frees it (idempotency_lock_timeout).
+        if claim is not None and claim.hold.held:
+            with contextlib.suppress(Exception):
+                await idempotency.unlock(engine, claim)
         raise
     except EngineError as exc:
         if claim is None or not claim.hold.held:
