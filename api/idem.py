@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import time
 from collections.abc import Awaitable, Callable
 
 import msgspec
@@ -59,6 +59,7 @@ async def run(
     key, so a retry resumes from the last recovery point at once. Only a key this request holds
     is ever unlocked, released or answered (``Claim.hold``).
     """
+    started = time.monotonic()
     claim = await key_claim(request, engine, merchant_id, render)
     if claim is not None and pre_claim:
         outcome = await idempotency.claim(engine, claim)
@@ -80,11 +81,12 @@ async def run(
             raise
         # PostgreSQL went away mid-operation: what committed stays (the key's recovery point,
         # any work row), so the answer is "retry": a retry with the same key resumes from the
-        # last recovery point. Unlock it if PostgreSQL still answers; otherwise the lock's
-        # timeout frees it (idempotency_lock_timeout).
+        # last recovery point. Unlock it if PostgreSQL still answers, else as soon as it does.
         if claim is not None and claim.hold.held:
-            with contextlib.suppress(Exception):
+            try:
                 await idempotency.unlock(engine, claim)
+            except Exception:
+                idempotency.unlock_later(claim, started)
         raise
     except EngineError as exc:
         if claim is None or not claim.hold.held:

@@ -67,4 +67,8 @@ def is_outage(exc: BaseException) -> bool:
         # connection is an outage.
         text = str(exc).lower()
         return "connection" in text and ("closed" in text or "lost" in text or "released" in text)
+    if isinstance(exc, asyncpg.exceptions.InternalClientError):
+        # A connection whose server vanished mid-statement can report its protocol state as
+        # "another operation is in progress" on the next one; asyncpg then discards it.
+        return "another operation" in str(exc)
     return isinstance(exc, OUTAGE_ERRORS)
