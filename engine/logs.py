@@ -15,7 +15,7 @@ import logging.config
 import re
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -162,15 +162,18 @@ class ThrottledWarning:
     the same interval are counted and the count rides on the next line.
     """
 
-    def __init__(self, logger: logging.Logger, interval_s: float = 60.0) -> None:
+    def __init__(
+        self, logger: logging.Logger, interval_s: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.logger = logger
         self.interval_s = interval_s
+        self._clock = clock
         self._last: dict[str, float] = {}
         self._suppressed: dict[str, int] = {}
 
     def warn(self, concern: str, message: str, *, exc: BaseException | None = None) -> bool:
         """Log ``message`` for ``concern`` unless it was logged less than ``interval_s`` ago."""
-        now = time.monotonic()
+        now = self._clock()
         last = self._last.get(concern)
         if last is not None and now - last < self.interval_s:
             self._suppressed[concern] = self._suppressed.get(concern, 0) + 1
