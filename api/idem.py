@@ -76,6 +76,14 @@ async def run(
         if claim is not None and claim.hold.held:
             await idempotency.unlock(engine, claim)
         raise
+    except EngineError as exc:
+        if claim is None or not claim.hold.held:
+            raise
+        rejected = isinstance(exc, InvalidRequest) or exc.status in _RETRY_LATER
+        if rejected and await idempotency.release(engine, claim):
+            raise
+        await idempotency.remember(engine.db, claim, exc)  # work began: the error is the key's answer
+        result = exc
     except Exception as exc:
         if not is_outage(exc):
             raise
@@ -88,14 +96,6 @@ async def run(
             except Exception:
                 idempotency.unlock_later(claim, started)
         raise
-    except EngineError as exc:
-        if claim is None or not claim.hold.held:
-            raise
-        rejected = isinstance(exc, InvalidRequest) or exc.status in _RETRY_LATER
-        if rejected and await idempotency.release(engine, claim):
-            raise
-        await idempotency.remember(engine.db, claim, exc)  # work began: the error is the key's answer
-        result = exc
     if isinstance(result, idempotency.Replay):
         return replay_response(result)
     status, body = render(result)
