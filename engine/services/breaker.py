@@ -91,6 +91,7 @@ class CircuitBreaker:
             if await self._redis.exists(f"cb:open:{gateway}"):
                 return "open"
             failures = int(await self._redis.get(f"cb:fail:{gateway}") or 0)
-        except RedisError:
+        except RedisError as exc:
+            redis_failed("breaker", exc)
             return "closed"
         return "half_open" if failures >= self.threshold else "closed"

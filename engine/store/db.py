@@ -23,6 +23,7 @@ OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.CrashShutdownError,
     asyncpg.InterfaceError,
 )
+CONNECT_TIMEOUT_S = 5.0
 # asyncpg query loggers attached to every new pooled connection; tests count round trips with
 # them (a regression in statements per operation fails a test). Empty in production.
 QUERY_LOGGERS: list[Callable[[Any], None]] = []
@@ -55,6 +56,9 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asy
         init=_init_connection,
         reset=_no_session_reset,
         command_timeout=30,
+        # A PostgreSQL that blackholes packets must cost a request seconds, not asyncpg's
+        # default minute, before it answers 503.
+        timeout=CONNECT_TIMEOUT_S,
     )
     assert pool is not None
     return pool
