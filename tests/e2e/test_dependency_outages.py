@@ -157,6 +157,9 @@ async def test_postgres_restarted_mid_load_answers_503_then_recovers_and_loses_n
             assert stored["status"] == paid["status"] == "succeeded", (key, paid, stored)
             assert (stored["amount"], stored["gateway_reference"]) == (paid["amount"], paid["gateway_reference"])
         assert len({p["id"] for p in ok.values()}) == len(ok), "two keys answered with one payment"
+    # Many requests answered 503 in well under a minute: one warning line, not one per request.
+    outage_lines = [x for x in procs.engine_log.read_text().splitlines() if "PostgreSQL is unreachable" in x]
+    assert len(failures) > 1 and len(outage_lines) == 1, (len(failures), outage_lines)
 
 
 async def test_postgres_unreachable_readyz_names_it_and_requests_answer_503(outage: Outage) -> None:
