@@ -12,10 +12,10 @@ from litestar import Litestar
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.plugins.prometheus import PrometheusController
 
 from api.controllers.admin import AdminController, HealthController
 from api.controllers.inbound import CallbackController, WebhookController
+from api.controllers.metrics import MetricsController
 from api.controllers.payments import PaymentController
 from api.controllers.refunds import CustomerController, RefundController
 from api.controllers.routing import RoutingController
@@ -36,13 +36,6 @@ from engine.config import Settings, load_settings
 from engine.errors import EngineError
 from engine.logs import configure_logging
 from engine.services import deliveries, housekeeping, reconciler
-
-
-class MetricsController(PrometheusController):
-    """Prometheus exposition at ``/metrics`` (per process)."""
-
-    path = "/metrics"
-    include_in_schema = False
 
 
 def create_app(settings: Settings) -> Litestar:

@@ -26,6 +26,7 @@ from engine.config import VARIABLES, ConfigError, Settings, load_settings
 from engine.errors import EngineError
 from engine.logs import configure_logging, logging_config
 from engine.runtime.embedded import EmbeddedServiceError, encode_key, ensure_encryption_key, ensure_services
+from engine.runtime.metrics_dir import metrics_dir
 from engine.runtime.processes import (
     ServiceStartError,
     http_ok,
@@ -111,7 +112,8 @@ def _uvicorn(settings: Settings) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the API (migrating first unless --no-migrate)."""
     settings = _prepare(_with_overrides(_settings(), args), migrate=not args.no_migrate)
-    _uvicorn(settings)
+    with metrics_dir(settings.workers):
+        _uvicorn(settings)
     return 0
 
 

@@ -13,10 +13,14 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from engine.errors import EngineError
+from engine.errors import DependencyUnavailable, EngineError
+from engine.logs import ThrottledWarning
+from engine.metrics import DEPENDENCY_ERRORS
+from engine.store.db import is_outage
 from engine.views import encode
 
 log = logging.getLogger("api.errors")
+_outage_log = ThrottledWarning(log)
 _JSON = "application/json"
 # msgspec says "... - at `$.payment_method.card.number`" (or, for a bad dict key, "... - at `key`
 # in `$.metadata`"); the path is the param.
@@ -31,6 +35,8 @@ def error_response(status: int, body: dict[str, object], headers: dict[str, str]
 
 def engine_error_handler(_: Request, exc: EngineError) -> Response[bytes]:
     """Render an ``EngineError``."""
+    if isinstance(exc, DependencyUnavailable):
+        return error_response(exc.status, exc.to_dict(), {"Retry-After": str(exc.retry_after_s)})
     return error_response(exc.status, exc.to_dict())
 
 
@@ -110,7 +116,14 @@ def decode_error_handler(_: Request, exc: msgspec.DecodeError) -> Response[bytes
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response[bytes]:
-    """Anything unexpected: log it (with the request id), answer a bland 500."""
+    """Anything unexpected: log it (with the request id), answer a bland 500.
+
+    PostgreSQL being unreachable is not unexpected: it answers 503 ``service_unavailable`` with
+    ``Retry-After`` and one warning line a minute, not a stack trace per request."""
+    if is_outage(exc):
+        DEPENDENCY_ERRORS.labels("postgres").inc()
+        _outage_log.warn("postgres", "PostgreSQL is unreachable; answering 503", exc=exc)
+        return engine_error_handler(request, DependencyUnavailable("postgres"))
     log.error("unhandled error on %s %s: %s", request.method, request.url.path, type(exc).__name__, exc_info=exc)
     return error_response(
         500,

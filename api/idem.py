@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 import msgspec
@@ -13,6 +14,7 @@ from engine.bootstrap import Engine
 from engine.errors import EngineError, InvalidRequest, OutcomePending
 from engine.results import Render, Result
 from engine.services import idempotency
+from engine.store.db import is_outage
 
 JSON = "application/json"
 # Answers that say "nothing was done, try again later": the key must not remember them.
@@ -57,6 +59,7 @@ async def run(
     key, so a retry resumes from the last recovery point at once. Only a key this request holds
     is ever unlocked, released or answered (``Claim.hold``).
     """
+    started = time.monotonic()
     claim = await key_claim(request, engine, merchant_id, render)
     if claim is not None and pre_claim:
         outcome = await idempotency.claim(engine, claim)
@@ -81,6 +84,18 @@ async def run(
             raise
         await idempotency.remember(engine.db, claim, exc)  # work began: the error is the key's answer
         result = exc
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        # PostgreSQL went away mid-operation: what committed stays (the key's recovery point,
+        # any work row), so the answer is "retry": a retry with the same key resumes from the
+        # last recovery point. Unlock it if PostgreSQL still answers, else as soon as it does.
+        if claim is not None and claim.hold.held:
+            try:
+                await idempotency.unlock(engine, claim)
+            except Exception:
+                idempotency.unlock_later(claim, started)
+        raise
     if isinstance(result, idempotency.Replay):
         return replay_response(result)
     status, body = render(result)

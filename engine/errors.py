@@ -141,3 +141,18 @@ class ConnectorBug(EngineError):
 
     status = 500
     code = "internal_error"
+
+
+class DependencyUnavailable(EngineError):
+    """PostgreSQL (or another dependency the request cannot do without) is unreachable (503).
+
+    Nothing the client can fix: it retries after ``Retry-After`` seconds, with the same
+    ``Idempotency-Key``, and the durable operation continues from its last recorded phase."""
+
+    status = 503
+    code = "service_unavailable"
+    retry_after_s = 2
+
+    def __init__(self, dependency: str) -> None:
+        super().__init__(f"A dependency of the service ({dependency}) is unavailable; retry shortly.")
+        self.dependency = dependency

@@ -14,7 +14,8 @@ import logging
 import logging.config
 import re
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -151,3 +152,36 @@ def configure_logging(level: str = "INFO", *, access_log: bool = False) -> None:
     logging.config.dictConfig(logging_config(level, access_log=access_log))
     logging.captureWarnings(True)
     sys.stderr.flush()
+
+
+class ThrottledWarning:
+    """One warning line per ``interval_s`` per concern, however often the condition repeats.
+
+    A dependency that is down fails every request; logging each would flood the logs (and cost
+    CPU) exactly when the service is stressed. The first occurrence logs at once; later ones in
+    the same interval are counted and the count rides on the next line.
+    """
+
+    def __init__(
+        self, logger: logging.Logger, interval_s: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.logger = logger
+        self.interval_s = interval_s
+        self._clock = clock
+        self._last: dict[str, float] = {}
+        self._suppressed: dict[str, int] = {}
+
+    def warn(self, concern: str, message: str, *, exc: BaseException | None = None) -> bool:
+        """Log ``message`` for ``concern`` unless it was logged less than ``interval_s`` ago."""
+        now = self._clock()
+        last = self._last.get(concern)
+        if last is not None and now - last < self.interval_s:
+            self._suppressed[concern] = self._suppressed.get(concern, 0) + 1
+            return False
+        self._last[concern] = now
+        suppressed = self._suppressed.pop(concern, 0)
+        self.logger.warning(
+            message,
+            extra={"concern": concern, "suppressed": suppressed, "error": type(exc).__name__ if exc else None},
+        )
+        return True

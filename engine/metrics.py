@@ -6,7 +6,7 @@ by gateway, operation and mapped outcome, and timed.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 GATEWAY_CALLS = Counter(
     "payment_engine_gateway_calls_total",
@@ -21,4 +21,14 @@ GATEWAY_SECONDS = Histogram(
 )
 WEBHOOKS = Counter(
     "payment_engine_webhooks_total", "Inbound gateway webhooks by gateway and result", ["gateway", "result"]
+)
+# Failures to reach a dependency (postgres, redis), counted where they are absorbed or mapped
+# to a 503, so an outage shows on a dashboard even while requests still succeed (Redis fails open).
+DEPENDENCY_ERRORS = Counter(
+    "payment_engine_dependency_errors_total", "Failed calls to a dependency, by dependency", ["dependency"]
+)
+# Follow-up work rows still pending, by kind; refreshed at scrape time by one grouped count.
+# ``mostrecent``: with several workers the last scrape's value is the truth, not a sum.
+WORK_PENDING = Gauge(
+    "payment_engine_work_pending", "Work rows pending, by kind", ["kind"], multiprocess_mode="mostrecent"
 )

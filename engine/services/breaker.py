@@ -10,12 +10,10 @@ unreachable the breaker fails open (traffic flows): it is a protection, not a de
 
 from __future__ import annotations
 
-import contextlib
-
 from redis.exceptions import RedisError
 
 from engine.gateways.base import Outcome
-from engine.store.cache import Cache
+from engine.store.cache import Cache, redis_failed
 
 UNHEALTHY = frozenset({Outcome.RETRYABLE, Outcome.UNKNOWN})
 
@@ -37,7 +35,8 @@ class CircuitBreaker:
             return {}
         try:
             raw = await self._redis.mget([k for g in gateways for k in (f"cb:open:{g}", f"cb:fail:{g}")])
-        except RedisError:
+        except RedisError as exc:
+            redis_failed("breaker", exc)
             return {}
         return {g: (bool(raw[2 * i]), int(raw[2 * i + 1] or 0)) for i, g in enumerate(gateways)}
 
@@ -58,27 +57,33 @@ class CircuitBreaker:
             if failures < self.threshold or not probe:
                 return True
             return bool(await self._redis.set(f"cb:probe:{gateway}", "1", nx=True, ex=self.cooldown_s))
-        except RedisError:
+        except RedisError as exc:
+            redis_failed("breaker", exc)
             return True
 
     async def record(self, gateway: str, outcome: Outcome) -> None:
         """Learn from one answer of ``gateway``."""
-        with contextlib.suppress(RedisError):
-            if outcome not in UNHEALTHY:
-                # The common case -- a healthy answer from a breaker seen clean -- costs no round trip.
-                if not self._clean.get(gateway, False):
-                    await self._redis.delete(f"cb:fail:{gateway}", f"cb:probe:{gateway}", f"cb:open:{gateway}")
-                    self._clean[gateway] = True
-                return
-            self._clean[gateway] = False
-            key = f"cb:fail:{gateway}"
-            failures = await self._redis.incr(key)
-            if failures == 1:
-                await self._redis.expire(key, self.window_s)
-            if failures >= self.threshold:
-                await self._redis.set(f"cb:open:{gateway}", "1", ex=self.cooldown_s)
-                await self._redis.expire(key, self.window_s + self.cooldown_s)
-                await self._redis.delete(f"cb:probe:{gateway}")
+        try:
+            await self._record(gateway, outcome)
+        except RedisError as exc:
+            redis_failed("breaker", exc)
+
+    async def _record(self, gateway: str, outcome: Outcome) -> None:
+        if outcome not in UNHEALTHY:
+            # The common case -- a healthy answer from a breaker seen clean -- costs no round trip.
+            if not self._clean.get(gateway, False):
+                await self._redis.delete(f"cb:fail:{gateway}", f"cb:probe:{gateway}", f"cb:open:{gateway}")
+                self._clean[gateway] = True
+            return
+        self._clean[gateway] = False
+        key = f"cb:fail:{gateway}"
+        failures = await self._redis.incr(key)
+        if failures == 1:
+            await self._redis.expire(key, self.window_s)
+        if failures >= self.threshold:
+            await self._redis.set(f"cb:open:{gateway}", "1", ex=self.cooldown_s)
+            await self._redis.expire(key, self.window_s + self.cooldown_s)
+            await self._redis.delete(f"cb:probe:{gateway}")
 
     async def state(self, gateway: str) -> str:
         """``closed``, ``open`` or ``half_open`` (for the routing decision and metrics)."""
@@ -86,6 +91,7 @@ class CircuitBreaker:
             if await self._redis.exists(f"cb:open:{gateway}"):
                 return "open"
             failures = int(await self._redis.get(f"cb:fail:{gateway}") or 0)
-        except RedisError:
+        except RedisError as exc:
+            redis_failed("breaker", exc)
             return "closed"
         return "half_open" if failures >= self.threshold else "closed"

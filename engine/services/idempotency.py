@@ -13,6 +13,7 @@ could be recovered. Responses are stored as the exact bytes sent, so replays are
 from __future__ import annotations
 
 import enum
+import time
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -100,9 +101,41 @@ def fingerprint(secret: bytes, method: str, path: str, body: bytes) -> bytes:
     return bytes.fromhex(digest)
 
 
+# Keys whose request died with PostgreSQL (it could not unlock them): (merchant, key) -> the
+# monotonic time the request started, so no earlier than its lock was taken. Unlocked as soon as
+# PostgreSQL answers again, so a retry resumes at once instead of meeting 409 until the lock
+# times out -- but only while no other request can have taken the key over meanwhile.
+_stranded: dict[tuple[str, str], float] = {}
+_STRANDED_MAX = 10_000
+_SKEW_S = 2.0
+
+
+def unlock_later(claim_: Claim, started: float) -> None:
+    """Remember a held key whose unlock failed because PostgreSQL was unreachable."""
+    if len(_stranded) < _STRANDED_MAX:
+        _stranded[(claim_.merchant_id, claim_.key)] = started
+
+
+async def unlock_stranded(engine: Engine) -> None:
+    """Unlock the stranded keys still within their lock (a takeover is possible only after it)."""
+    limit = engine.settings.idempotency_lock_timeout - _SKEW_S
+    now = time.monotonic()
+    for entry in list(_stranded):
+        started = _stranded.pop(entry, None)  # concurrent claims share the work, never repeat it
+        if started is None or now - started >= limit:
+            continue
+        try:
+            await engine.db.idempotency.unlock(*entry)
+        except Exception:  # still down: try again on the next claim
+            _stranded.setdefault(entry, started)
+            return
+
+
 async def claim(engine: Engine, new: Claim) -> Claim | Replay:
     """Own ``new.key`` for this request, or get the replay of the request that owns it."""
     keys = engine.db.idempotency
+    if _stranded:
+        await unlock_stranded(engine)
     for _ in range(2):
         ttl = engine.settings.idempotency_ttl_hours
         if await keys.claim(new.merchant_id, new.key, new.method, new.path, new.fingerprint, ttl):

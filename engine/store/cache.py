@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 import redis.asyncio as redis
 from redis.exceptions import LockError, RedisError
 
 from engine.errors import IllegalTransition
+from engine.logs import ThrottledWarning
+from engine.metrics import DEPENDENCY_ERRORS
+
+# One line a minute per concern while Redis is down (the process-wide throttle: every Cache and
+# the breaker share it), however many requests fail open meanwhile.
+redis_warnings = ThrottledWarning(logging.getLogger("engine.redis"))
+
+
+def redis_failed(concern: str, exc: BaseException) -> None:
+    """Count a failed Redis call and warn (throttled) that ``concern`` fails open."""
+    DEPENDENCY_ERRORS.labels("redis").inc()
+    redis_warnings.warn(concern, f"Redis unreachable: {concern} fails open", exc=exc)
 
 
 class Cache:
@@ -26,18 +39,23 @@ class Cache:
         """A cached value, or ``None`` when missing or Redis is unreachable (the caller falls back)."""
         try:
             return await self.client.get(key)
-        except RedisError:
+        except RedisError as exc:
+            redis_failed("cache", exc)
             return None
 
     async def set(self, key: str, value: str, ttl_s: int) -> None:
         """Cache ``value``; a Redis failure is ignored (it is only a cache)."""
-        with contextlib.suppress(RedisError):
+        try:
             await self.client.set(key, value, ex=ttl_s)
+        except RedisError as exc:
+            redis_failed("cache", exc)
 
     async def delete(self, key: str) -> None:
         """Drop a cached value."""
-        with contextlib.suppress(RedisError):
+        try:
             await self.client.delete(key)
+        except RedisError as exc:
+            redis_failed("cache", exc)
 
     @contextlib.asynccontextmanager
     async def lock(self, name: str, ttl_s: float = 60.0) -> AsyncIterator[None]:
@@ -49,8 +67,9 @@ class Cache:
         lock = self.client.lock(f"lock:{name}", timeout=ttl_s, blocking=False)
         try:
             acquired: bool | None = await lock.acquire()
-        except RedisError:
+        except RedisError as exc:
             acquired = None  # Redis down: proceed; the database guards still hold
+            redis_failed("lock", exc)
         if acquired is False:
             raise IllegalTransition(
                 "Another operation on this object is in progress; retry shortly.", code="lock_timeout"

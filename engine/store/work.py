@@ -95,3 +95,8 @@ class Work(Repository):
         """Count a try and schedule the next one on the ladder."""
         row = await self._db.fetchrow(Q.retry_later, item.id, item.merchant_id, backoff_s, error)
         return _item(row) if row else None
+
+    async def pending_by_kind(self, timeout_s: float) -> dict[str, int]:
+        """Pending rows by kind, every merchant (operations only: the work-pending gauge)."""
+        rows = await self._db.fetch(Q.pending_by_kind, timeout=timeout_s)
+        return {r["kind"]: r["pending"] for r in rows}

@@ -63,3 +63,8 @@ INSERT INTO work_items (merchant_id, kind, customer_id, gateway_account_id, trie
 SELECT $1, 'register_customer', $2, account, 1, now() + make_interval(secs => $4) FROM unnest($3::text[]) AS account
 ON CONFLICT (customer_id, gateway_account_id) WHERE state = 'pending' AND kind = 'register_customer' DO NOTHING
 RETURNING *;
+
+-- name: pending_by_kind
+-- Operational (every merchant): pending rows by kind, for the work-pending gauge. Served by the
+-- partial indexes on pending rows; the scrape bounds it with a short timeout.
+SELECT kind, count(*) AS pending FROM work_items WHERE state = 'pending' GROUP BY kind;

@@ -8,7 +8,7 @@ async def test_health_and_readiness(stack):
         assert (await http.get("/healthz")).json() == {"status": "ok"}
         ready = await http.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ok", "database": True, "redis": True}
+    assert ready.json() == {"status": "ok", "checks": {"postgres": "ok", "redis": "ok"}}
 
 
 async def test_openapi_schema_documents_the_api(stack):

@@ -154,3 +154,11 @@ class Work(MemoryRepository):
         w = replace(w, last_error=error, held_until=None, updated_at=now, run_at=run_at)
         self.t.work[w.id] = w
         return w
+
+    @statement
+    def pending_by_kind(self, timeout_s: float) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for w in self.t.work.values():
+            if w.state == "pending":
+                counts[w.kind] = counts.get(w.kind, 0) + 1
+        return counts
