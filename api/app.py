@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,6 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusController
 
+from api import lifecycle
 from api.controllers.admin import AdminController, HealthController
 from api.controllers.inbound import CallbackController, WebhookController
 from api.controllers.payments import PaymentController
@@ -44,24 +44,26 @@ class MetricsController(PrometheusController):
     include_in_schema = False
 
 
-def create_app(settings: Settings) -> Litestar:
-    """Build the API for ``settings`` (database and Redis URLs already resolved)."""
+def create_app(settings: Settings, *, signal_hooks: bool = False) -> Litestar:
+    """Build the API for ``settings`` (database and Redis URLs already resolved); with
+    ``signal_hooks`` (the served app) a stop signal turns ``/readyz`` to 503 at once."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         engine = await Engine.start(settings)
         app.state.engine = engine
-        tasks = [asyncio.create_task(housekeeping.run_forever(engine))]
+        if signal_hooks:
+            lifecycle.chain_signal_hook(asyncio.get_running_loop(), settings.shutdown_drain)
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(housekeeping.run_forever(engine, stop=stop))]
         if settings.reconcile_interval > 0:
-            tasks.append(asyncio.create_task(reconciler.run_forever(engine, settings.reconcile_interval)))
+            tasks.append(asyncio.create_task(reconciler.run_forever(engine, settings.reconcile_interval, stop)))
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            # Requests in flight are done (uvicorn waited for them): the loops finish the pass
+            # they are in (each item is bounded by the gateway timeouts), then the pools close.
+            await lifecycle.stop_loops(stop, tasks, settings.shutdown_grace)
             await engine.close()
 
     return Litestar(
@@ -100,4 +102,4 @@ def app_from_env() -> RequestIdMiddleware:
     """Uvicorn factory: settings from the environment (the CLI resolved every URL and key)."""
     settings = load_settings()
     configure_logging(settings.log_level)
-    return RequestIdMiddleware(create_app(settings))
+    return RequestIdMiddleware(create_app(settings, signal_hooks=True))

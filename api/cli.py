@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import secrets
+import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -22,6 +23,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import msgspec
 
+from api import lifecycle
 from engine.config import VARIABLES, ConfigError, Settings, load_settings
 from engine.errors import EngineError
 from engine.logs import configure_logging, logging_config
@@ -93,6 +95,21 @@ def _uvicorn(settings: Settings) -> None:
     import uvicorn
 
     uvloop = importlib.util.find_spec("uvloop") is not None
+    # uvicorn re-raises the SIGTERM it handled once its graceful stop is over, which would end
+    # the process with status -15; a finished graceful stop is a clean exit (status 0).
+    previous = signal.signal(signal.SIGTERM, _after_graceful_stop)
+    try:
+        _run_uvicorn(uvicorn, settings, uvloop)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _after_graceful_stop(sig: int, _frame: object) -> None:
+    if not lifecycle.draining():  # the signal came before the server took over signals
+        raise SystemExit(128 + sig)
+
+
+def _run_uvicorn(uvicorn: Any, settings: Settings, uvloop: bool) -> None:
     uvicorn.run(
         "api.app:app_from_env",
         factory=True,

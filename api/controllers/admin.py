@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 
+from api import lifecycle
 from api.deps import engine_of
 from api.docs import MerchantCreated, responses
 from api.idem import JSON
@@ -46,7 +47,9 @@ class HealthController(Controller):
 
     @get("/readyz", summary="Readiness: PostgreSQL and Redis reachable")
     async def readyz(self, state: State) -> Response[bytes]:
-        """503 unless both the database and Redis answer."""
+        """503 unless both the database and Redis answer; 503 at once when the process is stopping."""
+        if lifecycle.draining():
+            return Response(b'{"status":"draining","database":false,"redis":false}', status_code=503, media_type=JSON)
         engine = engine_of(state)
         try:
             db = await engine.db.ping(timeout_s=2)
