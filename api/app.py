@@ -102,4 +102,4 @@ def app_from_env() -> RequestIdMiddleware:
     """Uvicorn factory: settings from the environment (the CLI resolved every URL and key)."""
     settings = load_settings()
     configure_logging(settings.log_level)
-    return RequestIdMiddleware(create_app(settings, signal_hooks=True))
+    return RequestIdMiddleware(create_app(settings, signal_hooks=True), max_inflight=settings.max_inflight)

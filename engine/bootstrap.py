@@ -54,7 +54,12 @@ class Engine:
             raise RuntimeError("DATABASE_URL and REDIS_URL must be resolved before the engine starts")
         if not settings.encryption_key:
             raise RuntimeError("ENGINE_ENCRYPTION_KEY must be resolved before the engine starts")
-        pool = await create_pool(settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+        pool = await create_pool(
+            settings.database_url,
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+            acquire_timeout=settings.db_acquire_timeout,
+        )
         # One client (one aiohttp session, keep-alive pool) for every gateway.
         http = new_client(settings.gateway_connect_timeout, settings.gateway_read_timeout)
         # Derived once here; the master key itself is used for nothing but derivation.

@@ -22,3 +22,7 @@ GATEWAY_SECONDS = Histogram(
 WEBHOOKS = Counter(
     "payment_engine_webhooks_total", "Inbound gateway webhooks by gateway and result", ["gateway", "result"]
 )
+SHED_REQUESTS = Counter(
+    "payment_engine_shed_requests", "Requests answered 503 overloaded at once because MAX_INFLIGHT were in flight"
+)
+RATE_LIMITED = Counter("payment_engine_rate_limited", "Requests answered 429 because their merchant was over its rate")

@@ -1,0 +1,114 @@
+"""Overload protection over real HTTP: the in-flight cap and the database acquire timeout.
+
+Each test runs an engine of its own with the limit under test set small (tests/support/tuned.py),
+and holds requests in flight with the sandbox's latency fault, so "full" is a fact, not a hope.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest_asyncio
+
+from tests.conftest import Stack
+from tests.support.stack import Services
+from tests.support.tuned import tuned_stack
+
+CARD = {"type": "card", "card": {"number": "4111111111111111", "exp_month": 12, "exp_year": 2030, "cvc": "123"}}
+MAX_INFLIGHT = 4
+
+
+def confirm_body(amount: int, **extra: Any) -> dict[str, Any]:
+    return {"amount": amount, "currency": "INR", "confirm": True, "payment_method": CARD, **extra}
+
+
+async def add_fault(stack: Stack, **fault: Any) -> None:
+    async with httpx.AsyncClient(base_url=stack.sandbox_url) as sandbox:
+        response = await sandbox.post("/_sandbox/faults", json=fault)
+    assert response.status_code == 201, response.text
+
+
+@pytest_asyncio.fixture(scope="module")
+async def capped(svc: Services) -> AsyncIterator[Stack]:
+    """An engine that handles at most MAX_INFLIGHT requests at once."""
+    async with tuned_stack(svc, "engine_inflight", max_inflight=MAX_INFLIGHT) as stack:
+        yield stack
+
+
+async def test_a_burst_of_ten_times_max_inflight_sheds_fast_and_admitted_requests_succeed(capped: Stack) -> None:
+    _, api_key = await capped.new_merchant()
+    # Every charge waits 1.5 s at the gateway: the first MAX_INFLIGHT requests fill the process.
+    await add_fault(capped, gateway="razorpay", fault="latency", latency_ms=1500, path_contains="/v1/payments/create")
+    burst = 10 * MAX_INFLIGHT
+    async with capped.client(api_key) as http, capped.client() as probe:
+
+        async def one(n: int) -> tuple[httpx.Response, float]:
+            started = time.monotonic()
+            response = await http.post(
+                "/v1/payments", json=confirm_body(10000 + n), headers={"Idempotency-Key": f"b{n}"}
+            )
+            return response, time.monotonic() - started
+
+        tasks = [asyncio.ensure_future(one(n)) for n in range(burst)]
+        # The first answer is a shed one (admitted requests take 1.5 s); while the process is
+        # full, health, readiness and metrics still answer.
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        assert next(iter(done)).result()[0].status_code == 503
+        for path in ("/healthz", "/readyz", "/metrics"):
+            assert (await probe.get(path)).status_code == 200, path
+        results = await asyncio.gather(*tasks)
+        metrics = (await probe.get("/metrics")).text
+    shed = [(r, s) for r, s in results if r.status_code == 503]
+    admitted = [(r, s) for r, s in results if r.status_code != 503]
+    assert MAX_INFLIGHT <= len(admitted) < burst, [r.status_code for r, _ in results]
+    assert len(shed) >= burst - 2 * MAX_INFLIGHT, len(shed)
+    for response, seconds in shed:
+        assert response.json()["error"]["type"] == "api_error"
+        assert response.json()["error"]["code"] == "overloaded"
+        assert response.headers["retry-after"] == "1"
+        assert response.headers.get("x-request-id", "").startswith("req_")
+        assert seconds < 1.0, seconds  # answered at once, not after the 1.5 s the gateway takes
+    for response, _ in admitted:
+        assert response.status_code == 201, response.text
+        assert response.json()["status"] == "succeeded"
+    assert "payment_engine_shed_requests_total" in metrics
+    # A shed request stored nothing: the same key afterwards is a first request, and succeeds.
+    first_shed = next(n for n, (r, _) in enumerate(results) if r.status_code == 503)
+    async with capped.client(api_key) as http:
+        retried = await http.post(
+            "/v1/payments", json=confirm_body(10000 + first_shed), headers={"Idempotency-Key": f"b{first_shed}"}
+        )
+    assert retried.status_code == 201 and "idempotent-replayed" not in retried.headers, retried.text
+
+
+@pytest_asyncio.fixture(scope="module")
+async def starved(svc: Services) -> AsyncIterator[Stack]:
+    """An engine with one pooled connection and a 0.5 s acquire timeout."""
+    async with tuned_stack(svc, "engine_pool", db_pool_min=1, db_pool_max=1, db_acquire_timeout=0.5) as stack:
+        yield stack
+
+
+async def test_a_starved_pool_answers_503_within_the_acquire_timeout(starved: Stack) -> None:
+    _, api_key = await starved.new_merchant()
+    async with starved.client(api_key) as http:
+        created = await http.post("/v1/payments", json=confirm_body(5000))
+        assert created.status_code == 201, created.text
+        path = f"/v1/payments/{created.json()['id']}"
+        assert (await http.get(path)).status_code == 200  # the key is cached: only the read needs the pool
+        async with starved.engine.db.pool.acquire():  # the only connection is taken
+            started = time.monotonic()
+            busy = await http.get(path)
+            elapsed = time.monotonic() - started
+        assert busy.status_code == 503, busy.text
+        assert busy.json()["error"] == {
+            "type": "api_error",
+            "code": "service_unavailable",
+            "message": busy.json()["error"]["message"],
+        }
+        assert busy.headers["retry-after"] == "1"
+        assert 0.4 <= elapsed < 2.0, elapsed
+        assert (await http.get(path)).status_code == 200  # the connection is back: served again
