@@ -20,6 +20,7 @@ from engine.services.directory import GatewayDirectory
 from engine.store.cache import Cache
 from engine.store.db import create_pool
 from engine.store.migrate import migrate
+from engine.store.ratelimit import MerchantRateLimiter
 from engine.store.uow import Database
 
 if TYPE_CHECKING:
@@ -46,6 +47,8 @@ class Engine:
     api_key_memo: dict[bytes, tuple[str, float]] = field(default_factory=dict)
     # The time the services decide by (attempt ages, versions' timestamps): a seam for tests.
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # Per-merchant rate limits (None: RATE_LIMIT_PER_S is 0, nothing is counted).
+    limiter: MerchantRateLimiter | None = None
 
     @classmethod
     async def start(cls, settings: Settings) -> Engine:
@@ -84,6 +87,11 @@ class Engine:
             gateways=directory,
             breaker=breaker,
             fingerprint_keys=fingerprint_keys,
+            limiter=(
+                MerchantRateLimiter(settings.redis_url, settings.rate_limit_per_s, settings.rate_limit_burst)
+                if settings.rate_limit_per_s > 0
+                else None
+            ),
         )
 
     async def close(self) -> None:
@@ -91,6 +99,8 @@ class Engine:
         await self.gateways.close()
         await self.http.close()
         await self.cache.close()
+        if self.limiter is not None:
+            await self.limiter.close()
         await self.db.close()
 
     @property

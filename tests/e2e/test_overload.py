@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest_asyncio
 
@@ -112,3 +113,53 @@ async def test_a_starved_pool_answers_503_within_the_acquire_timeout(starved: St
         assert busy.headers["retry-after"] == "1"
         assert 0.4 <= elapsed < 2.0, elapsed
         assert (await http.get(path)).status_code == 200  # the connection is back: served again
+
+
+RATE = 3
+
+
+@pytest_asyncio.fixture(scope="module")
+async def limited(svc: Services) -> AsyncIterator[Stack]:
+    """An engine that lets each merchant make RATE requests a second."""
+    async with tuned_stack(svc, "engine_rate", rate_limit_per_s=float(RATE)) as stack:
+        yield stack
+
+
+async def test_a_merchant_over_its_rate_gets_429_another_is_unaffected_and_nothing_is_stored(limited: Stack) -> None:
+    busy_id, busy_key = await limited.new_merchant("Busy Pharmacy")
+    _, calm_key = await limited.new_merchant("Calm Pharmacy")
+    async with limited.client(busy_key) as busy, limited.client(calm_key) as calm:
+        sent = [
+            busy.post("/v1/payments", json=confirm_body(7000 + n), headers={"Idempotency-Key": f"r{n}"})
+            for n in range(RATE + 1)
+        ]
+        answers = await asyncio.gather(*sent)
+        others = await asyncio.gather(*(calm.post("/v1/payments", json=confirm_body(8000 + n)) for n in range(RATE)))
+        refused = [n for n, r in enumerate(answers) if r.status_code == 429]
+        assert len(refused) == 1, [r.status_code for r in answers]
+        assert all(r.status_code == 201 for n, r in enumerate(answers) if n not in refused)
+        assert [r.status_code for r in others] == [201] * RATE, [r.text for r in others]
+        no = refused[0]
+        error = answers[no].json()["error"]
+        assert (error["type"], error["code"]) == ("rate_limit_error", "rate_limited"), error
+        wait_s = int(answers[no].headers["retry-after"])
+        assert wait_s == 1  # the window is one second (no burst set)
+        # The refused request stored nothing: no idempotency record, no payment of its amount.
+        conn = await asyncpg.connect(limited.engine.settings.database_url)
+        try:
+            keys = await conn.fetchval(
+                "SELECT count(*) FROM idempotency_keys WHERE merchant_id = $1 AND key = $2", busy_id, f"r{no}"
+            )
+            payments = await conn.fetchval(
+                "SELECT count(*) FROM payments WHERE merchant_id = $1 AND amount = $2", busy_id, 7000 + no
+            )
+        finally:
+            await conn.close()
+        assert (keys, payments) == (0, 0)
+        await asyncio.sleep(wait_s)  # what Retry-After asks for (then the window has moved on)
+        retried = await busy.post("/v1/payments", json=confirm_body(7000 + no), headers={"Idempotency-Key": f"r{no}"})
+    assert retried.status_code == 201, retried.text
+    assert "idempotent-replayed" not in retried.headers
+    assert retried.json()["status"] == "succeeded" and retried.json()["amount"] == 7000 + no
+    async with limited.client() as probe:
+        assert "payment_engine_rate_limited_total" in (await probe.get("/metrics")).text
