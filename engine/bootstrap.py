@@ -16,6 +16,7 @@ from engine.config import Settings
 from engine.crypto import Sealer, derive_keys
 from engine.gateways.http import GatewayClient, new_client
 from engine.services.breaker import CircuitBreaker
+from engine.services.bulkhead import Bulkheads
 from engine.services.directory import GatewayDirectory
 from engine.store.cache import Cache
 from engine.store.db import create_pool
@@ -47,6 +48,8 @@ class Engine:
     api_key_memo: dict[bytes, tuple[str, float]] = field(default_factory=dict)
     # The time the services decide by (attempt ages, versions' timestamps): a seam for tests.
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # Charges in flight per gateway (GATEWAY_MAX_CONCURRENCY; the default is unbounded).
+    bulkheads: Bulkheads = field(default_factory=Bulkheads)
     # Per-merchant rate limits (None: RATE_LIMIT_PER_S is 0, nothing is counted).
     limiter: MerchantRateLimiter | None = None
 
@@ -87,6 +90,7 @@ class Engine:
             gateways=directory,
             breaker=breaker,
             fingerprint_keys=fingerprint_keys,
+            bulkheads=Bulkheads(settings.gateway_max_concurrency),
             limiter=(
                 MerchantRateLimiter(settings.redis_url, settings.rate_limit_per_s, settings.rate_limit_burst)
                 if settings.rate_limit_per_s > 0

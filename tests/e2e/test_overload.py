@@ -163,3 +163,85 @@ async def test_a_merchant_over_its_rate_gets_429_another_is_unaffected_and_nothi
     assert retried.json()["status"] == "succeeded" and retried.json()["amount"] == 7000 + no
     async with limited.client() as probe:
         assert "payment_engine_rate_limited_total" in (await probe.get("/metrics")).text
+
+
+BULKHEAD = 2
+
+
+@pytest_asyncio.fixture(scope="module")
+async def bulkheaded(svc: Services) -> AsyncIterator[Stack]:
+    """An engine that sends at most BULKHEAD charges at once to one gateway."""
+    async with tuned_stack(svc, "engine_bulkhead", gateway_max_concurrency=BULKHEAD) as stack:
+        yield stack
+
+
+async def gateway_refs(stack: Stack, payment_id: str) -> tuple[list[str], set[str]]:
+    """The gateways of a payment's attempts, and every reference the gateways know them by."""
+    conn = await asyncpg.connect(stack.engine.settings.database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT id, gateway, gateway_order_id FROM payment_attempts WHERE payment_id = $1 ORDER BY created_at",
+            payment_id,
+        )
+    finally:
+        await conn.close()
+    refs = {r["id"] for r in rows} | {r["gateway_order_id"] for r in rows if r["gateway_order_id"]}
+    return [r["gateway"] for r in rows], refs
+
+
+async def ledger(stack: Stack, gateway: str) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient(base_url=stack.sandbox_url) as sandbox:
+        response = await sandbox.get("/_sandbox/ledger", params={"gateway": gateway})
+    assert response.status_code == 200, response.text
+    return list(response.json()["entries"])
+
+
+async def test_a_hanging_gateway_fills_only_its_bulkhead(bulkheaded: Stack) -> None:
+    _, api_key = await bulkheaded.new_merchant()  # routing order: razorpay first, then paytm
+    await add_fault(bulkheaded, gateway="razorpay", fault="latency", latency_ms=2000)
+    slots = bulkheaded.engine.bulkheads.in_flight
+    async with bulkheaded.client(api_key) as http:
+        held = [
+            asyncio.ensure_future(
+                http.post(
+                    "/v1/payments",
+                    json=confirm_body(30000 + n, gateway="razorpay"),
+                    headers={"Idempotency-Key": f"h{n}"},
+                )
+            )
+            for n in range(BULKHEAD)
+        ]
+        async with asyncio.timeout(10):
+            while slots.get("razorpay", 0) < BULKHEAD:  # noqa: ASYNC110 - the engine's own counter
+                await asyncio.sleep(0.01)
+        # Routed: razorpay is full, so the payment goes to the next gateway at once.
+        routed = await http.post("/v1/payments", json=confirm_body(31000), headers={"Idempotency-Key": "routed"})
+        # Another gateway named: unaffected.
+        other = await http.post("/v1/payments", json=confirm_body(32000, gateway="paytm"))
+        # Razorpay named: nowhere to go, 503 before anything is recorded or sent.
+        waiting = await http.post("/v1/payments", json={"amount": 33000, "currency": "INR"})
+        confirm_path = f"/v1/payments/{waiting.json()['id']}/confirm"
+        confirm = {"payment_method": CARD, "gateway": "razorpay"}
+        busy = await http.post(confirm_path, json=confirm, headers={"Idempotency-Key": "busy"})
+        assert slots["razorpay"] == BULKHEAD, "the held charges were still in flight throughout"
+        held_answers = await asyncio.gather(*held)
+        assert slots["razorpay"] == 0 and slots.get("paytm", 0) == 0  # every slot given back
+        # The bulkhead has room again: the same key now charges normally (nothing was stored).
+        retried = await http.post(confirm_path, json=confirm, headers={"Idempotency-Key": "busy"})
+
+    assert routed.status_code == 201, routed.text
+    assert routed.json()["status"] == "succeeded" and routed.json()["gateway"] == "paytm", routed.json()
+    assert routed.json()["routing"]["skipped"] == [{"gateway": "razorpay", "reason": "gateway_busy"}]
+    assert other.status_code == 201 and other.json()["gateway"] == "paytm", other.text
+    assert busy.status_code == 503, busy.text
+    assert busy.json()["error"]["code"] == "gateway_busy" and busy.headers["retry-after"] == "1"
+    assert [r.status_code for r in held_answers] == [201] * BULKHEAD, [r.text for r in held_answers]
+    assert retried.status_code == 200 and retried.json()["status"] == "succeeded", retried.text
+    assert "idempotent-replayed" not in retried.headers
+
+    gateways, refs = await gateway_refs(bulkheaded, routed.json()["id"])
+    assert gateways == ["paytm"]  # razorpay was skipped before an attempt was recorded
+    assert not [e for e in await ledger(bulkheaded, "razorpay") if e["reference"] in refs]
+    assert any(e["reference"] in refs for e in await ledger(bulkheaded, "paytm"))
+    busy_gateways, _ = await gateway_refs(bulkheaded, waiting.json()["id"])
+    assert busy_gateways == ["razorpay"]  # one attempt: the retry's; the refused confirm made none
