@@ -256,14 +256,14 @@ VARIABLES: tuple[Variable, ...] = (
         "RATE_LIMIT_BURST",
         "0",
         _nonnegative_int,
-        "Requests a merchant may make in a burst above RATE_LIMIT_PER_S (the window is BURST/RATE seconds long). 0: one second's worth.",
+        "Largest burst a merchant may make: at most max(BURST, RATE × window) requests in any moving window of ceil(BURST / RATE) seconds. 0: one second's worth of RATE_LIMIT_PER_S.",
         "rate_limit_burst",
     ),
     Variable(
         "GATEWAY_MAX_CONCURRENCY",
         "64",
         _nonnegative_int,
-        "Calls one process may have in flight to one gateway (a bulkhead: a hanging gateway cannot take every connection); a payment beyond it fails over to the next gateway or answers 503 `gateway_busy` before anything is sent. 0: no bulkhead.",
+        "Charges one process may have in flight to one gateway (a bulkhead: a hanging gateway cannot take every connection); a new charge beyond it fails over to the next gateway or answers 503 `gateway_busy` before anything is sent. 0: no bulkhead.",
         "gateway_max_concurrency",
     ),
     Variable(
