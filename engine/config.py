@@ -240,7 +240,7 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "MAX_INFLIGHT",
-        "256",
+        "2048",
         _nonnegative_int,
         "Requests one process handles at once; beyond it the API answers 503 `overloaded` with `Retry-After` at once (health, readiness and metrics are never refused; 0: no cap).",
         "max_inflight",
@@ -261,7 +261,7 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "GATEWAY_MAX_CONCURRENCY",
-        "64",
+        "512",
         _nonnegative_int,
         "Charges one process may have in flight to one gateway (a bulkhead: a hanging gateway cannot take every connection); a new charge beyond it fails over to the next gateway or answers 503 `gateway_busy` before anything is sent. 0: no bulkhead.",
         "gateway_max_concurrency",
@@ -338,10 +338,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     idempotency_lock_timeout: float = 60.0
     shutdown_grace: float = 30.0
     shutdown_drain: float = 0.0
-    max_inflight: int = 256
+    max_inflight: int = 2048
     rate_limit_per_s: float = 0.0
     rate_limit_burst: int = 0
-    gateway_max_concurrency: int = 64
+    gateway_max_concurrency: int = 512
     db_acquire_timeout: float = 2.0
     api_key_cache_ttl: int = 60
     reconcile_interval: float = 2.0

@@ -160,6 +160,9 @@ async def test_a_merchant_over_its_rate_gets_429_another_is_unaffected_and_nothi
         retried = await busy.post("/v1/payments", json=confirm_body(7000 + no), headers={"Idempotency-Key": f"r{no}"})
     assert retried.status_code == 201, retried.text
     assert "idempotent-replayed" not in retried.headers
+    assert busy_create.status_code == 503 and busy_create.json()["error"]["code"] == "gateway_busy", busy_create.text
+    assert retried_create.status_code == 201, retried_create.text
+    assert retried_create.json()["status"] == "succeeded" and "idempotent-replayed" not in retried_create.headers
     assert retried.json()["status"] == "succeeded" and retried.json()["amount"] == 7000 + no
     async with limited.client() as probe:
         assert "payment_engine_rate_limited_total" in (await probe.get("/metrics")).text
@@ -223,11 +226,14 @@ async def test_a_hanging_gateway_fills_only_its_bulkhead(bulkheaded: Stack) -> N
         confirm_path = f"/v1/payments/{waiting.json()['id']}/confirm"
         confirm = {"payment_method": CARD, "gateway": "razorpay"}
         busy = await http.post(confirm_path, json=confirm, headers={"Idempotency-Key": "busy"})
+        create_body = confirm_body(34000, gateway="razorpay")
+        busy_create = await http.post("/v1/payments", json=create_body, headers={"Idempotency-Key": "busy-create"})
         assert slots["razorpay"] == BULKHEAD, "the held charges were still in flight throughout"
         held_answers = await asyncio.gather(*held)
         assert slots["razorpay"] == 0 and slots.get("paytm", 0) == 0  # every slot given back
         # The bulkhead has room again: the same key now charges normally (nothing was stored).
         retried = await http.post(confirm_path, json=confirm, headers={"Idempotency-Key": "busy"})
+        retried_create = await http.post("/v1/payments", json=create_body, headers={"Idempotency-Key": "busy-create"})
 
     assert routed.status_code == 201, routed.text
     assert routed.json()["status"] == "succeeded" and routed.json()["gateway"] == "paytm", routed.json()
@@ -238,6 +244,9 @@ async def test_a_hanging_gateway_fills_only_its_bulkhead(bulkheaded: Stack) -> N
     assert [r.status_code for r in held_answers] == [201] * BULKHEAD, [r.text for r in held_answers]
     assert retried.status_code == 200 and retried.json()["status"] == "succeeded", retried.text
     assert "idempotent-replayed" not in retried.headers
+    assert busy_create.status_code == 503 and busy_create.json()["error"]["code"] == "gateway_busy", busy_create.text
+    assert retried_create.status_code == 201, retried_create.text
+    assert retried_create.json()["status"] == "succeeded" and "idempotent-replayed" not in retried_create.headers
 
     gateways, refs = await gateway_refs(bulkheaded, routed.json()["id"])
     assert gateways == ["paytm"]  # razorpay was skipped before an attempt was recorded
