@@ -256,7 +256,7 @@ VARIABLES: tuple[Variable, ...] = (
         "RATE_LIMIT_BURST",
         "0",
         _nonnegative_int,
-        "Largest burst a merchant may make: at most max(BURST, RATE × window) requests in any moving window of ceil(BURST / RATE) seconds. 0: one second's worth of RATE_LIMIT_PER_S.",
+        "Largest burst a merchant may make: at most max(BURST, RATE x window) requests in any moving window of ceil(BURST / RATE) seconds. 0: one second's worth of RATE_LIMIT_PER_S.",
         "rate_limit_burst",
     ),
     Variable(

@@ -160,9 +160,6 @@ async def test_a_merchant_over_its_rate_gets_429_another_is_unaffected_and_nothi
         retried = await busy.post("/v1/payments", json=confirm_body(7000 + no), headers={"Idempotency-Key": f"r{no}"})
     assert retried.status_code == 201, retried.text
     assert "idempotent-replayed" not in retried.headers
-    assert busy_create.status_code == 503 and busy_create.json()["error"]["code"] == "gateway_busy", busy_create.text
-    assert retried_create.status_code == 201, retried_create.text
-    assert retried_create.json()["status"] == "succeeded" and "idempotent-replayed" not in retried_create.headers
     assert retried.json()["status"] == "succeeded" and retried.json()["amount"] == 7000 + no
     async with limited.client() as probe:
         assert "payment_engine_rate_limited_total" in (await probe.get("/metrics")).text
