@@ -13,7 +13,6 @@ import importlib.util
 import json
 import os
 import secrets
-import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -95,21 +94,6 @@ def _uvicorn(settings: Settings) -> None:
     import uvicorn
 
     uvloop = importlib.util.find_spec("uvloop") is not None
-    # uvicorn re-raises the SIGTERM it handled once its graceful stop is over, which would end
-    # the process with status -15; a finished graceful stop is a clean exit (status 0).
-    previous = signal.signal(signal.SIGTERM, _after_graceful_stop)
-    try:
-        _run_uvicorn(uvicorn, settings, uvloop)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _after_graceful_stop(sig: int, _frame: object) -> None:
-    if not lifecycle.draining():  # the signal came before the server took over signals
-        raise SystemExit(128 + sig)
-
-
-def _run_uvicorn(uvicorn: Any, settings: Settings, uvloop: bool) -> None:
     uvicorn.run(
         "api.app:app_from_env",
         factory=True,
@@ -128,7 +112,8 @@ def _run_uvicorn(uvicorn: Any, settings: Settings, uvloop: bool) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the API (migrating first unless --no-migrate)."""
     settings = _prepare(_with_overrides(_settings(), args), migrate=not args.no_migrate)
-    _uvicorn(settings)
+    with lifecycle.exit_zero_after_graceful_stop():
+        _uvicorn(settings)
     return 0
 
 
@@ -219,7 +204,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
         merchant, api_key = asyncio.run(create_merchant(settings, "Demo Pharmacy"))
         banner = dev_banner(settings, merchant, api_key, generated_token)
         threading.Thread(target=_announce, args=(settings, banner, stop), daemon=True).start()
-        _uvicorn(settings)
+        with lifecycle.exit_zero_after_graceful_stop():
+            _uvicorn(settings)
     finally:
         stop.set()
         stop_child(sandbox)

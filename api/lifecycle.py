@@ -26,7 +26,7 @@ import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from types import FrameType
 from typing import Any
 
@@ -43,6 +43,26 @@ def draining() -> bool:
 def reset() -> None:
     """Forget a past stop signal (tests that run several apps in one process)."""
     _state["draining"] = False
+
+
+@contextlib.contextmanager
+def exit_zero_after_graceful_stop() -> Iterator[None]:
+    """Around ``uvicorn.run``: a finished graceful stop is a clean exit (status 0).
+
+    uvicorn re-raises the SIGTERM it handled once its graceful stop is over, which would end the
+    process with status -15. The handler installed here (the "original" uvicorn restores before
+    re-raising) swallows it when this process did drain, and exits 143 otherwise (the signal came
+    before the server took over signals)."""
+
+    def after(sig: int, _frame: FrameType | None) -> None:
+        if not draining():
+            raise SystemExit(128 + sig)
+
+    previous = signal.signal(signal.SIGTERM, after)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def chain_signal_hook(loop: asyncio.AbstractEventLoop, drain_s: float) -> None:

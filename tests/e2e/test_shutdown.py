@@ -22,11 +22,11 @@ from tests.support.procs import ProcessStack, child_pids, process_stack
 from tests.support.stack import Services, fresh_database
 
 CARD = {"type": "card", "card": {"number": "4111111111111111", "exp_month": 12, "exp_year": 2030, "cvc": "123"}}
-DRAIN_S = 1.5
-LATENCY_MS = 4000  # longer than the drain: the confirm is still in flight once the listener closes
+DRAIN_S = 3.0
+LATENCY_MS = 6000  # longer than the drain: the confirm is still in flight once the listener closes
 ENV = {
-    "GATEWAY_READ_TIMEOUT_S": "6",
-    "SHUTDOWN_GRACE_S": "10",
+    "GATEWAY_READ_TIMEOUT_S": "8",
+    "SHUTDOWN_GRACE_S": "12",
     "IDEMPOTENCY_LOCK_TIMEOUT_S": "20",
     "SHUTDOWN_DRAIN_S": str(DRAIN_S),
 }
