@@ -82,26 +82,32 @@ def chain_signal_hook(loop: asyncio.AbstractEventLoop, drain_s: float) -> None:
 def _hook(
     loop: asyncio.AbstractEventLoop, previous: Callable[[int, FrameType | None], Any], drain_s: float
 ) -> Callable[[int, FrameType | None], None]:
-    pending: list[asyncio.TimerHandle] = []
+    timer: list[asyncio.TimerHandle] = []
+    forwarded = [drain_s <= 0]  # without a drain every signal goes straight to the server
 
     def forward(sig: int) -> None:
-        previous(sig, None)
+        if not forwarded[0]:
+            forwarded[0] = True
+            previous(sig, None)
 
     def later(sig: int) -> None:
-        pending.append(loop.call_later(drain_s, forward, sig))
+        if not forwarded[0]:
+            timer.append(loop.call_later(drain_s, forward, sig))
 
     def handler(sig: int, frame: FrameType | None) -> None:
         first = not _state["draining"]
         _state["draining"] = True
-        if first and drain_s > 0:
+        if forwarded[0]:
+            previous(sig, frame)  # the server is stopping: its own rules (a 2nd Ctrl-C forces)
+        elif first:
             log.warning("stop signal received: draining for %ss before closing the listener", drain_s)
             # call_soon_threadsafe: a signal handler may run at any point of the loop's own code.
             loop.call_soon_threadsafe(later, sig)
-            return
-        if pending and sig == signal.SIGINT:
-            pending.pop().cancel()  # an impatient Ctrl-C ends the drain delay at once
-        if not pending:
-            previous(sig, frame)
+        elif sig == signal.SIGINT:
+            for pending in timer:
+                pending.cancel()  # an impatient Ctrl-C ends the drain at once
+            forward(sig)
+        # a second SIGTERM during the drain changes nothing
 
     return handler
 
