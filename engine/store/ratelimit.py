@@ -4,8 +4,9 @@ A merchant may make ``RATE_LIMIT_PER_S`` requests a second on average, with burs
 ``RATE_LIMIT_BURST``: the limit is "``amount`` requests in any ``window`` seconds", where the
 window is ``ceil(burst / rate)`` seconds (one second without a burst) and ``amount`` is a
 window's worth at the rate (at least the burst). The moving window is exact (no double burst
-at a window edge) and costs one Redis command (one Lua script) per admitted request; a rejected
-request pays a second one to learn when a slot frees up (``Retry-After``).
+at a window edge) and costs one Redis command (one Lua script) per request, refused or not: a
+refused request is told to retry after the window's length, the longest it can take for the
+oldest counted request to leave the window (no second command to compute it more finely).
 
 Redis down does not take the API down: the limiter fails open (the request is admitted) and
 says so in one warning line per minute at most.
@@ -63,13 +64,11 @@ class MerchantRateLimiter:
     async def admit(self, merchant_id: str) -> int | None:
         """``None`` when the request may go on, else the seconds until the merchant may retry."""
         try:
-            if await self.limiter.hit(self.item, merchant_id):
-                return None
-            stats = await self.limiter.get_window_stats(self.item, merchant_id)
+            admitted = await self.limiter.hit(self.item, merchant_id)
         except (StorageError, OSError) as exc:
             self._fail_open(exc)
             return None
-        return max(1, min(self.window_s, math.ceil(stats.reset_time - time.time())))
+        return None if admitted else self.window_s
 
     def _fail_open(self, exc: BaseException) -> None:
         now = time.monotonic()
