@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,6 +12,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
+from api import lifecycle
 from api.controllers.admin import AdminController, HealthController
 from api.controllers.inbound import CallbackController, WebhookController
 from api.controllers.metrics import MetricsController
@@ -38,25 +38,27 @@ from engine.logs import configure_logging
 from engine.services import deliveries, housekeeping, reconciler
 
 
-def create_app(settings: Settings) -> Litestar:
-    """Build the API for ``settings`` (database and Redis URLs already resolved)."""
+def create_app(settings: Settings, *, signal_hooks: bool = False) -> Litestar:
+    """Build the API for ``settings`` (database and Redis URLs already resolved); with
+    ``signal_hooks`` (the served app) a stop signal turns ``/readyz`` to 503 at once."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         engine = await Engine.start(settings)
         app.state.engine = engine
-        tasks = [asyncio.create_task(housekeeping.run_forever(engine))]
+        if signal_hooks:
+            lifecycle.chain_signal_hook(asyncio.get_running_loop(), settings.shutdown_drain)
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(housekeeping.run_forever(engine, stop=stop))]
         if settings.reconcile_interval > 0:
-            tasks.append(asyncio.create_task(reconciler.run_forever(engine, settings.reconcile_interval)))
-        tasks.append(asyncio.create_task(deliveries.run_forever(engine)))
+            tasks.append(asyncio.create_task(reconciler.run_forever(engine, settings.reconcile_interval, stop)))
+        tasks.append(asyncio.create_task(deliveries.run_forever(engine, stop)))
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            # Requests in flight are done (uvicorn waited for them): the loops finish the pass
+            # they are in (each item is bounded by the gateway timeouts), then the pools close.
+            await lifecycle.stop_loops(stop, tasks, settings.shutdown_grace)
             await engine.close()
 
     return Litestar(
@@ -97,4 +99,4 @@ def app_from_env() -> RequestIdMiddleware:
     """Uvicorn factory: settings from the environment (the CLI resolved every URL and key)."""
     settings = load_settings()
     configure_logging(settings.log_level)
-    return RequestIdMiddleware(create_app(settings))
+    return RequestIdMiddleware(create_app(settings, signal_hooks=True), max_inflight=settings.max_inflight)

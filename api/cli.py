@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import msgspec
 
+from api import lifecycle
 from engine.config import VARIABLES, ConfigError, Settings, load_settings
 from engine.errors import EngineError
 from engine.logs import configure_logging, logging_config
@@ -112,7 +113,7 @@ def _uvicorn(settings: Settings) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the API (migrating first unless --no-migrate)."""
     settings = _prepare(_with_overrides(_settings(), args), migrate=not args.no_migrate)
-    with metrics_dir(settings.workers):
+    with metrics_dir(settings.workers), lifecycle.exit_zero_after_graceful_stop():
         _uvicorn(settings)
     return 0
 
@@ -204,7 +205,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
         merchant, api_key = asyncio.run(create_merchant(settings, "Demo Pharmacy"))
         banner = dev_banner(settings, merchant, api_key, generated_token)
         threading.Thread(target=_announce, args=(settings, banner, stop), daemon=True).start()
-        _uvicorn(settings)
+        with lifecycle.exit_zero_after_graceful_stop():
+            _uvicorn(settings)
     finally:
         stop.set()
         stop_child(sandbox)

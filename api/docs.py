@@ -30,12 +30,17 @@ _ERRORS = {
     409: "The object's state forbids this, or a request with this `Idempotency-Key` is in flight.",
     413: "Request body over `MAX_BODY_BYTES`.",
     422: "This `Idempotency-Key` was used with a different request.",
+    429: "This merchant is over its rate limit (`rate_limit_error`); retry after `Retry-After` seconds.",
     500: "Internal error: nothing reached the gateway (safe to retry).",
     502: "The gateway failed or did not answer (`gateway_error`); `outcome_pending` codes are resumable.",
-    503: "Every suitable gateway is unavailable; retry shortly.",
+    503: (
+        "Busy, nothing done: the process is at `MAX_INFLIGHT` (`overloaded`), no database connection"
+        " was free (`service_unavailable`), every suitable gateway is unavailable or at its bulkhead"
+        " (`gateways_unavailable`, `gateway_busy`); retry after `Retry-After` seconds."
+    ),
 }
-READ_ERRORS = (400, 401, 404)
-WRITE_ERRORS = (400, 401, 404, 409, 413, 422)
+READ_ERRORS = (400, 401, 404, 429, 503)
+WRITE_ERRORS = (400, 401, 404, 409, 413, 422, 429, 503)
 GATEWAY_ERRORS = (402, 500, 502, 503)
 
 

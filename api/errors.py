@@ -34,10 +34,9 @@ def error_response(status: int, body: dict[str, object], headers: dict[str, str]
 
 
 def engine_error_handler(_: Request, exc: EngineError) -> Response[bytes]:
-    """Render an ``EngineError``."""
-    if isinstance(exc, DependencyUnavailable):
-        return error_response(exc.status, exc.to_dict(), {"Retry-After": str(exc.retry_after_s)})
-    return error_response(exc.status, exc.to_dict())
+    """Render an ``EngineError`` (with ``Retry-After`` when it says when to retry)."""
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+    return error_response(exc.status, exc.to_dict(), headers)
 
 
 def validation_handler(_: Request, exc: ValidationException) -> Response[bytes]:

@@ -18,6 +18,7 @@ from litestar import Request
 
 from api.deps import bearer, check_admin, engine_of
 from engine.errors import NotFound, ValidationError
+from engine.services import ratelimits
 from engine.services.merchants import authenticate
 
 _BODY_TYPES: dict[Any, tuple[type[msgspec.Struct], bool] | None] = {}
@@ -33,6 +34,7 @@ async def gate(request: Request) -> None:
     engine = engine_of(request.app.state)
     if auth == "merchant":
         request.state.merchant_id = await authenticate(engine, bearer(request))
+        await ratelimits.check(engine, request.state.merchant_id)  # before any claim or write
     elif auth == "admin":
         check_admin(engine, request)
     body_type = _body_type(handler)

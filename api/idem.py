@@ -54,7 +54,8 @@ async def run(
     """Claim the key (unless the handler claims it itself, at its first write), run, and answer.
 
     ``InvalidRequest`` errors (and 429/503) before the first recovery point mean "rejected before
-    any work": the claim is released so the key stores nothing. Any other failure after work
+    any work": the claim is released so the key stores nothing; a 429/503 after it unlocks the
+    key (a retry resumes). Any other failure after work
     began is stored as the key's response. A request cancelled mid-way (shutdown) unlocks its
     key, so a retry resumes from the last recovery point at once. Only a key this request holds
     is ever unlocked, released or answered (``Claim.hold``).
@@ -81,6 +82,12 @@ async def run(
             raise
         rejected = isinstance(exc, InvalidRequest) or exc.status in _RETRY_LATER
         if rejected and await idempotency.release(engine, claim):
+            raise
+        if exc.status in _RETRY_LATER:
+            # "Busy, retry later" (a full bulkhead or starved pool, every gateway unavailable)
+            # after a recovery point: not the operation's answer. Unlocked, the key lets a retry
+            # resume from that point, as after a cancelled request.
+            await idempotency.unlock(engine, claim)
             raise
         await idempotency.remember(engine.db, claim, exc)  # work began: the error is the key's answer
         result = exc

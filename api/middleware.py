@@ -6,6 +6,12 @@
 stored in ``scope["state"]["request_id"]``, and echoed in the response's ``X-Request-Id`` header.
 The same layer writes the access log line and counts and times the request for Prometheus (by
 method, route template and status: one counter and one histogram per request, no more).
+
+It also sheds load: with ``max_inflight`` set, a request arriving while that many are already
+being handled by this process answers ``503 overloaded`` with ``Retry-After`` at once, before
+the framework, the database or a gateway sees it (queueing it would only make every client time
+out). Health, readiness and metrics are never shed nor counted. The check is an int comparison:
+the event loop runs one coroutine at a time, so the counter needs no lock.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import Any
 from prometheus_client import Counter, Histogram
 
 from engine.logs import request_id_var
+from engine.metrics import SHED_REQUESTS
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -41,6 +48,18 @@ HTTP_SECONDS = Histogram(
 )
 
 
+_NEVER_SHED = frozenset({"/healthz", "/readyz", "/metrics"})
+_OVERLOADED = (
+    b'{"error":{"type":"api_error","code":"overloaded",'
+    b'"message":"The server is handling too many requests; retry after the number of seconds in Retry-After."}}'
+)
+_OVERLOADED_HEADERS = [
+    (b"content-type", b"application/json"),
+    (b"content-length", str(len(_OVERLOADED)).encode()),
+    (b"retry-after", b"1"),
+]
+
+
 def new_request_id() -> str:
     """A fresh request id, ``req_`` followed by 32 hex digits."""
     return f"req_{uuid.uuid4().hex}"
@@ -59,9 +78,11 @@ def request_id_from_headers(headers: list[tuple[bytes, bytes]] | Any) -> str:
 class RequestIdMiddleware:
     """ASGI middleware that assigns, propagates and echoes the request id."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        """Wrap ``app``."""
+    def __init__(self, app: ASGIApp, max_inflight: int = 0) -> None:
+        """Wrap ``app``; ``max_inflight`` > 0 caps the requests handled at once (see the module doc)."""
         self.app = app
+        self.max_inflight = max_inflight
+        self.inflight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection scope."""
@@ -86,8 +107,20 @@ class RequestIdMiddleware:
             await send(message)
 
         token = request_id_var.set(request_id)
+        counted = self.max_inflight > 0 and scope["type"] == "http" and scope.get("path") not in _NEVER_SHED
         try:
-            await self.app(scope, receive, send_with_id)
+            if not counted:
+                await self.app(scope, receive, send_with_id)
+            elif self.inflight >= self.max_inflight:
+                SHED_REQUESTS.inc()
+                await send_with_id({"type": "http.response.start", "status": 503, "headers": list(_OVERLOADED_HEADERS)})
+                await send_with_id({"type": "http.response.body", "body": _OVERLOADED})
+            else:
+                self.inflight += 1
+                try:
+                    await self.app(scope, receive, send_with_id)
+                finally:
+                    self.inflight -= 1
         finally:
             if scope["type"] == "http":
                 elapsed = time.perf_counter() - started

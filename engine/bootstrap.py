@@ -17,10 +17,12 @@ from engine.config import Settings
 from engine.crypto import Sealer, derive_keys
 from engine.gateways.http import GatewayClient, new_client
 from engine.services.breaker import CircuitBreaker
+from engine.services.bulkhead import Bulkheads
 from engine.services.directory import GatewayDirectory
 from engine.store.cache import Cache
 from engine.store.db import create_pool
 from engine.store.migrate import migrate
+from engine.store.ratelimit import MerchantRateLimiter
 from engine.store.uow import Database
 
 if TYPE_CHECKING:
@@ -47,6 +49,10 @@ class Engine:
     api_key_memo: dict[bytes, tuple[str, float]] = field(default_factory=dict)
     # The time the services decide by (attempt ages, versions' timestamps): a seam for tests.
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # Charges in flight per gateway (GATEWAY_MAX_CONCURRENCY; the default is unbounded).
+    bulkheads: Bulkheads = field(default_factory=Bulkheads)
+    # Per-merchant rate limits (None: RATE_LIMIT_PER_S is 0, nothing is counted).
+    limiter: MerchantRateLimiter | None = None
 
     @classmethod
     async def start(cls, settings: Settings) -> Engine:
@@ -55,7 +61,12 @@ class Engine:
             raise RuntimeError("DATABASE_URL and REDIS_URL must be resolved before the engine starts")
         if not settings.encryption_key:
             raise RuntimeError("ENGINE_ENCRYPTION_KEY must be resolved before the engine starts")
-        pool = await create_pool(settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+        pool = await create_pool(
+            settings.database_url,
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+            acquire_timeout=settings.db_acquire_timeout,
+        )
         # One client (one aiohttp session, keep-alive pool) for every gateway.
         http = new_client(settings.gateway_connect_timeout, settings.gateway_read_timeout)
         # Derived once here; the master key itself is used for nothing but derivation.
@@ -80,6 +91,12 @@ class Engine:
             gateways=directory,
             breaker=breaker,
             fingerprint_keys=fingerprint_keys,
+            bulkheads=Bulkheads(settings.gateway_max_concurrency),
+            limiter=(
+                MerchantRateLimiter(settings.redis_url, settings.rate_limit_per_s, settings.rate_limit_burst)
+                if settings.rate_limit_per_s > 0
+                else None
+            ),
         )
 
     async def close(self) -> None:
@@ -87,6 +104,8 @@ class Engine:
         await self.gateways.close()
         await self.http.close()
         await self.cache.close()
+        if self.limiter is not None:
+            await self.limiter.close()
         await self.db.close()
 
     @property

@@ -55,6 +55,13 @@ def _positive_float(raw: str) -> float:
     return value
 
 
+def _nonnegative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must be zero or a positive integer")
+    return value
+
+
 def _nonnegative_float(raw: str) -> float:
     value = float(raw)
     if not value >= 0:
@@ -232,6 +239,48 @@ VARIABLES: tuple[Variable, ...] = (
         "shutdown_grace",
     ),
     Variable(
+        "SHUTDOWN_DRAIN_S",
+        "0",
+        _nonnegative_float,
+        "On SIGTERM, how long the listener stays open while `/readyz` already answers 503, so probing load balancers stop routing here first (seconds; 0: stop accepting at once).",
+        "shutdown_drain",
+    ),
+    Variable(
+        "MAX_INFLIGHT",
+        "2048",
+        _nonnegative_int,
+        "Requests one process handles at once; beyond it the API answers 503 `overloaded` with `Retry-After` at once (health, readiness and metrics are never refused; 0: no cap).",
+        "max_inflight",
+    ),
+    Variable(
+        "RATE_LIMIT_PER_S",
+        "0",
+        _nonnegative_float,
+        "Requests per second each merchant may make (counted in Redis across processes); beyond it 429 `rate_limited` with `Retry-After`. 0: no rate limit.",
+        "rate_limit_per_s",
+    ),
+    Variable(
+        "RATE_LIMIT_BURST",
+        "0",
+        _nonnegative_int,
+        "Largest burst a merchant may make: at most max(BURST, RATE x window) requests in any moving window of ceil(BURST / RATE) seconds. 0: one second's worth of RATE_LIMIT_PER_S.",
+        "rate_limit_burst",
+    ),
+    Variable(
+        "GATEWAY_MAX_CONCURRENCY",
+        "512",
+        _nonnegative_int,
+        "Charges one process may have in flight to one gateway (a bulkhead: a hanging gateway cannot take every connection); a new charge beyond it fails over to the next gateway or answers 503 `gateway_busy` before anything is sent. 0: no bulkhead.",
+        "gateway_max_concurrency",
+    ),
+    Variable(
+        "DB_ACQUIRE_TIMEOUT_S",
+        "2",
+        _positive_float,
+        "How long a request waits for a free PostgreSQL connection before answering 503 `service_unavailable` with `Retry-After` (seconds).",
+        "db_acquire_timeout",
+    ),
+    Variable(
         "API_KEY_CACHE_TTL_S",
         "60",
         _positive_int,
@@ -330,6 +379,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     idempotency_ttl_hours: int = 24
     idempotency_lock_timeout: float = 60.0
     shutdown_grace: float = 30.0
+    shutdown_drain: float = 0.0
+    max_inflight: int = 2048
+    rate_limit_per_s: float = 0.0
+    rate_limit_burst: int = 0
+    gateway_max_concurrency: int = 512
+    db_acquire_timeout: float = 2.0
     api_key_cache_ttl: int = 60
     reconcile_interval: float = 2.0
     breaker_threshold: int = 5

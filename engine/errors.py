@@ -15,6 +15,8 @@ class EngineError(Exception):
     type: str = "api_error"
     status: int = 500
     code: str = "internal_error"
+    # Seconds a client should wait before retrying (the API sends it as ``Retry-After``).
+    retry_after: int | None = None
 
     def __init__(
         self,
@@ -108,6 +110,17 @@ class RateLimited(EngineError):
     type = "rate_limit_error"
     status = 429
     code = "rate_limited"
+    retry_after = 1
+
+
+class ServiceUnavailable(EngineError):
+    """A resource of this process is exhausted right now (a starved connection pool, a full
+    gateway bulkhead); nothing was done, a retry after ``Retry-After`` seconds may succeed (503)."""
+
+    type = "api_error"
+    status = 503
+    code = "service_unavailable"
+    retry_after = 1
 
 
 class GatewayFailure(EngineError):
@@ -151,7 +164,7 @@ class DependencyUnavailable(EngineError):
 
     status = 503
     code = "service_unavailable"
-    retry_after_s = 2
+    retry_after = 2
 
     def __init__(self, dependency: str) -> None:
         super().__init__(f"A dependency of the service ({dependency}) is unavailable; retry shortly.")

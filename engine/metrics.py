@@ -32,3 +32,7 @@ DEPENDENCY_ERRORS = Counter(
 WORK_PENDING = Gauge(
     "payment_engine_work_pending", "Work rows pending, by kind", ["kind"], multiprocess_mode="mostrecent"
 )
+SHED_REQUESTS = Counter(
+    "payment_engine_shed_requests", "Requests answered 503 overloaded at once because MAX_INFLIGHT were in flight"
+)
+RATE_LIMITED = Counter("payment_engine_rate_limited", "Requests answered 429 because their merchant was over its rate")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 
+from api import lifecycle
 from api.deps import engine_of
 from api.docs import MerchantCreated, responses
 from api.idem import JSON
@@ -47,7 +48,10 @@ class HealthController(Controller):
 
     @get("/readyz", summary="Readiness: PostgreSQL and Redis reachable")
     async def readyz(self, state: State) -> Response[bytes]:
-        """503 naming the dependency that is down: ``{"status", "checks": {"postgres", "redis"}}``."""
+        """503 naming the dependency that is down: ``{"status", "checks": {"postgres", "redis"}}``;
+        503 at once when the process is stopping."""
+        if lifecycle.draining():
+            return Response(b'{"status":"draining","checks":{}}', status_code=503, media_type=JSON)
         checks = await readiness(engine_of(state))
         ok = all(v == "ok" for v in checks.values())
         body = encode({"status": "ok" if ok else "unavailable", "checks": checks})

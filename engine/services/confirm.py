@@ -25,7 +25,7 @@ from engine.ids import new_id, plausible
 from engine.model import Attempt, GatewayAccount, Payment
 from engine.payment_rules import INTERNAL_ERROR, NO_PAYMENT, fail_over
 from engine.results import Declined, outcome_of
-from engine.services import idempotency, routing
+from engine.services import bulkhead, idempotency, routing
 from engine.services.charging import (
     absent_after_s,
     auto_capture,
@@ -86,6 +86,28 @@ async def confirm(
     plan = await routing.plan(
         engine, merchant_id, payment.currency, method.type, cmd.gateway or payment.gateway, payment.capture_method
     )
+    # The first candidate with room in its bulkhead; the slot is held for each charge call.
+    plan, slot = bulkhead.admit(engine.bulkheads, plan)
+    try:
+        return await _charge(engine, payment, plan, method, masked, cmd, contact, claim, slot)
+    finally:
+        slot.release()
+
+
+async def _charge(
+    engine: Engine,
+    payment: Payment,
+    plan: routing.Plan,
+    method: PaymentMethod,
+    masked: dict[str, Any],
+    cmd: ConfirmPayment,
+    contact: phases.Contact,
+    claim: idempotency.Claim | None,
+    slot: bulkhead.Slot,
+) -> Payment | Declined | idempotency.Replay:
+    """Record the attempt and charge it, failing over on ``RETRYABLE`` answers; ``slot`` (and
+    each failover target's) is given back as soon as its call returned."""
+    merchant_id = payment.merchant_id
     account = plan.candidates[0]
     started = await _start(engine, payment, account, method.type, masked, cmd.return_url, plan, claim)
     if isinstance(started, idempotency.Replay):
@@ -101,12 +123,18 @@ async def confirm(
         except ConnectorBug:
             await settle(engine, merchant_id, attempt.id, ChargeResult(Outcome.RETRYABLE, error_code=INTERNAL_ERROR))
             raise
+        finally:
+            slot.release()
         await engine.breaker.record(account.gateway, result.outcome)
         following = await _next_allowed(engine, remaining) if result.outcome is Outcome.RETRYABLE else None
         if following is None:
             return await finish(engine, payment, attempt.id, result, claim, rows=(written[0], written[1]))
-        payment, attempt = await _hand_over(engine, payment, attempt, result, following, method)
-        account = following
+        account, slot = following
+        try:
+            payment, attempt = await _hand_over(engine, payment, attempt, result, account, method)
+        except BaseException:
+            slot.release()
+            raise
 
 
 async def _start(
@@ -238,13 +266,23 @@ def _with_order_recorder(engine: Engine, request: ChargeRequest, written: list[A
     return msgspec.structs.replace(request, record_order=record_order)
 
 
-async def _next_allowed(engine: Engine, remaining: list[GatewayAccount]) -> GatewayAccount | None:
-    """The next failover target whose breaker lets this payment through (taking a half-open
-    breaker's probe only now that the payment really goes there)."""
+async def _next_allowed(engine: Engine, remaining: list[GatewayAccount]) -> tuple[GatewayAccount, bulkhead.Slot] | None:
+    """The next failover target with room in its bulkhead whose breaker lets this payment
+    through (taking a half-open breaker's probe only now that the payment really goes there),
+    and the bulkhead slot taken for it."""
     while remaining:
         candidate = remaining.pop(0)
-        if await engine.breaker.allow(candidate.gateway):
-            return candidate
+        slot = engine.bulkheads.enter(candidate.gateway)
+        if slot is None:
+            continue  # full: nothing was sent there, try the next one
+        try:
+            allowed = await engine.breaker.allow(candidate.gateway)
+        except BaseException:
+            slot.release()
+            raise
+        if allowed:
+            return candidate, slot
+        slot.release()
     return None
 
 

@@ -23,6 +23,7 @@ from engine.ids import new_id
 from engine.merchant_webhooks.addresses import AddressRefused, check_url, resolver_for
 from engine.merchant_webhooks.events import INTERNAL_TYPES, PUBLIC_NAMES, event_object
 from engine.merchant_webhooks.signing import headers
+from engine.services.housekeeping import pause
 from engine.services.webhook_endpoints import endpoint_view, open_secret
 from engine.store.webhooks import Delivery, Outcome
 
@@ -145,10 +146,11 @@ async def deliver_once(engine: Engine, session: aiohttp.ClientSession, limit: in
     return len(batch)
 
 
-async def run_forever(engine: Engine) -> None:
-    """Relay and deliver every ``WEBHOOK_POLL_S`` (at once again while there is a backlog)."""
+async def run_forever(engine: Engine, stop: asyncio.Event | None = None) -> None:
+    """Relay and deliver every ``WEBHOOK_POLL_S`` (at once again while there is a backlog), until
+    cancelled or ``stop`` is set (checked between passes: a lease left behind becomes due again)."""
     async with new_session(engine) as session:
-        while True:
+        while stop is None or not stop.is_set():
             busy = False
             try:
                 relayed = await relay_once(engine)
@@ -156,4 +158,4 @@ async def run_forever(engine: Engine) -> None:
                 busy = relayed >= RELAY_BATCH or sent >= SEND_BATCH
             except Exception:
                 log.exception("webhook delivery pass failed; retrying later")
-            await asyncio.sleep(0 if busy else engine.settings.webhook_poll)
+            await pause(stop, 0 if busy else engine.settings.webhook_poll)

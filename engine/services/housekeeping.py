@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -18,13 +19,23 @@ async def purge_expired_keys(engine: Engine) -> int:
     return await engine.db.idempotency.purge_expired()
 
 
-async def run_forever(engine: Engine, every_s: float = PURGE_EVERY_S) -> None:
-    """Purge expired keys now and then every ``every_s`` seconds, until cancelled."""
-    while True:
+async def pause(stop: asyncio.Event | None, seconds: float) -> None:
+    """Sleep ``seconds``, waking early when ``stop`` is set (a graceful shutdown)."""
+    if stop is None:
+        await asyncio.sleep(seconds)
+        return
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def run_forever(engine: Engine, every_s: float = PURGE_EVERY_S, stop: asyncio.Event | None = None) -> None:
+    """Purge expired keys now and then every ``every_s`` seconds, until cancelled or ``stop`` is set
+    (checked between passes: a purge is never cut in the middle)."""
+    while stop is None or not stop.is_set():
         try:
             purged = await purge_expired_keys(engine)
             if purged:
                 log.info("purged expired idempotency keys", extra={"count": purged})
         except Exception:
             log.exception("idempotency key purge failed; retrying later")
-        await asyncio.sleep(every_s)
+        await pause(stop, every_s)

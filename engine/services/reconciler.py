@@ -18,6 +18,7 @@ from engine.services.cancels import run_void
 from engine.services.captures import run_capture
 from engine.services.charging import auto_capture, call_connector, ref_of, settle
 from engine.services.customers import run_registration
+from engine.services.housekeeping import pause
 from engine.services.refunds import REFUND_UNKNOWN, ask_about, settle_refund
 
 if TYPE_CHECKING:
@@ -64,15 +65,16 @@ async def run_work_once(engine: Engine, limit: int = BATCH) -> int:
     return len(items)
 
 
-async def run_forever(engine: Engine, interval_s: float) -> None:
-    """Work and reconcile every ``interval_s`` seconds (sooner while there is a backlog), until cancelled."""
-    while True:
+async def run_forever(engine: Engine, interval_s: float, stop: asyncio.Event | None = None) -> None:
+    """Work and reconcile every ``interval_s`` seconds (sooner while there is a backlog), until cancelled
+    or ``stop`` is set (checked between passes, never in the middle of a work item)."""
+    while stop is None or not stop.is_set():
         try:
             checked = await run_work_once(engine) + await reconcile_once(engine) + await reconcile_refunds_once(engine)
         except Exception:
             log.exception("reconciler pass failed; retrying later")
             checked = 0
-        await asyncio.sleep(0.05 if checked >= BATCH else interval_s)
+        await pause(stop, 0.05 if checked >= BATCH else interval_s)
 
 
 async def reconcile_refunds_once(engine: Engine, limit: int = BATCH, backoff_s: tuple[float, ...] = BACKOFF_S) -> int:

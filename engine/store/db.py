@@ -7,6 +7,9 @@ from typing import Any
 
 import asyncpg
 import msgspec
+from asyncpg.pool import PoolAcquireContext
+
+from engine.errors import ServiceUnavailable
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
@@ -47,9 +50,37 @@ async def _no_session_reset(conn: asyncpg.Connection) -> None:
     """
 
 
-async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
-    """A pool whose connections speak jsonb as Python values."""
-    pool = await asyncpg.create_pool(
+class _BoundedAcquire(PoolAcquireContext):
+    """``async with pool.acquire()`` that gives up after the pool's acquire timeout."""
+
+    __slots__ = ()
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        try:
+            return await super().__aenter__()
+        except TimeoutError:
+            raise ServiceUnavailable(
+                "The service is busy (no database connection was free in time); retry shortly."
+            ) from None
+
+
+class BoundedPool(asyncpg.Pool):
+    """A pool where every acquire -- ``pool.fetch`` and friends included -- waits at most
+    ``acquire_timeout`` seconds for a connection, then raises ``ServiceUnavailable`` (503): a
+    starved pool answers in bounded time instead of queueing requests until clients give up."""
+
+    acquire_timeout: float | None = None
+
+    def acquire(self, *, timeout: float | None = None) -> PoolAcquireContext:
+        """A connection within ``timeout`` (default: the pool's ``acquire_timeout``)."""
+        return _BoundedAcquire(self, timeout if timeout is not None else self.acquire_timeout)
+
+
+async def create_pool(
+    dsn: str, *, min_size: int = 2, max_size: int = 20, acquire_timeout: float | None = None
+) -> asyncpg.Pool:
+    """A pool whose connections speak jsonb as Python values (acquires bounded by ``acquire_timeout``)."""
+    pool = BoundedPool(
         dsn,
         min_size=min_size,
         max_size=max_size,
@@ -59,8 +90,16 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asy
         # A PostgreSQL that blackholes packets must cost a request seconds, not asyncpg's
         # default minute, before it answers 503.
         timeout=CONNECT_TIMEOUT_S,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
+        max_queries=50000,
+        max_inactive_connection_lifetime=300.0,
+        connect=None,
+        setup=None,
+        loop=None,
     )
-    assert pool is not None
+    pool.acquire_timeout = acquire_timeout
+    await pool
     return pool
 
 

@@ -1,0 +1,127 @@
+"""Graceful shutdown of one server process: the draining flag, the signal hook, safe loop stops.
+
+uvicorn (0.55, read in its ``server.py``) handles SIGTERM/SIGINT with ``signal.signal``: the
+handler sets ``should_exit``, its main loop notices within 0.1 s, closes the listener, closes
+idle keep-alive connections, waits up to ``timeout_graceful_shutdown`` for requests in flight,
+then runs the lifespan shutdown. This module adds what uvicorn does not do:
+
+* ``/readyz`` answers 503 from the moment the signal arrives (``draining()``): the hook is chained
+  in front of uvicorn's handler, in the worker process itself (with several workers uvicorn's
+  parent forwards SIGTERM to each worker and waits for them; each worker drains on its own);
+* an optional ``SHUTDOWN_DRAIN_S`` delay before uvicorn is told to stop, during which the
+  listener stays open and ``/readyz`` already says 503, so a load balancer that probes it stops
+  routing here before connections are refused (0 by default: stop accepting at once);
+* background loops stop between passes (``stop_loops``), never in the middle of a work item.
+
+A second SIGTERM changes nothing (the graceful stop goes on: a process-group kill sends one to
+every worker on top of the parent's forwarded one); a second SIGINT, as in uvicorn, stops
+waiting for requests in flight. Either way nothing is lost: a request cut off unlocks its
+Idempotency-Key and every operation resumes from its last recovery point (as after SIGKILL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from types import FrameType
+from typing import Any
+
+log = logging.getLogger("api.lifecycle")
+_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_state = {"draining": False}
+
+
+def draining() -> bool:
+    """Whether this process got its stop signal (``/readyz`` then answers 503)."""
+    return _state["draining"]
+
+
+def reset() -> None:
+    """Forget a past stop signal (tests that run several apps in one process)."""
+    _state["draining"] = False
+
+
+@contextlib.contextmanager
+def exit_zero_after_graceful_stop() -> Iterator[None]:
+    """Around ``uvicorn.run``: a finished graceful stop is a clean exit (status 0).
+
+    uvicorn re-raises the SIGTERM it handled once its graceful stop is over, which would end the
+    process with status -15. The handler installed here (the "original" uvicorn restores before
+    re-raising) swallows it when this process did drain, and exits 143 otherwise (the signal came
+    before the server took over signals)."""
+
+    def after(sig: int, _frame: FrameType | None) -> None:
+        if not draining():
+            raise SystemExit(128 + sig)
+
+    previous = signal.signal(signal.SIGTERM, after)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def chain_signal_hook(loop: asyncio.AbstractEventLoop, drain_s: float) -> None:
+    """Put the draining hook in front of the server's own SIGTERM/SIGINT handlers.
+
+    Does nothing outside the main thread (signals can only be handled there) or when no
+    server handler is installed (the in-process test stacks).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in _SIGNALS:
+        previous = signal.getsignal(sig)
+        if callable(previous) and previous is not signal.default_int_handler:
+            signal.signal(sig, _hook(loop, previous, drain_s))
+
+
+def _hook(
+    loop: asyncio.AbstractEventLoop, previous: Callable[[int, FrameType | None], Any], drain_s: float
+) -> Callable[[int, FrameType | None], None]:
+    timer: list[asyncio.TimerHandle] = []
+    forwarded = [drain_s <= 0]  # without a drain every signal goes straight to the server
+
+    def forward(sig: int) -> None:
+        if not forwarded[0]:
+            forwarded[0] = True
+            previous(sig, None)
+
+    def later(sig: int) -> None:
+        if not forwarded[0]:
+            timer.append(loop.call_later(drain_s, forward, sig))
+
+    def handler(sig: int, frame: FrameType | None) -> None:
+        first = not _state["draining"]
+        _state["draining"] = True
+        if forwarded[0]:
+            previous(sig, frame)  # the server is stopping: its own rules (a 2nd Ctrl-C forces)
+        elif first:
+            log.warning("stop signal received: draining for %ss before closing the listener", drain_s)
+            # call_soon_threadsafe: a signal handler may run at any point of the loop's own code.
+            loop.call_soon_threadsafe(later, sig)
+        elif sig == signal.SIGINT:
+            for pending in timer:
+                pending.cancel()  # an impatient Ctrl-C ends the drain at once
+            forward(sig)
+        # a second SIGTERM during the drain changes nothing
+
+    return handler
+
+
+async def stop_loops(stop: asyncio.Event, tasks: Iterable[asyncio.Task[None]], within_s: float) -> None:
+    """Ask the loops to stop after their current pass; cancel what is still running after ``within_s``."""
+    stop.set()
+    tasks = list(tasks)
+    if not tasks:
+        return
+    _, late = await asyncio.wait(tasks, timeout=within_s)
+    for task in late:
+        log.warning("background loop did not stop within %ss; cancelling it", within_s)
+        task.cancel()
+    for task in late:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
