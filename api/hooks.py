@@ -3,8 +3,10 @@
 Order matters for security and for clear errors: a request without valid credentials learns
 nothing about its body; a request with credentials gets the exact parameter path of the first
 body problem. Litestar's own ``data`` conversion is lenient (``"100"`` would become ``100``), so
-the body is decoded here with msgspec's strict rules; Litestar then converts an already-valid
-body, and ``data`` in the handler signatures still documents the schema in OpenAPI.
+the body is decoded here with msgspec's strict rules, once: the Struct is left where Litestar's
+``data`` extractor looks for the decoded JSON (the connection's scope state), and converting an
+instance of the target Struct hands it over unchanged, so the handler gets this very object.
+``data`` in the handler signatures still documents the schema in OpenAPI.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request
+from litestar.utils.scope.state import ScopeState
 
 from api.deps import bearer, check_admin, engine_of
 from engine.errors import NotFound, ValidationError
@@ -46,7 +49,8 @@ async def gate(request: Request) -> None:
             _reject_nul(raw, kind)
         if optional and raw.strip() in (b"", b"null"):
             raw = b"{}"  # an optional body may be absent, empty or JSON null (the document allows null)
-        request.state.body = msgspec.json.decode(raw, type=kind)
+        # Kept for the idempotency fingerprint too (api/idem.py: the decoded fields, sorted).
+        request.state.body = ScopeState.from_scope(request.scope).json = msgspec.json.decode(raw, type=kind)
 
 
 def _body_type(handler: Any) -> tuple[type[msgspec.Struct], bool] | None:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.ratio import machine
-from bench.runner import costs, report
+from bench.runner import costs, report, sweep
 from bench.runner.loadrun import Load, run_load
 from bench.runner.monitor import settle
 from bench.runner.plan import ENGINES, PROFILES, Profile, custom
@@ -68,6 +68,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "processes compete with the servers for the same cores, and their warm-up is a fixed minimum)",
     )  # fmt: skip
     parser.add_argument("--profile", action="store_true", help="py-spy the engine during each of its windows")
+    parser.add_argument("--sweep", action="store_true", help="the latency sweep (bench/runner/sweep.py)")
     parser.add_argument("--report-only", action="store_true", help="re-render outputs from the JSON file")
     return parser.parse_args(argv)
 
@@ -151,8 +152,9 @@ class Bench:
                 if running.sandbox_url:
                     set_webhooks(running.sandbox_url, stage.scenario == "mix")
                 for users in stage.users:
+                    pace = stage.offered_per_s / users if stage.offered_per_s else 0.0
                     load = Load(stage.scenario, users, stage.measure_s, stage.warmup_min_s, stage.warmup_max_s,
-                                stage.min_cycles, stage.measure_max_s)  # fmt: skip
+                                stage.min_cycles, stage.measure_max_s, pace=pace)  # fmt: skip
                     self._run(running, load)
                 if stage.scenario == "checkout" and name in ENGINES:
                     self._engine_extras(running, stage.warmup_max_s)
@@ -240,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     out_dir = Path(args.out_dir)
     profile = _profile(args)
+    if args.sweep:
+        return sweep.run(args, Bench, out_dir)
     if args.report_only:
         results = json.loads((out_dir / f"bench-{profile.name}.json").read_text())
         return finish(results, out_dir, args.check_ratio)

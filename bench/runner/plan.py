@@ -27,6 +27,7 @@ class Stage:
     warmup_max_s: float = 45.0
     min_cycles: float = 2.0  # the window spans at least this many warm-up cycles (see bench/load/common.py)
     measure_max_s: float = 60.0
+    offered_per_s: float = 0.0  # > 0: users paced to offer this many flows per second in all
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ def custom(base: Profile, users: tuple[int, ...] | None, systems: tuple[str, ...
                 stage.warmup_max_s,
                 stage.min_cycles,
                 stage.measure_max_s,
+                stage.offered_per_s,
             )
         )
     compare = base.compare_users if not users else max(users)
