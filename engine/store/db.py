@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -51,13 +52,21 @@ async def _no_session_reset(conn: asyncpg.Connection) -> None:
 
 
 class _BoundedAcquire(PoolAcquireContext):
-    """``async with pool.acquire()`` that gives up after the pool's acquire timeout."""
+    """``async with pool.acquire()`` that gives up after the pool's acquire timeout.
 
-    __slots__ = ()
+    The bound is an ``asyncio.timeout`` around asyncpg's untimed acquire: asyncpg's own timeout
+    runs the acquire through ``wait_for``, a task per acquire, i.e. per statement here."""
+
+    __slots__ = ("bound",)
+
+    def __init__(self, pool: asyncpg.Pool, timeout: float | None) -> None:
+        super().__init__(pool, None)
+        self.bound = timeout
 
     async def __aenter__(self) -> asyncpg.Connection:
         try:
-            return await super().__aenter__()
+            async with asyncio.timeout(self.bound):
+                return await super().__aenter__()
         except TimeoutError:
             raise ServiceUnavailable(
                 "The service is busy (no database connection was free in time); retry shortly."
@@ -93,7 +102,9 @@ async def create_pool(
         connection_class=asyncpg.Connection,
         record_class=asyncpg.Record,
         max_queries=50000,
-        max_inactive_connection_lifetime=300.0,
+        # No idle-connection timer: asyncpg re-arms it on every release (a timer per statement);
+        # the pool is small and PostgreSQL can keep its idle connections.
+        max_inactive_connection_lifetime=0,
         connect=None,
         setup=None,
         loop=None,
