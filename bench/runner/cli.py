@@ -61,6 +61,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scenarios", help="comma-separated subset of checkout,create,mix")
     parser.add_argument("--measure", type=float, help="measured seconds per run (overrides the profile)")
     parser.add_argument("--check-ratio", type=float, default=0.0, help="fail unless engine >= R x sync-workers")
+    parser.add_argument("--check-cpu-share", type=float, default=0.0,
+                        help="fail unless engine server CPU per checkout <= F x sync-threads'")  # fmt: skip
     parser.add_argument("--out-dir", default=str(ROOT / "bench" / "results"))
     parser.add_argument("--data-dir", default=os.environ.get("BENCH_DATA_DIR", str(ROOT / ".data" / "bench")))
     parser.add_argument(
@@ -212,13 +214,14 @@ class Bench:
         }
 
 
-def finish(results: dict[str, Any], out_dir: Path, check_ratio: float) -> int:
+def finish(results: dict[str, Any], out_dir: Path, check_ratio: float, cpu_share: float = 0.0) -> int:
     """Compute the summary and targets, write JSON, markdown and charts, print; the exit status."""
     runs, compare = results["runs"], results["compare_users"]
     results["summary"] = report.summary_lines(runs, compare)
     results["targets"] = report.targets(runs, compare, results["gateway_latency_ms"])
     ok, check = report.ci_check(runs, compare, check_ratio or 5.0)
-    results["check"] = check
+    cpu_ok, cpu = report.cpu_check(runs, compare, cpu_share or 0.5)
+    results["check"], results["cpu_check"] = check, cpu
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / f"bench-{results['profile']}"
     Path(f"{stem}.json").write_text(json.dumps(results, indent=1) + "\n")
@@ -231,8 +234,9 @@ def finish(results: dict[str, Any], out_dir: Path, check_ratio: float) -> int:
         print(f"{'met' if target['met'] else 'MISSED'}: {target['target']} — {target['measured']}")
     print(f"({results['notes'][0]})")
     print(check)
+    print(cpu)
     print("\n".join(results["summary"]), flush=True)
-    if check_ratio and not ok:
+    if (check_ratio and not ok) or (cpu_share and not cpu_ok):
         return 1
     return 0
 
@@ -246,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         return sweep.run(args, Bench, out_dir)
     if args.report_only:
         results = json.loads((out_dir / f"bench-{profile.name}.json").read_text())
-        return finish(results, out_dir, args.check_ratio)
+        return finish(results, out_dir, args.check_ratio, args.check_cpu_share)
     print(f"benchmark profile {profile.name}: {len(profile.systems())} systems, gateway latency "
           f"{args.latency_ms} ms, results in {out_dir}", flush=True)  # fmt: skip
     try:
@@ -254,4 +258,4 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; children stopped", file=sys.stderr)
         return 130
-    return finish(results, out_dir, args.check_ratio)
+    return finish(results, out_dir, args.check_ratio, args.check_cpu_share)

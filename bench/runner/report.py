@@ -93,6 +93,22 @@ def ci_check(runs: list[Run], compare_users: int, min_ratio: float) -> tuple[boo
     )
 
 
+def cpu_check(runs: list[Run], compare_users: int, max_share: float) -> tuple[bool, str]:
+    """Whether the engine's server CPU per checkout is at most ``max_share`` of the threaded
+    baseline's at ``compare_users``, both measured in this run (a ratio that stays put on a
+    noisy machine, unlike throughput)."""
+    name, _ = best_engine(runs, compare_users)
+    engine, threads = server_cpu_ms(runs, name, compare_users), server_cpu_ms(runs, "sync-threads", compare_users)
+    if not engine or not threads:
+        return False, f"cpu check: missing measurement (engine {fmt(engine)} ms, sync-threads {fmt(threads)} ms)"
+    share = engine / threads
+    verdict = "ok" if share <= max_share else "FAILED"
+    return share <= max_share, (
+        f"cpu check {verdict}: {name} {engine:.2f} ms server CPU per checkout = {share:.2f} of sync-threads' "
+        f"{threads:.2f} ms at {compare_users} users (required ≤ {max_share:g})"
+    )
+
+
 def targets(runs: list[Run], compare_users: int, latency_ms: int) -> list[dict[str, Any]]:
     """The issue's targets, each with the measured figure and whether it is met."""
     out: list[dict[str, Any]] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -188,3 +189,32 @@ def test_counters_rates_over_the_window_and_what_they_count() -> None:
     assert out["postgres"]["cpu_cores"] == 0.5 and out["pg-backends"]["cpu_cores"] == 0.4
     assert out["others"]["cpu_cores"] == 1.0  # 1.5 busy - 0.5 PostgreSQL (backends inside it)
     assert out["counters"] == {"n": 100.0}  # its samples at 9 s and 10 s
+
+
+def test_cpu_check_compares_server_cpu_per_checkout_with_the_threaded_baseline() -> None:
+    # 1 core each: engine-2w 1000/420 = 2.38 ms, sync-threads 1000/140 = 7.14 ms per checkout
+    ok, message = report.cpu_check(RUNS, 500, 0.5)
+    assert ok and "0.33" in message and "engine-2w" in message
+    ok, message = report.cpu_check(RUNS, 500, 0.3)
+    assert not ok and "FAILED" in message
+    ok, message = report.cpu_check(RUNS, 200, 0.5)
+    assert not ok and "missing" in message
+
+
+def test_the_sweep_paces_every_level_to_the_same_offered_load(tmp_path: Path) -> None:
+    from bench.runner import sweep
+
+    stage = sweep.profile(20).stages[0]
+    assert stage.users == (1000, 2000) and stage.offered_per_s == sweep.OFFERED_PER_S
+    runs = [
+        {**_run(system, users, 50.0 if system != "sync-workers" else 2.0), "gateway_latency_ms": latency,
+         "flow_latency_ms": {"checkout": {"p99": 400.0 + latency * 3}}}
+        for latency in sweep.LATENCIES_MS for system in sweep.SYSTEMS for users in stage.users
+    ]  # fmt: skip
+    document = {"when": "now", "machine": {"cpu_model": "x", "cores": 2}, "offered_per_s": 50.0,
+                "failures": [], "runs": runs}  # fmt: skip
+    text = sweep.markdown(document)
+    assert "| 1000 | sync-workers | 2000 | 2.0 | 3400 | 0 | 80 |" in text
+    pytest.importorskip("matplotlib")
+    sweep.chart(document, tmp_path / "sweep.png")
+    assert (tmp_path / "sweep.png").stat().st_size > 10_000
