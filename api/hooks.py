@@ -47,8 +47,10 @@ async def gate(request: Request) -> None:
         if b"\\u0000" in raw:
             # PostgreSQL text cannot hold NUL, and no legitimate field needs it.
             _reject_nul(raw, kind)
-        if optional and raw.strip() in (b"", b"null"):
-            raw = b"{}"  # an optional body may be absent, empty or JSON null (the document allows null)
+        if optional and (not raw or raw.strip() == b"null"):
+            # An optional body may be absent or JSON null (the document allows null); whitespace
+            # alone is not JSON and is refused like any other malformed body.
+            raw = b"{}"
         # Kept for the idempotency fingerprint too (api/idem.py: the decoded fields, sorted).
         request.state.body = ScopeState.from_scope(request.scope).json = msgspec.json.decode(raw, type=kind)
 

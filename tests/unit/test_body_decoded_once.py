@@ -29,9 +29,18 @@ async def create_order(data: Order) -> dict[str, int]:
     return {"amount": data.amount}
 
 
+class Closing(msgspec.Struct, forbid_unknown_fields=True):
+    reason: str = "requested"
+
+
+@post("/orders/{order_id:str}/close", status_code=200, opt={})
+async def close_order(order_id: str, data: Closing | None = None) -> dict[str, str]:
+    return {"reason": "none" if data is None else data.reason}
+
+
 def _app() -> Litestar:
     app = Litestar(
-        route_handlers=[create_order],
+        route_handlers=[create_order, close_order],
         before_request=gate,
         exception_handlers={
             EngineError: engine_error_handler,
@@ -74,3 +83,18 @@ def test_the_single_decode_is_the_strict_one(json_decodes: list[bytes]) -> None:
         unknown = client.post("/orders", content=b'{"amount": 1, "extra": 2}')
     assert lenient.status_code == 400 and unknown.status_code == 400
     assert SEEN == [] and json_decodes == []
+
+
+@pytest.mark.parametrize("body", [b"", b"null", b" null "])
+def test_an_optional_body_may_be_absent_or_null(body: bytes) -> None:
+    with TestClient(_app()) as client:
+        response = client.post("/orders/o1/close", content=body)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("body", [b" ", b"\n\t", b"{", b"[]"])
+def test_an_optional_body_that_is_not_json_or_not_an_object_is_refused(body: bytes) -> None:
+    with TestClient(_app()) as client:
+        response = client.post("/orders/o1/close", content=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["type"] == "invalid_request_error"
