@@ -35,6 +35,7 @@ from engine.bootstrap import Engine
 from engine.config import Settings, load_settings
 from engine.errors import EngineError
 from engine.logs import configure_logging
+from engine.runtime import gc_tuning
 from engine.services import deliveries, housekeeping, reconciler
 
 
@@ -48,6 +49,7 @@ def create_app(settings: Settings, *, signal_hooks: bool = False) -> Litestar:
         app.state.engine = engine
         if signal_hooks:
             lifecycle.chain_signal_hook(asyncio.get_running_loop(), settings.shutdown_drain)
+            gc_tuning.tune_for_serving()
         stop = asyncio.Event()
         tasks = [asyncio.create_task(housekeeping.run_forever(engine, stop=stop))]
         if settings.reconcile_interval > 0:
