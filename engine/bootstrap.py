@@ -22,11 +22,11 @@ from engine.services.directory import GatewayDirectory
 from engine.store.cache import Cache
 from engine.store.db import create_pool
 from engine.store.migrate import migrate
+from engine.store.pool import Pool
 from engine.store.ratelimit import MerchantRateLimiter
 from engine.store.uow import Database
 
 if TYPE_CHECKING:
-    import asyncpg
 
     from engine.services.keys import Rotation
 
@@ -109,7 +109,7 @@ class Engine:
         await self.db.close()
 
     @property
-    def pool(self) -> asyncpg.Pool:
+    def pool(self) -> Pool:
         """The database pool, for operational checks and tests (services use ``db``)."""
         return self.db.pool
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncpg
 
+from engine.store.pool import Pool
+
 # A connection (inside a unit of work's transaction) or the pool (one statement per transaction).
-Executor = asyncpg.Connection | asyncpg.Pool
+Executor = asyncpg.Connection | Pool
 
 
 class Repository:

@@ -16,13 +16,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import asyncpg
-
 from engine.store.base import Executor
 from engine.store.idempotency import IdempotencyKeys
 from engine.store.merchants import Customers, GatewayAccounts, Merchants, WebhookReceipts
 from engine.store.payments import Attempts, Events, Payments
 from engine.store.phases import Phases
+from engine.store.pool import Pool
 from engine.store.refunds import Refunds
 from engine.store.webhooks import Deliveries, Endpoints, EventFeed
 from engine.store.work import Work
@@ -65,7 +64,7 @@ class Database(UnitOfWork):
 
     __slots__ = ("pool",)
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: Pool) -> None:
         super().__init__(pool)
         self.pool = pool
 
