@@ -12,6 +12,7 @@ import pytest
 from engine.errors import ServiceUnavailable
 from engine.store.db import create_pool
 from engine.store.pool import Pool
+from tests.support.gateway_env import eventually
 from tests.support.stack import Services
 
 pytestmark = pytest.mark.integration
@@ -49,8 +50,7 @@ async def test_a_released_connection_goes_to_the_first_waiter(svc: Services) -> 
                 assert await c.fetchval("SELECT pg_backend_pid()") == first_pid
 
         tasks = [asyncio.create_task(waiter(n)) for n in range(3)]
-        while len(pool._waiters) < 3:  # every waiter queued, none served
-            await asyncio.sleep(0.01)
+        assert await eventually(lambda: len(pool._waiters) == 3)  # every waiter queued, none served
         assert order == []
         await held.__aexit__(None, None, None)
         await asyncio.gather(*tasks)
@@ -68,8 +68,7 @@ async def test_a_server_error_keeps_the_connection_but_a_cancelled_statement_dro
         assert await _backend(pool) == pid  # answered by the server: still clean
 
         slow = asyncio.create_task(pool.fetchval("SELECT pg_sleep(10)"))
-        while pool.get_idle_size():
-            await asyncio.sleep(0.01)
+        assert await eventually(lambda: pool.get_idle_size() == 0)  # the sleep holds the connection
         slow.cancel()
         with pytest.raises(asyncio.CancelledError):
             await slow
@@ -99,8 +98,7 @@ async def test_a_connection_lost_while_idle_is_replaced(svc: Services) -> None:
         pid = await _backend(pool)
         assert await killer.fetchval("SELECT pg_terminate_backend($1)", pid)
         idle = pool._idle[0]
-        while not idle.is_closed():  # the client sees the server hang up
-            await asyncio.sleep(0.01)
+        assert await eventually(idle.is_closed)  # the client sees the server hang up
         assert await _backend(pool) != pid
     finally:
         await killer.close()
@@ -120,8 +118,7 @@ async def test_a_closed_pool_refuses_and_releases_its_waiters(svc: Services) -> 
     held = pool.acquire()
     await held.__aenter__()
     waiting = asyncio.create_task(pool.fetchval("SELECT 1"))
-    while not pool._waiters:
-        await asyncio.sleep(0.01)
+    assert await eventually(lambda: len(pool._waiters) == 1)
     await pool.close()
     with pytest.raises(ServiceUnavailable):
         await waiting
