@@ -1,0 +1,111 @@
+"""The fault driver: runs the plan's fault schedule against the real processes while the workload runs.
+
+Each event starts once the workload has started ``event.at`` checkouts, one event at a time:
+
+* ``kill``: SIGKILL the engine's process group (no graceful anything), start it again on the
+  same port (the clients meanwhile get refused connections and retry);
+* ``postgres``: stop the test's own PostgreSQL (``fast``: every client disconnected at once),
+  keep it down ``hold_s``, start it again on the same port and data;
+* ``redis``: stop the test's own Redis for ``hold_s``, start it again (it holds only
+  rebuildable data, and no persistence: it comes back empty);
+* ``sandbox``: register a sandbox fault for ``count`` requests of one gateway (5xx, HTML 503,
+  timeout, dropped connection, latency, refund left pending);
+* ``webhooks``: switch the sandbox's webhook delivery to ``duplicate`` / ``reverse`` / ``hold``
+  for ``hold_s``, then back to normal (held webhooks are then delivered late, all at once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import httpx
+
+from chaos.plan import FaultEvent, Plan
+from tests.support.procs import ProcessStack
+
+
+class Progress(Protocol):
+    """How far the workload got."""
+
+    started: int
+    finished: int
+
+
+@dataclass
+class Driver:
+    """Injects the plan's faults; ``done`` counts what was injected, by kind."""
+
+    plan: Plan
+    procs: ProcessStack
+    postgres: object  # OwnedPostgres
+    redis: object  # OwnedRedis
+    done: Counter[str] = field(default_factory=Counter)
+    log: list[str] = field(default_factory=list)
+    restart_s: list[float] = field(default_factory=list)
+
+    async def run(self, progress: Progress, stop: asyncio.Event) -> None:
+        """Inject every event when its turn comes; returns early once ``stop`` is set."""
+        for event in self.plan.faults:
+            while progress.started < event.at and not stop.is_set():
+                await asyncio.sleep(0.05)
+            if stop.is_set():
+                return
+            began = time.monotonic()
+            await self.inject(event)
+            self.log.append(
+                f"{event.describe()} took {time.monotonic() - began:.1f}s (finished {progress.finished})"
+            )
+
+    async def inject(self, event: FaultEvent) -> None:
+        """Carry out one event."""
+        if event.kind == "kill":
+            began = time.monotonic()
+            await self.procs.kill_engine()
+            await self.procs.start_engine()
+            self.restart_s.append(time.monotonic() - began)
+        elif event.kind == "postgres":
+            await asyncio.to_thread(self.postgres.stop, "fast")  # type: ignore[attr-defined]
+            await asyncio.sleep(event.hold_s)
+            await asyncio.to_thread(self.postgres.start)  # type: ignore[attr-defined]
+        elif event.kind == "redis":
+            await asyncio.to_thread(self.redis.stop)  # type: ignore[attr-defined]
+            await asyncio.sleep(event.hold_s)
+            await asyncio.to_thread(self.redis.start)  # type: ignore[attr-defined]
+        elif event.kind == "sandbox":
+            await self.sandbox("POST", "/_sandbox/faults", {"gateway": event.gateway, "fault": event.fault,
+                                                             "count": event.count, "latency_ms": 1500})
+        elif event.kind == "webhooks":
+            await self.sandbox("POST", "/_sandbox/webhooks", {"mode": event.fault})
+            await asyncio.sleep(event.hold_s)
+            await self.sandbox("POST", "/_sandbox/webhooks", {"mode": "normal"})
+            await self.sandbox("POST", "/_sandbox/webhooks/flush")
+        else:
+            raise ValueError(f"unknown fault kind {event.kind!r}")
+        self.done[event.kind] += 1
+
+    async def sandbox(self, method: str, path: str, body: dict[str, object] | None = None) -> dict[str, object]:
+        """Call the sandbox's control API."""
+        async with httpx.AsyncClient(base_url=self.procs.sandbox_url, timeout=10) as http:
+            response = await http.request(method, path, json=body)
+        response.raise_for_status()
+        return dict(response.json())
+
+    async def calm(self) -> None:
+        """End every fault: no sandbox faults, normal webhooks, held ones delivered, engine up."""
+        await self.sandbox("DELETE", "/_sandbox/faults")
+        await self.sandbox("POST", "/_sandbox/webhooks", {"mode": "normal"})
+        await self.sandbox("POST", "/_sandbox/webhooks/flush")
+        if self.procs.engine_pid is None:
+            await self.procs.start_engine()
+
+    @property
+    def sandbox_faults(self) -> int:
+        """Sandbox faults injected (gateway faults and webhook modes)."""
+        return self.done["sandbox"] + self.done["webhooks"]
+
+
+__all__ = ["Driver"]
