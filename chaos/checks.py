@@ -6,14 +6,19 @@ human-readable lines. A ledger entry belongs to a payment when its ``reference``
 reference the gateway was given: attempt id, order id, refund id) or its ``gateway_id`` is one the
 engine recorded for that payment on that gateway.
 
-| check | violated when |
-|---|---|
-| ``lost`` | a payment or refund a client got a 2xx for is missing; a payment a client saw succeed is not succeeded; the gateway moved money the engine has no record of |
-| ``double`` | more than one charge or capture at the gateway for one payment; more than one refund at the gateway for one engine refund, or more refunded than captured |
-| ``mismatch`` | the engine's captured / refunded amounts differ from the gateway's; a client told "declined" was charged |
-| ``idem`` | one key answered with two objects or two different decided answers; the key's stored object is another; two payments for one order |
-| ``stuck`` | anything still unresolved after reconciliation: open payments, attempts, refunds, work rows; a key a client never got decided |
-| ``leaks`` | a card number or CVV found in the database files, Redis or the logs |
+Checks (each violated when):
+
+* ``lost``: a payment or refund a client got a 2xx for is missing; a payment a client saw succeed
+  is not succeeded; the gateway moved money the engine has no record of.
+* ``double``: more than one charge or capture at the gateway for one payment; more than one
+  gateway refund for one engine refund, or more refunded than captured.
+* ``mismatch``: the engine's captured / refunded amounts differ from the gateway's; a client told
+  "declined" was charged.
+* ``idem``: one key answered with two objects or two different decided (2xx/4xx) answers; the
+  key's stored object is another; two payments for one order.
+* ``stuck``: anything still unresolved after reconciliation (open payments, attempts, refunds, work
+  rows); a key a client never got decided.
+* ``leaks``: a card number or CVV in the database files, Redis or the logs.
 """
 
 from __future__ import annotations
@@ -93,7 +98,7 @@ def group_ledger(snap: Snapshot) -> LedgerView:
 def _told_ok(journal: Journal, prefix: str) -> dict[str, str]:
     """Key -> object id of every decided 2xx answer to a request on ``prefix``."""
     found: dict[str, str] = {}
-    for key, answers in journal.answers.items():
+    for key in journal.answers:
         for answer in journal.told(key):
             data = answer.json()
             if answer.path == prefix and 200 <= answer.status < 300 and isinstance(data, dict) and "id" in data:
@@ -118,7 +123,8 @@ def check_lost(snap: Snapshot, view: LedgerView) -> list[str]:
             out.append(f"payment {payment_id} was seen succeeded, is now {now and now['status']}")
     for entry in view.orphans:
         if entry["kind"] in ("charge", "capture", "refund"):
-            out.append(f"{entry['gateway']} {entry['kind']} {entry['gateway_id']} ({entry['amount']}) has no engine record")
+            what = f"{entry['gateway']} {entry['kind']} {entry['gateway_id']} ({entry['amount']})"
+            out.append(f"{what} has no engine record")
     return out
 
 
@@ -152,7 +158,7 @@ def check_mismatch(snap: Snapshot, view: LedgerView) -> list[str]:
         if refunded != p["amount_refunded"]:
             out.append(f"payment {p['id']}: engine refunded {p['amount_refunded']}, gateway {refunded}")
     charged = {pid for pid, entries in view.by_payment.items() if any(e["kind"] == "charge" for e in entries)}
-    for key, answers in snap.journal.answers.items():
+    for key in snap.journal.answers:
         for answer in snap.journal.told(key):
             data = answer.json() or {}
             error = data.get("error") if isinstance(data, dict) else None

@@ -3,7 +3,9 @@
 Each event starts once the workload has started ``event.at`` checkouts, one event at a time:
 
 * ``kill``: SIGKILL the engine's process group (no graceful anything), start it again on the
-  same port (the clients meanwhile get refused connections and retry);
+  same port (the clients meanwhile get refused connections and retry); with a ``gateway``, first
+  hold that gateway's next POSTs with a latency fault and kill once one is being held, so the
+  gateway finishes work whose answer the engine never hears;
 * ``postgres``: stop the test's own PostgreSQL (``fast``: every client disconnected at once),
   keep it down ``hold_s``, start it again on the same port and data;
 * ``redis``: stop the test's own Redis for ``hold_s``, start it again (it holds only
@@ -50,19 +52,19 @@ class Driver:
     async def run(self, progress: Progress, stop: asyncio.Event) -> None:
         """Inject every event when its turn comes; returns early once ``stop`` is set."""
         for event in self.plan.faults:
-            while progress.started < event.at and not stop.is_set():
+            while progress.started < event.at and not stop.is_set():  # noqa: ASYNC110 - a counter, not an event
                 await asyncio.sleep(0.05)
             if stop.is_set():
                 return
             began = time.monotonic()
             await self.inject(event)
-            self.log.append(
-                f"{event.describe()} took {time.monotonic() - began:.1f}s (finished {progress.finished})"
-            )
+            self.log.append(f"{event.describe()} took {time.monotonic() - began:.1f}s (finished {progress.finished})")
 
     async def inject(self, event: FaultEvent) -> None:
         """Carry out one event."""
         if event.kind == "kill":
+            if event.gateway is not None:
+                await self.hold_at(event.gateway)
             began = time.monotonic()
             await self.procs.kill_engine()
             await self.procs.start_engine()
@@ -76,8 +78,11 @@ class Driver:
             await asyncio.sleep(event.hold_s)
             await asyncio.to_thread(self.redis.start)  # type: ignore[attr-defined]
         elif event.kind == "sandbox":
-            await self.sandbox("POST", "/_sandbox/faults", {"gateway": event.gateway, "fault": event.fault,
-                                                             "count": event.count, "latency_ms": 1500})
+            await self.sandbox(
+                "POST",
+                "/_sandbox/faults",
+                {"gateway": event.gateway, "fault": event.fault, "count": event.count, "latency_ms": 1500},
+            )
         elif event.kind == "webhooks":
             await self.sandbox("POST", "/_sandbox/webhooks", {"mode": event.fault})
             await asyncio.sleep(event.hold_s)
@@ -86,6 +91,23 @@ class Driver:
         else:
             raise ValueError(f"unknown fault kind {event.kind!r}")
         self.done[event.kind] += 1
+
+    async def hold_at(self, gateway: str) -> None:
+        """Slow ``gateway`` down (a latency fault on its next POSTs) and wait until one was taken:
+        the kill then lands while the gateway is processing a request the engine sent."""
+        fault = await self.sandbox(
+            "POST",
+            "/_sandbox/faults",
+            {"gateway": gateway, "fault": "latency", "latency_ms": 1500, "count": 2, "method": "POST"},
+        )
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            faults = (await self.sandbox("GET", "/_sandbox/faults"))["faults"]
+            left = next((f["count"] for f in faults if f["id"] == fault["id"]), 0)  # type: ignore[union-attr]
+            if left < 2:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # the held request is at the gateway: well inside its 1.5 s
 
     async def sandbox(self, method: str, path: str, body: dict[str, object] | None = None) -> dict[str, object]:
         """Call the sandbox's control API."""

@@ -88,6 +88,7 @@ class FaultEvent:
     def describe(self) -> str:
         """A short human label (for the log)."""
         extra = f" {self.gateway}/{self.fault} x{self.count}" if self.kind == "sandbox" else ""
+        extra += f" while held at {self.gateway}" if self.kind == "kill" and self.gateway else ""
         extra += f" {self.fault} {self.hold_s:.1f}s" if self.kind == "webhooks" else ""
         extra += f" {self.hold_s:.1f}s" if self.kind in ("postgres", "redis") else ""
         return f"@{self.at} {self.kind}{extra}"
@@ -143,21 +144,28 @@ def make_plan(
     kills: int = 10,
     postgres_restarts: int = 1,
     redis_outages: int = 1,
-    sandbox_faults: int = 12,
+    sandbox_faults: int = 18,
     outage_s: float = 4.0,
 ) -> Plan:
     """The plan of ``seed``: the same arguments always give the same plan."""
     rng = random.Random(seed)
     items = tuple(_checkout(rng, seed, i) for i in range(checkouts))
-    faults = [FaultEvent(at, "kill") for at in _spread(rng, kills, checkouts)]
+    # Every other kill lands while checkouts are held at a gateway (a latency fault taken first).
+    faults = [
+        FaultEvent(at, "kill", gateway=rng.choice(GATEWAYS) if i % 2 else None)
+        for i, at in enumerate(_spread(rng, kills, checkouts))
+    ]
     faults += [FaultEvent(at, "postgres", hold_s=outage_s / 2) for at in _spread(rng, postgres_restarts, checkouts)]
     faults += [FaultEvent(at, "redis", hold_s=outage_s) for at in _spread(rng, redis_outages, checkouts)]
-    for at in _spread(rng, sandbox_faults, checkouts, 0.02, 0.95):
-        if rng.random() < 0.25:
-            faults.append(FaultEvent(at, "webhooks", fault=rng.choice(WEBHOOK_MODES), hold_s=rng.uniform(1, 3)))
+    # Every kind of sandbox fault in turn (shuffled), so even a small run has each of them.
+    kinds = [*SANDBOX_FAULTS, *WEBHOOK_MODES] * (sandbox_faults // 9 + 1)
+    kinds = kinds[:sandbox_faults]
+    rng.shuffle(kinds)
+    for at, kind in zip(_spread(rng, sandbox_faults, checkouts, 0.02, 0.95), kinds, strict=True):
+        if kind in WEBHOOK_MODES:
+            faults.append(FaultEvent(at, "webhooks", fault=kind, hold_s=rng.uniform(1, 3)))
         else:
-            fault = rng.choice(SANDBOX_FAULTS)
-            faults.append(FaultEvent(at, "sandbox", gateway=rng.choice(GATEWAYS), fault=fault, count=rng.randint(1, 3)))
+            faults.append(FaultEvent(at, "sandbox", gateway=rng.choice(GATEWAYS), fault=kind, count=rng.randint(2, 5)))
     faults.sort(key=lambda f: (f.at, f.kind))
     return Plan(seed, items, tuple(faults))
 

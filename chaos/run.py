@@ -49,7 +49,7 @@ class Options:
     kills: int = 10
     postgres_restarts: int = 1
     redis_outages: int = 1
-    sandbox_faults: int = 12
+    sandbox_faults: int = 18
     outage_s: float = 4.0
     concurrency: int = 12
     settle_s: float = 90.0
@@ -97,7 +97,9 @@ class Result:
         )
 
 
-async def settle(procs: ProcessStack, conn: asyncpg.Connection, merchant_id: str, api_key: str, within_s: float) -> None:
+async def settle(
+    procs: ProcessStack, conn: asyncpg.Connection, merchant_id: str, api_key: str, within_s: float
+) -> None:
     """Reconcile until nothing is open (or ``within_s`` passes)."""
     deadline = time.monotonic() + within_s
     async with procs.client(api_key, timeout=15) as http:
@@ -127,14 +129,12 @@ async def settle(procs: ProcessStack, conn: asyncpg.Connection, merchant_id: str
 
 
 async def _anything_open(conn: asyncpg.Connection, merchant_id: str) -> bool:
-    return bool(
-        await conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM payment_attempts WHERE merchant_id = $1 AND status = ANY($2))"
-            " OR EXISTS (SELECT 1 FROM refunds WHERE merchant_id = $1 AND status = ANY($3))"
-            " OR EXISTS (SELECT 1 FROM work_items WHERE merchant_id = $1 AND state = 'pending')",
-            merchant_id, list(OPEN_ATTEMPT), list(OPEN_REFUND),
-        )  # fmt: skip
+    sql = (
+        "SELECT EXISTS (SELECT 1 FROM payment_attempts WHERE merchant_id = $1 AND status = ANY($2))"
+        " OR EXISTS (SELECT 1 FROM refunds WHERE merchant_id = $1 AND status = ANY($3))"
+        " OR EXISTS (SELECT 1 FROM work_items WHERE merchant_id = $1 AND state = 'pending')"
     )
+    return bool(await conn.fetchval(sql, merchant_id, list(OPEN_ATTEMPT), list(OPEN_REFUND)))
 
 
 async def gather_rows(conn: asyncpg.Connection, merchant_id: str) -> dict[str, list[dict[str, Any]]]:
@@ -197,8 +197,9 @@ async def run_chaos(options: Options) -> Result:
         "declined": sum(1 for p in rows["payments"] if p["status"] == "requires_payment_method"),
         "refunds": sum(1 for r in rows["refunds"] if r["status"] == "succeeded"),
     }
-    return Result(options, plan, journal, dict(driver.done), violations, outcomes, time.monotonic() - began, log_dir,
-                  driver.log)
+    return Result(
+        options, plan, journal, dict(driver.done), violations, outcomes, time.monotonic() - began, log_dir, driver.log
+    )
 
 
 __all__ = ["Options", "Result", "run_chaos"]

@@ -17,6 +17,7 @@ and the engine has no business storing a CVV field, filled or not.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -84,10 +85,14 @@ async def redis_blobs(url: str, dump_dir: Path | None = None) -> list[tuple[str,
         if dump_dir is not None:
             await client.config_set("rdbcompression", "no")
             await client.save()
-            blobs += [(f"redis dump {p.name}", p.read_bytes()) for p in dump_dir.glob("*.rdb")]
+            blobs += await asyncio.to_thread(_dumps, dump_dir)
     finally:
         await client.aclose()
     return blobs
+
+
+def _dumps(dump_dir: Path) -> list[tuple[str, bytes]]:
+    return [(f"redis dump {p.name}", p.read_bytes()) for p in dump_dir.glob("*.rdb")]
 
 
 async def _value(client: aioredis.Redis, name: bytes) -> bytes:
