@@ -13,6 +13,7 @@ the engine's rows and the sandbox's ledger (``chaos.checks``) and scan for card 
 from __future__ import annotations
 
 import asyncio
+import json
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -153,6 +154,25 @@ async def gather_rows(conn: asyncpg.Connection, merchant_id: str) -> dict[str, l
     return rows
 
 
+def write_evidence(path: Path, snap: Snapshot, violations: dict[str, list[str]]) -> None:
+    """Everything the checks saw, as JSON beside the logs (what a failing seed is debugged from)."""
+    answers = {
+        key: [{"path": a.path, "status": a.status, "body": a.body.decode(errors="replace")} for a in found]
+        for key, found in snap.journal.answers.items()
+    }
+    data = {
+        "violations": violations,
+        "payments": snap.payments,
+        "attempts": snap.attempts,
+        "refunds": snap.refunds,
+        "work": snap.work,
+        "keys": snap.keys,
+        "ledger": snap.ledger,
+        "answers": answers,
+    }
+    path.write_text(json.dumps(data, indent=1, default=str))
+
+
 async def run_chaos(options: Options) -> Result:
     """Run the plan of ``options`` and check it; never raises for a violation (see :class:`Result`)."""
     began = time.monotonic()
@@ -191,6 +211,7 @@ async def run_chaos(options: Options) -> Result:
         leaks += await scan_redis(rd.url, CARD_NUMBERS, cvvs, dump_dir=pg.data.parent)
         snap = Snapshot(journal, ledger=ledger, seen=workload.seen, leaks=leaks, **rows)
         violations = run_checks(snap)
+        await asyncio.to_thread(write_evidence, log_dir / "evidence.json", snap, violations)
         violations["stuck"] += workload.errors  # a checkout the client could not finish is unresolved too
     outcomes = {
         "succeeded": sum(1 for p in rows["payments"] if p["status"] == "succeeded"),
