@@ -38,7 +38,8 @@ ENGINE_ENV = {
     "LOG_LEVEL": "INFO",  # the logs are scanned for card data: let them say a lot
     "DB_POOL_MAX": "20",
 }
-SANDBOX_ENV = {"SANDBOX_WEBHOOK_RETRY_DELAYS_S": "0.3,1,2", "SANDBOX_HANG_S": "6"}
+# An OTP page nobody answers fails after 30 s (a resumed confirm cannot give its URL back).
+SANDBOX_ENV = {"SANDBOX_WEBHOOK_RETRY_DELAYS_S": "0.3,1,2", "SANDBOX_HANG_S": "6", "SANDBOX_AUTH_EXPIRE_S": "30"}
 
 
 @dataclass
