@@ -46,16 +46,35 @@ class Driver:
     postgres: object  # OwnedPostgres
     redis: object  # OwnedRedis
     done: Counter[str] = field(default_factory=Counter)
+    begun: list[asyncio.Event] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
     restart_s: list[float] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.begun = [asyncio.Event() for _ in self.plan.faults]
+
+    async def admit(self, index: int) -> None:
+        """Hold checkout ``index`` until every fault due before it has begun: the workload cannot
+        run ahead of the schedule, so every fault lands while checkouts are in flight."""
+        for event, begun in zip(self.plan.faults, self.begun, strict=True):
+            if event.at < index:
+                await begun.wait()
+
     async def run(self, progress: Progress, stop: asyncio.Event) -> None:
         """Inject every event when its turn comes; returns early once ``stop`` is set."""
-        for event in self.plan.faults:
+        try:
+            await self._run(progress, stop)
+        finally:
+            for begun in self.begun:  # never leave a checkout waiting on a fault that will not come
+                begun.set()
+
+    async def _run(self, progress: Progress, stop: asyncio.Event) -> None:
+        for event, begun in zip(self.plan.faults, self.begun, strict=True):
             while progress.started < event.at and not stop.is_set():  # noqa: ASYNC110 - a counter, not an event
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.02)
             if stop.is_set():
                 return
+            begun.set()
             began = time.monotonic()
             await self.inject(event)
             self.log.append(f"{event.describe()} took {time.monotonic() - began:.1f}s (finished {progress.finished})")

@@ -188,6 +188,7 @@ async def run_chaos(options: Options) -> Result:
         client = ChaosClient(procs.engine_url, api_key, journal)
         workload = Workload(plan, client, options.concurrency)
         driver = Driver(plan, procs, pg, rd)
+        workload.gate = driver.admit
         stop = asyncio.Event()
         driving = asyncio.create_task(driver.run(workload, stop))
         try:

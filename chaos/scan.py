@@ -31,9 +31,7 @@ CVV_NEAR = re.compile(CVV_FIELD + rb"[\"'\]]?\s*(?:[:=]|%3A|%3D)\s*[\"']?(\d{3,4
 # (a quote, ``]``, ``=``, ``:``) or -- jsonb writes an object's keys one after another, shortest
 # first -- by the next key of a card object (``...cvcnumber...``). Random ids and binary data
 # contain ``cvV`` often enough; they do not contain these.
-CVV_NAME = re.compile(
-    rb"(?<![A-Za-z0-9_])(?:cvc|cvv|ccvv|card_security_code)(?=[\"'\]=:\s]|number|exp_|holder)"
-)
+CVV_NAME = re.compile(rb"(?<![A-Za-z0-9_])(?:cvc|cvv|ccvv|card_security_code)(?=[\"'\]=:\s]|number|exp_|holder)")
 
 
 def card_patterns(numbers: Iterable[str]) -> list[bytes]:

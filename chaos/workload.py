@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,7 @@ class Workload:
     seen: dict[str, dict[str, Any]] = field(default_factory=dict)  # payment id -> last GET the client saw
     payment_of: dict[str, str] = field(default_factory=dict)  # checkout key -> payment id
     errors: list[str] = field(default_factory=list)
+    gate: Callable[[int], Awaitable[None]] | None = None  # awaited before each checkout starts
 
     async def run(self) -> None:
         """Every checkout of the plan, ``concurrency`` at a time."""
@@ -45,6 +47,8 @@ class Workload:
             for checkout in queue:
                 self.started += 1
                 try:
+                    if self.gate is not None:
+                        await self.gate(checkout.index)
                     await self.checkout(checkout)
                 except Exception as exc:  # a client bug must not hide the other checkouts' results
                     self.errors.append(f"{checkout.key}: {type(exc).__name__}: {exc}")
