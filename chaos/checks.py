@@ -13,7 +13,7 @@ Checks (each violated when):
 * ``double``: more than one charge or capture at the gateway for one payment; more than one
   gateway refund for one engine refund, or more refunded than captured.
 * ``mismatch``: the engine's captured / refunded amounts differ from the gateway's; a client told
-  "declined" was charged.
+  it failed (402 declined, 502 gateway error) was charged.
 * ``idem``: one key answered with two objects or two different decided (2xx/4xx) answers; the
   key's stored object is another; two payments for one order.
 * ``stuck``: anything still unresolved after reconciliation (open payments, attempts, refunds, work
@@ -117,7 +117,13 @@ def check_lost(snap: Snapshot, view: LedgerView) -> list[str]:
     for key, refund_id in _told_ok(snap.journal, "/v1/refunds").items():
         if refund_id not in refunds:
             out.append(f"refund {refund_id} (key {key}) was answered 2xx but is missing")
-    for payment_id, seen in snap.seen.items():
+    told_succeeded = {
+        data["id"]: data
+        for key in snap.journal.answers
+        for a in snap.journal.told(key)
+        if a.path == "/v1/payments" and a.status < 300 and isinstance(data := a.json(), dict) and "id" in data
+    }
+    for payment_id, seen in {**told_succeeded, **snap.seen}.items():
         now = payments.get(payment_id)
         if seen.get("status") == "succeeded" and (now is None or now["status"] != "succeeded"):
             out.append(f"payment {payment_id} was seen succeeded, is now {now and now['status']}")
@@ -162,8 +168,10 @@ def check_mismatch(snap: Snapshot, view: LedgerView) -> list[str]:
         for answer in snap.journal.told(key):
             data = answer.json() or {}
             error = data.get("error") if isinstance(data, dict) else None
-            if answer.status == 402 and isinstance(error, dict) and error.get("payment_id") in charged:
-                out.append(f"key {key}: told declined, but the gateway charged payment {error['payment_id']}")
+            told_failed = answer.status in (402, 502) and answer.path == "/v1/payments"
+            if told_failed and isinstance(error, dict) and error.get("payment_id") in charged:
+                what = f"told {answer.status} {error.get('code')}"
+                out.append(f"key {key}: {what}, but the gateway charged payment {error['payment_id']}")
     return out
 
 

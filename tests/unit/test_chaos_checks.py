@@ -201,7 +201,7 @@ def test_a_client_told_declined_whose_card_was_charged_is_a_mismatch() -> None:
     snap.ledger.append(
         {"gateway": "razorpay", "kind": "charge", "reference": "att_2", "gateway_id": "p2", "amount": 700}
     )
-    assert only(snap, "mismatch") == ["key k2: told declined, but the gateway charged payment pay_2"]
+    assert only(snap, "mismatch") == ["key k2: told 402 card_declined, but the gateway charged payment pay_2"]
 
 
 # --- idem ------------------------------------------------------------------------------------
@@ -211,8 +211,9 @@ def test_one_key_answered_with_two_payments_is_found() -> None:
     snap = clean()
     other = {**PAID, "id": "pay_9"}
     snap.journal.add(Answer("k1", "/v1/payments", 201, json.dumps(other).encode()))
-    found = only(snap, "idem")
-    assert "key k1 answered with 2 objects: ['pay_1', 'pay_9']" in found
+    found = run_checks(snap)
+    assert "key k1 answered with 2 objects: ['pay_1', 'pay_9']" in found["idem"]
+    assert found["lost"] == ["payment pay_9 was seen succeeded, is now None"]  # and the second one is nowhere
 
 
 def test_a_replay_that_differs_from_the_first_answer_is_found() -> None:
@@ -319,3 +320,11 @@ def test_a_seed_always_gives_the_same_plan_and_another_seed_another() -> None:
     assert {c.kind for c in one.checkouts} >= {"card_ok", "card_decline", "threeds_approve", "upi_ok", "upi_fail"}
     refunded = [c for c in one.checkouts if c.refunds]
     assert refunded and all(sum(c.refunds) <= c.amount and c.expected == "succeeded" for c in refunded)
+
+
+def test_a_payment_answered_succeeded_that_is_no_longer_is_lost() -> None:
+    snap = clean()
+    snap.seen = {}
+    snap.payments[0]["status"] = "requires_payment_method"
+    found = run_checks(snap)["lost"]
+    assert found == ["payment pay_1 was seen succeeded, is now requires_payment_method"], found
