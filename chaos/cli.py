@@ -30,6 +30,7 @@ def parse(argv: list[str] | None = None) -> Options:
     p.add_argument("--outage-s", type=float, default=d.outage_s, help="Redis down this long, PostgreSQL half")
     p.add_argument("--concurrency", type=int, default=d.concurrency, help="customers checking out at once")
     p.add_argument("--settle-s", type=float, default=d.settle_s, help="longest wait for reconciliation")
+    p.add_argument("--workers", type=int, default=d.workers, help="engine worker processes")
     p.add_argument("--verbose", action="store_true", help="print the fault log too")
     p.add_argument("--log-dir", type=Path, default=None, help="keep the processes' logs here")
     a = p.parse_args(argv)
@@ -37,7 +38,7 @@ def parse(argv: list[str] | None = None) -> Options:
         p.error("--checkouts must be positive and the fault counts non-negative")
     return Options(
         a.seed, a.checkouts, a.kills, a.postgres_restarts, a.redis_outages, a.sandbox_faults,
-        a.outage_s, a.concurrency, a.settle_s, a.log_dir, a.verbose,
+        a.outage_s, a.concurrency, a.settle_s, a.log_dir, a.verbose, a.workers,
     )  # fmt: skip
 
 

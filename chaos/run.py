@@ -57,6 +57,7 @@ class Options:
     settle_s: float = 90.0
     log_dir: Path | None = None
     verbose: bool = False
+    workers: int = 1  # ENGINE_WORKERS of the engine process (a kill takes the whole group)
 
     def replay_args(self) -> str:
         """The command-line arguments that replay this run."""
@@ -64,6 +65,7 @@ class Options:
             f"--seed {self.seed} --checkouts {self.checkouts} --kills {self.kills} "
             f"--postgres-restarts {self.postgres_restarts} --redis-outages {self.redis_outages} "
             f"--sandbox-faults {self.sandbox_faults} --outage-s {self.outage_s:g} --concurrency {self.concurrency}"
+            + (f" --workers {self.workers}" if self.workers != 1 else "")
         )
 
 
@@ -182,7 +184,10 @@ async def run_chaos(options: Options) -> Result:
         options.redis_outages, options.sandbox_faults, options.outage_s,
     )  # fmt: skip
     log_dir = Path(options.log_dir or tempfile.mkdtemp(prefix=f"chaos-{options.seed}-"))
-    async with owned_services() as (svc, pg, rd), process_stack(svc, ENGINE_ENV, SANDBOX_ENV, log_dir) as procs:
+    async with (
+        owned_services() as (svc, pg, rd),
+        process_stack(svc, {**ENGINE_ENV, "ENGINE_WORKERS": str(options.workers)}, SANDBOX_ENV, log_dir) as procs,
+    ):
         merchant_id, api_key = await procs.new_merchant("Chaos Pharmacy")
         journal = Journal()
         client = ChaosClient(procs.engine_url, api_key, journal)
