@@ -75,12 +75,12 @@ class Journal:
 
     @property
     def client_5xx(self) -> int:
-        """5xx answers received (each then retried or final)."""
+        """5xx answers received, reads included (each then retried or final)."""
         return sum(n for status, n in self.statuses.items() if status >= 500)
 
     @property
     def no_answer(self) -> int:
-        """Requests that got no answer at all (connection refused, reset, timed out)."""
+        """Requests (reads included) that got no answer at all (connection refused, reset, timed out)."""
         return self.statuses[0]
 
 
@@ -140,6 +140,7 @@ class ChaosClient:
                 response = await self.http.get(path)
             except httpx.HTTPError:
                 response = None
+            self.journal.statuses[response.status_code if response is not None else 0] += 1
             if response is not None and response.status_code == 200:
                 return response.json()
             if response is not None and response.status_code < 500:
