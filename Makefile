@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 ENGINE_EXPECT_COMPILED ?= 1
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit test-integration lint bench-ratio bench bench-quick bench-deps clean
+.PHONY: install run test test-unit test-integration lint bench-ratio bench bench-quick bench-deps chaos clean
 
 $(PY):
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is required (python3.11+ on PATH)" >&2; exit 1; }
@@ -68,6 +68,14 @@ bench: $(STAMP) $(BENCH_STAMP)
 
 bench-quick: $(STAMP) $(BENCH_STAMP)
 	$(PY) -m bench --quick $(BENCH_ARGS)
+
+# The chaos suite with real processes (README: Chaos suite): 1,000 checkouts, 10 engine kills, a
+# PostgreSQL restart, a Redis outage and sandbox faults; one summary line, non-zero on a violation.
+# e.g. make chaos CHAOS_ARGS='--seed 7 --checkouts 1000 --kills 10'
+CHAOS_ARGS ?=
+
+chaos: install
+	$(PY) -m chaos $(CHAOS_ARGS)
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -9,6 +9,7 @@
 | ``SANDBOX_HANG_S`` | ``30`` | how long a ``timeout`` fault hangs before answering |
 | ``SANDBOX_WEBHOOK_RETRY_DELAYS_S`` | ``0.5,1,2,4`` | delays between webhook delivery retries |
 | ``SANDBOX_WEBHOOK_TIMEOUT_S`` | ``5`` | a webhook not answered within this counts as failed |
+| ``SANDBOX_AUTH_EXPIRE_S`` | ``900`` | an undecided OTP / bank / wallet page fails after it (0: never) |
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class SandboxSettings(msgspec.Struct, frozen=True, kw_only=True):
     hang_s: float = 30.0
     webhook_retry_delays_s: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
     webhook_timeout_s: float = 5.0
+    auth_expire_s: float = 900.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SandboxSettings:
@@ -50,6 +52,7 @@ class SandboxSettings(msgspec.Struct, frozen=True, kw_only=True):
                 else default.webhook_retry_delays_s
             ),
             webhook_timeout_s=float(env.get("SANDBOX_WEBHOOK_TIMEOUT_S", default.webhook_timeout_s)),
+            auth_expire_s=float(env.get("SANDBOX_AUTH_EXPIRE_S", default.auth_expire_s)),
         )
 
     def webhook_target(self, gateway: str, merchant_id: str) -> str:

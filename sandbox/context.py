@@ -40,6 +40,12 @@ class BackgroundTasks:
             await asyncio.wait(set(self._tasks), timeout=left)
         return not self._tasks
 
+    def expire(self, after_s: float, reject: Callable[[], None]) -> None:
+        """Call ``reject`` after ``after_s`` seconds (never when 0): an authentication page nobody
+        decided fails, as a real gateway's session times out (``reject`` is a no-op once decided)."""
+        if after_s > 0:
+            self.spawn(_later(after_s, reject))
+
     async def cancel_all(self) -> None:
         """Cancel every running task and wait for them to finish."""
         tasks = list(self._tasks)
@@ -93,3 +99,8 @@ def context_of(scope: Mapping[str, Any]) -> SandboxContext:
     app = scope["litestar_app"]
     ctx: SandboxContext = app.state.sandbox
     return ctx
+
+
+async def _later(after_s: float, call: Callable[[], None]) -> None:
+    await asyncio.sleep(after_s)
+    call()

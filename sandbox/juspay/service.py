@@ -156,6 +156,8 @@ class JuspayService:
                 answer["payment"] = {"authentication": {"method": "GET", "url": url}}
                 if instrument.outcome is not Outcome.REDIRECT:
                     self.ctx.tasks.spawn(self._resolve_later(order, txn, instrument.outcome))
+                else:
+                    self.ctx.tasks.expire(self.ctx.settings.auth_expire_s, lambda: self.decide(order, txn, False))
         answer["status"] = order.status
         return TxnAnswer(answer, drop=instrument.outcome is Outcome.CHARGE_THEN_DROP)
 

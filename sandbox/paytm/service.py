@@ -144,6 +144,7 @@ class PaytmService:
                 return Answer(self._direct_body(order, txn))
             case Outcome.REDIRECT:
                 txn.code = w.BANK_PENDING
+                self.ctx.tasks.expire(self.ctx.settings.auth_expire_s, lambda: self.decide(order, txn, False))
                 return Answer(self._bank_form(order, txn))
         txn.code = w.UPI_PENDING
         self.ctx.tasks.spawn(self._resolve_later(order, txn, instrument.outcome))

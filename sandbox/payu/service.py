@@ -149,6 +149,8 @@ class PayuService:
                 self.emit([self.settle(txn, False, DECLINES[instrument.decline_reason])])
             case Outcome.PENDING_SUCCESS | Outcome.PENDING_FAILURE:
                 self.ctx.tasks.spawn(self._resolve_later(txn, instrument.outcome))
+            case Outcome.REDIRECT:
+                self.ctx.tasks.expire(self.ctx.settings.auth_expire_s, lambda: self.decide(txn, False))
         return Paid(txn, instrument.outcome)
 
     def _instrument(self, txn: Txn, form: dict[str, str]) -> Instrument:

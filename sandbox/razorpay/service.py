@@ -139,6 +139,7 @@ class RazorpayService:
             case Outcome.REDIRECT:
                 url = f"{public}/pages/authenticate/{payment.id}"
                 result["next"] = [{"action": "redirect", "url": url}]
+                self.ctx.tasks.expire(self.ctx.settings.auth_expire_s, lambda: self.decide(payment, False))
             case Outcome.PENDING_SUCCESS | Outcome.PENDING_FAILURE:
                 self.ctx.tasks.spawn(self._resolve_later(payment, order, instrument.outcome))
                 url = f"{public}/v1/payments/{payment.id}"

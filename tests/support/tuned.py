@@ -21,23 +21,27 @@ from tests.support.stack import Services, engine_settings, fresh_database
 
 
 @contextlib.asynccontextmanager
-async def tuned_stack(svc: Services, prefix: str, **overrides: Any) -> AsyncIterator[Stack]:
-    """Sandbox + engine (settings ``overrides`` applied, reconciler off) over real HTTP."""
+async def tuned_stack(
+    svc: Services, prefix: str, sandbox: dict[str, Any] | None = None, **overrides: Any
+) -> AsyncIterator[Stack]:
+    """Sandbox (``sandbox``: SandboxSettings overrides) + engine (settings ``overrides`` applied,
+    reconciler off) over real HTTP."""
     async with fresh_database(svc, prefix) as db:
         api_port, sandbox_port = free_port(), free_port()
         sandbox_url = f"http://127.0.0.1:{sandbox_port}"
-        sandbox = create_sandbox(
+        sandbox_app = create_sandbox(
             SandboxSettings(
                 public_url=sandbox_url,
                 webhook_url=f"http://127.0.0.1:{api_port}/v1/webhooks/{{gateway}}/{{merchant_id}}",
                 upi_delay_s=0.3,
                 hang_s=6.0,
                 webhook_retry_delays_s=(0.2, 0.5),
+                **(sandbox or {}),
             )
         )
         overrides.setdefault("reconcile_interval", 0.0)
         settings = engine_settings(db, port=api_port, sandbox_url=sandbox_url, **overrides)
         app = create_app(settings)
         served = RequestIdMiddleware(app, max_inflight=settings.max_inflight)
-        async with serve_asgi(sandbox, sandbox_port), serve_asgi(served, api_port) as api_url:
+        async with serve_asgi(sandbox_app, sandbox_port), serve_asgi(served, api_port) as api_url:
             yield Stack(api_url=api_url, sandbox_url=sandbox_url, engine=app.state.engine)

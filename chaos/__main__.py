@@ -1,0 +1,5 @@
+"""``python -m chaos`` (what ``make chaos`` runs)."""
+
+from chaos.cli import main
+
+raise SystemExit(main())
