@@ -27,7 +27,6 @@ from engine.store.ratelimit import MerchantRateLimiter
 from engine.store.uow import Database
 
 if TYPE_CHECKING:
-
     from engine.services.keys import Rotation
 
 

@@ -83,6 +83,22 @@ class PaymentList(msgspec.Struct, forbid_unknown_fields=True):
     has_more: bool
 
 
+class RefundList(msgspec.Struct, forbid_unknown_fields=True):
+    """A cursor page of refunds, newest first."""
+
+    object: Literal["list"]
+    data: list[RefundObject]
+    has_more: bool
+
+
+class CustomerList(msgspec.Struct, forbid_unknown_fields=True):
+    """A cursor page of customers, newest first."""
+
+    object: Literal["list"]
+    data: list[CustomerObject]
+    has_more: bool
+
+
 class ErrorDetail(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
     """What went wrong; ``param`` names the offending input, ``decline_code`` a card decline."""
 

@@ -17,8 +17,8 @@ from engine.results import Result
 from engine.services import cancels, captures, charging, idempotency, routing
 from engine.services import confirm as confirming
 from engine.services.methods import prepare_method
+from engine.services.pages import MAX_PAGE
 from engine.services.payments import (
-    MAX_PAGE,
     create_for_confirm,
     create_payment,
     get_payment,
@@ -93,13 +93,19 @@ class PaymentController(Controller):
         # Bounds and statuses are checked by list_payments (400 naming the parameter).
         limit: int = Parameter(default=10, description="1 to 100", schema_extra={"minimum": 1, "maximum": MAX_PAGE}),
         starting_after: str | None = Parameter(default=None, max_length=64),
+        ending_before: str | None = Parameter(default=None, max_length=64),
         status: str | None = Parameter(
             default=None, max_length=40, schema_extra={"enum": [s.value for s in PaymentStatus]}
         ),
     ) -> Response[bytes]:
-        """A page of payments; pass the last id as ``starting_after`` for the next page."""
+        """A page of payments; ``starting_after`` (older) or ``ending_before`` (newer) a payment id."""
         page = await list_payments(
-            engine_of(state), merchant_id, limit=limit, starting_after=starting_after, status=status
+            engine_of(state),
+            merchant_id,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
+            status=status,
         )
         return Response(encode(page), media_type=JSON)
 

@@ -5,15 +5,21 @@ from __future__ import annotations
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.params import Parameter
 
 from api.deps import engine_of, merchant_id
 from api.docs import GATEWAY_ERRORS, READ_ERRORS, WRITE_ERRORS, responses
 from api.idem import JSON, run
 from api.render import CREATED
 from engine.commands import CreateCustomer, CreateRefund
-from engine.services.customers import create_customer, get_customer
-from engine.services.refunds import create_refund, get_refund
-from engine.views import CustomerObject, RefundObject, customer_view, encode, refund_view
+from engine.services.customers import create_customer, get_customer, list_customers
+from engine.services.pages import MAX_PAGE
+from engine.services.refunds import create_refund, get_refund, list_refunds
+from engine.views import CustomerList, CustomerObject, RefundList, RefundObject, customer_view, encode, refund_view
+
+# Bounds are checked by the services (400 naming the parameter); the schema documents them.
+LIMIT = Parameter(default=10, description="1 to 100", schema_extra={"minimum": 1, "maximum": MAX_PAGE})
+CURSOR = Parameter(default=None, max_length=64)
 
 
 class RefundController(Controller):
@@ -34,6 +40,32 @@ class RefundController(Controller):
         """Refund ``amount`` (default: all that is left) of a succeeded payment."""
         engine = engine_of(state)
         return await run(request, engine, merchant_id, lambda claim: create_refund(engine, merchant_id, data, claim))
+
+    @get(
+        "/",
+        summary="List refunds (newest first, cursor pagination)",
+        responses=responses(200, RefundList, "A page of refunds.", *READ_ERRORS),
+    )
+    async def list_(
+        self,
+        state: State,
+        merchant_id: str,
+        payment_id: str | None = Parameter(default=None, max_length=64),
+        limit: int = LIMIT,
+        starting_after: str | None = CURSOR,
+        ending_before: str | None = CURSOR,
+    ) -> Response[bytes]:
+        """A page of refunds (of one payment with ``payment_id``); ``starting_after`` (older) or
+        ``ending_before`` (newer) a refund id."""
+        page = await list_refunds(
+            engine_of(state),
+            merchant_id,
+            payment_id=payment_id,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
+        )
+        return Response(encode(page), media_type=JSON)
 
     @get(
         "/{refund_id:str}",
@@ -70,6 +102,25 @@ class CustomerController(Controller):
             lambda claim: create_customer(engine, merchant_id, data, claim),
             render=CREATED,
         )
+
+    @get(
+        "/",
+        summary="List customers (newest first, cursor pagination)",
+        responses=responses(200, CustomerList, "A page of customers.", *READ_ERRORS),
+    )
+    async def list_(
+        self,
+        state: State,
+        merchant_id: str,
+        limit: int = LIMIT,
+        starting_after: str | None = CURSOR,
+        ending_before: str | None = CURSOR,
+    ) -> Response[bytes]:
+        """A page of customers; ``starting_after`` (older) or ``ending_before`` (newer) a customer id."""
+        page = await list_customers(
+            engine_of(state), merchant_id, limit=limit, starting_after=starting_after, ending_before=ending_before
+        )
+        return Response(encode(page), media_type=JSON)
 
     @get(
         "/{customer_id:str}",

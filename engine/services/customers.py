@@ -18,8 +18,9 @@ from engine.gateways import registry
 from engine.gateways.base import CustomerConnector
 from engine.ids import new_id, plausible
 from engine.model import Customer
-from engine.services import idempotency
+from engine.services import idempotency, pages
 from engine.store.work import WorkItem
+from engine.views import CustomerList, customer_view
 
 if TYPE_CHECKING:
     from engine.bootstrap import Engine
@@ -80,3 +81,15 @@ async def _load(engine: Engine, merchant_id: str, customer_id: str) -> Customer:
     if customer is None:
         raise NotFound(f"No such customer: {customer_id[:64]!r}.", param="id")
     return customer
+
+
+async def list_customers(
+    engine: Engine, merchant_id: str, *, limit: int, starting_after: str | None, ending_before: str | None
+) -> CustomerList:
+    """A cursor page of the merchant's customers (``engine.services.pages``)."""
+    w = await pages.window(
+        limit, starting_after, ending_before, lambda cid: engine.db.customers.cursor_of(cid, merchant_id), "customer"
+    )
+    rows = await engine.db.customers.page(merchant_id, w.older_than, w.newer_than, w.size)
+    page, has_more = pages.trim(rows, limit, w.newer_than is not None)
+    return CustomerList("list", [customer_view(c) for c in page], has_more)

@@ -16,11 +16,10 @@ from engine.merchant_webhooks.events import (
     internal_types_of,
 )
 from engine.merchant_webhooks.objects import Redelivery
+from engine.services import pages
 
 if TYPE_CHECKING:
     from engine.bootstrap import Engine
-
-MAX_PAGE = 100
 
 
 def _view(row: dict[str, Any]) -> EventObject:
@@ -55,8 +54,7 @@ async def list_events(
 ) -> EventList:
     """A page of events, newest first: ``starting_after`` pages to older ones, ``ending_before``
     to newer ones."""
-    if not 1 <= limit <= MAX_PAGE:
-        raise ValidationError(f"limit must be between 1 and {MAX_PAGE}.", param="limit")
+    pages.check_limit(limit)
     if starting_after is not None and ending_before is not None:
         raise ValidationError("Pass starting_after or ending_before, not both.", param="ending_before")
     if type_ is not None and type_ not in PUBLIC_NAMES:
@@ -65,10 +63,8 @@ async def list_events(
     before = await _cursor(engine, merchant_id, starting_after, "starting_after")
     after = await _cursor(engine, merchant_id, ending_before, "ending_before")
     rows = await engine.db.feed.page(merchant_id, internal, before, after, limit + 1)
-    has_more = len(rows) > limit
-    # The query returns the page newest first; one row too many sits at the far end of it.
-    rows = (rows[:limit] if after is None else rows[-limit:]) if has_more else rows
-    return EventList("list", [_view(r) for r in rows], has_more)
+    page, has_more = pages.trim(rows, limit, after is not None)
+    return EventList("list", [_view(r) for r in page], has_more)
 
 
 async def redeliver(engine: Engine, merchant_id: str, event_id: str) -> Redelivery:

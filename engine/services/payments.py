@@ -11,15 +11,13 @@ from engine.errors import NotFound, ValidationError
 from engine.ids import new_id, plausible
 from engine.model import Attempt, Payment
 from engine.payment_rules import Change
-from engine.services import idempotency
+from engine.services import idempotency, pages
 from engine.states import PaymentStatus
 from engine.views import PaymentList, payment_view
 
 if TYPE_CHECKING:
     from engine.bootstrap import Engine
     from engine.store.uow import UnitOfWork
-
-MAX_PAGE = 100
 
 
 def new_payment(merchant_id: str, cmd: CreatePayment) -> Payment:
@@ -92,20 +90,23 @@ def no_such_payment(payment_id: str) -> NotFound:
 
 
 async def list_payments(
-    engine: Engine, merchant_id: str, *, limit: int, starting_after: str | None, status: str | None
+    engine: Engine,
+    merchant_id: str,
+    *,
+    limit: int,
+    starting_after: str | None,
+    status: str | None,
+    ending_before: str | None = None,
 ) -> PaymentList:
-    """A cursor page: ``{"object": "list", "data": [...], "has_more": bool}``."""
-    if not 1 <= limit <= MAX_PAGE:
-        raise ValidationError(f"limit must be between 1 and {MAX_PAGE}.", param="limit")
+    """A cursor page (``engine.services.pages``): ``{"object": "list", "data": [...], "has_more": bool}``."""
     if status is not None and status not in PaymentStatus.__members__.values():
         raise ValidationError(f"Unknown status {status[:40]!r}.", param="status")
-    after = None
-    if starting_after is not None:
-        after = await engine.db.payments.cursor_of(starting_after, merchant_id) if plausible(starting_after) else None
-        if after is None:
-            raise NotFound(f"No such payment: {starting_after[:64]!r}.", param="starting_after")
-    rows = await engine.db.payments.page(merchant_id, status, after, limit + 1)
-    return PaymentList("list", [payment_view(p) for p in rows[:limit]], len(rows) > limit)
+    w = await pages.window(
+        limit, starting_after, ending_before, lambda pid: engine.db.payments.cursor_of(pid, merchant_id), "payment"
+    )
+    rows = await engine.db.payments.page(merchant_id, status, w.older_than, w.newer_than, w.size)
+    page, has_more = pages.trim(rows, limit, w.newer_than is not None)
+    return PaymentList("list", [payment_view(p) for p in page], has_more)
 
 
 async def write_change(uow: UnitOfWork, change: Change) -> Payment:

@@ -17,12 +17,12 @@ from engine.gateways.base import NO_REFUND, GatewayConnector, RefundOutcome, Ref
 from engine.ids import plausible
 from engine.model import Attempt, Refund
 from engine.payment_rules import INTERNAL_ERROR
-from engine.services import idempotency
+from engine.services import idempotency, pages
 from engine.services.charging import call_connector, ref_of, remember
 from engine.services.idempotency import RecoveryPoint
 from engine.services.payments import get_payment
 from engine.states import REFUND_TRANSITIONS, AttemptStatus, PaymentStatus, RefundStatus, can_move
-from engine.views import refund_view
+from engine.views import RefundList, refund_view
 
 if TYPE_CHECKING:
     from engine.bootstrap import Engine
@@ -170,3 +170,26 @@ def _too_much(remaining: int) -> ValidationError:
     return ValidationError(
         f"amount exceeds what can still be refunded ({remaining}).", code="amount_too_large", param="amount"
     )
+
+
+async def list_refunds(
+    engine: Engine,
+    merchant_id: str,
+    *,
+    payment_id: str | None,
+    limit: int,
+    starting_after: str | None,
+    ending_before: str | None,
+) -> RefundList:
+    """A cursor page of the merchant's refunds (``engine.services.pages``), of one payment when
+    ``payment_id`` is given (another merchant's payment, or an unknown one: 404)."""
+    w = await pages.window(
+        limit, starting_after, ending_before, lambda rid: engine.db.refunds.cursor_of(rid, merchant_id), "refund"
+    )
+    if payment_id is not None and (
+        not plausible(payment_id) or await engine.db.payments.cursor_of(payment_id, merchant_id) is None
+    ):
+        raise NotFound(f"No such payment: {payment_id[:64]!r}.", param="payment_id")
+    rows = await engine.db.refunds.page(merchant_id, payment_id, w.older_than, w.newer_than, w.size)
+    page, has_more = pages.trim(rows, limit, w.newer_than is not None)
+    return RefundList("list", [refund_view(r) for r in page], has_more)

@@ -21,6 +21,7 @@ from engine.merchant_webhooks.objects import (
     WebhookEndpointObject,
 )
 from engine.merchant_webhooks.signing import new_secret
+from engine.services import pages
 from engine.store.webhooks import Endpoint
 
 if TYPE_CHECKING:
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 
 ROTATION_OVERLAP_S = 24 * 3600.0
 MAX_ENDPOINTS = 100
-MAX_PAGE = 100
 
 
 def _ts(value: object) -> str:
@@ -157,8 +157,7 @@ async def list_attempts(
     engine: Engine, merchant_id: str, endpoint_id: str, *, limit: int, starting_after: str | None
 ) -> DeliveryAttemptList:
     """The endpoint's delivery attempts, newest first (``starting_after``: an attempt id)."""
-    if not 1 <= limit <= MAX_PAGE:
-        raise ValidationError(f"limit must be between 1 and {MAX_PAGE}.", param="limit")
+    pages.check_limit(limit)
     before = None
     if starting_after is not None:
         digits = starting_after.removeprefix("wha_")

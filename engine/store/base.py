@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 
 from engine.store.pool import Pool
@@ -22,3 +24,8 @@ class Repository:
 def affected(status: str) -> int:
     """Rows touched, from a command tag such as ``DELETE 3``."""
     return int(status.split()[-1])
+
+
+def keys(older_than: tuple[Any, str] | None, newer_than: tuple[Any, str] | None) -> tuple[Any, ...]:
+    """A list query's four cursor parameters: (created_at, id) older than, then newer than."""
+    return (*(older_than or (None, None)), *(newer_than or (None, None)))

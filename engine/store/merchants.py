@@ -3,12 +3,13 @@ receipts (SQL in sql/queries/merchants.sql)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import msgspec
 
 from engine.model import Customer
-from engine.store.base import Repository
+from engine.store.base import Repository, keys
 from engine.store.sqlfile import load_queries
 
 Q = load_queries("merchants")
@@ -99,6 +100,22 @@ class Customers(Repository):
         """The merchant's customer, or ``None``."""
         row = await self._db.fetchrow(Q.get_customer, customer_id, merchant_id)
         return Customer(**dict(row)) if row else None
+
+    async def page(
+        self,
+        merchant_id: str,
+        older_than: tuple[datetime, str] | None,
+        newer_than: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Customer]:
+        """Up to ``limit`` of the merchant's customers older (or newer) than a cursor, newest first."""
+        rows = await self._db.fetch(Q.list_customers, merchant_id, *keys(older_than, newer_than), limit)
+        return [Customer(**dict(r)) for r in rows]
+
+    async def cursor_of(self, customer_id: str, merchant_id: str) -> tuple[datetime, str] | None:
+        """The sort key of the merchant's customer ``customer_id``, for cursor pagination."""
+        row = await self._db.fetchrow(Q.customer_cursor, customer_id, merchant_id)
+        return (row["created_at"], row["id"]) if row else None
 
     async def add_gateway_ref(self, customer_id: str, merchant_id: str, gateway: str, reference: str) -> None:
         """Record one gateway's id for the customer."""

@@ -10,7 +10,7 @@ import asyncpg
 from engine.errors import Conflict, NotFound
 from engine.ids import new_id
 from engine.model import Attempt, Payment
-from engine.store.base import Repository, affected
+from engine.store.base import Repository, affected, keys
 from engine.store.sqlfile import load_queries
 
 Q = load_queries("payments")
@@ -102,11 +102,15 @@ class Payments(Repository):
         return _payment(row)
 
     async def page(
-        self, merchant_id: str, status: str | None, after: tuple[datetime, str] | None, limit: int
+        self,
+        merchant_id: str,
+        status: str | None,
+        older_than: tuple[datetime, str] | None,
+        newer_than: tuple[datetime, str] | None,
+        limit: int,
     ) -> list[Payment]:
-        """A page of the merchant's payments, newest first, after the cursor."""
-        created, pid = after if after else (None, None)
-        rows = await self._db.fetch(Q.list_payments, merchant_id, status, created, pid, limit)
+        """Up to ``limit`` of the merchant's payments older (or newer) than a cursor, newest first."""
+        rows = await self._db.fetch(Q.list_payments, merchant_id, status, *keys(older_than, newer_than), limit)
         return [_payment(r) for r in rows]
 
     async def cursor_of(self, payment_id: str, merchant_id: str) -> tuple[datetime, str] | None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from engine.ids import new_id
 from engine.model import Payment, Refund
-from engine.store.base import Repository
+from engine.store.base import Repository, keys
 from engine.store.sqlfile import load_queries
 
 Q = load_queries("refunds")
@@ -43,6 +44,24 @@ class Refunds(Repository):
         """The merchant's refund or ``None``."""
         row = await self._db.fetchrow(Q.get_refund, refund_id, merchant_id)
         return _refund(row) if row else None
+
+    async def page(
+        self,
+        merchant_id: str,
+        payment_id: str | None,
+        older_than: tuple[datetime, str] | None,
+        newer_than: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Refund]:
+        """Up to ``limit`` of the merchant's refunds (of one payment, or all) older (or newer)
+        than a cursor, newest first."""
+        rows = await self._db.fetch(Q.list_refunds, merchant_id, payment_id, *keys(older_than, newer_than), limit)
+        return [_refund(r) for r in rows]
+
+    async def cursor_of(self, refund_id: str, merchant_id: str) -> tuple[datetime, str] | None:
+        """The sort key of the merchant's refund ``refund_id``, for cursor pagination."""
+        row = await self._db.fetchrow(Q.refund_cursor, refund_id, merchant_id)
+        return (row["created_at"], row["id"]) if row else None
 
     async def lock(self, refund_id: str, merchant_id: str) -> Refund | None:
         """Read and row-lock a refund."""

@@ -52,3 +52,19 @@ SELECT count(*) FROM gateway_accounts WHERE key_id = $1;
 -- One gateway's reference for a customer, beside the others'.
 UPDATE customers SET gateway_refs = gateway_refs || jsonb_build_object($3::text, $4::text)
  WHERE id = $1 AND merchant_id = $2;
+
+-- name: list_customers
+-- Newest first; cursors as in payments.list_payments.
+SELECT * FROM (
+    SELECT * FROM customers
+     WHERE merchant_id = $1
+       AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
+       AND ($4::timestamptz IS NULL OR (created_at, id) > ($4, $5))
+     ORDER BY CASE WHEN $4::timestamptz IS NULL THEN created_at END DESC,
+              CASE WHEN $4::timestamptz IS NULL THEN id END DESC,
+              created_at, id
+     LIMIT $6
+) page ORDER BY created_at DESC, id DESC;
+
+-- name: customer_cursor
+SELECT created_at, id FROM customers WHERE id = $1 AND merchant_id = $2;

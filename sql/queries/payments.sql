@@ -14,12 +14,19 @@ UPDATE payments
 RETURNING *;
 
 -- name: list_payments
-SELECT * FROM payments
- WHERE merchant_id = $1
-   AND ($2::text IS NULL OR status = $2)
-   AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4))
- ORDER BY created_at DESC, id DESC
- LIMIT $5;
+-- Newest first. $3/$4: only payments older than that (created_at, id); $5/$6: only newer ones,
+-- the nearest first (so the page just before an ending_before cursor), re-sorted newest first.
+SELECT * FROM (
+    SELECT * FROM payments
+     WHERE merchant_id = $1
+       AND ($2::text IS NULL OR status = $2)
+       AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4))
+       AND ($5::timestamptz IS NULL OR (created_at, id) > ($5, $6))
+     ORDER BY CASE WHEN $5::timestamptz IS NULL THEN created_at END DESC,
+              CASE WHEN $5::timestamptz IS NULL THEN id END DESC,
+              created_at, id
+     LIMIT $7
+) page ORDER BY created_at DESC, id DESC;
 
 -- name: cursor_of
 SELECT created_at, id FROM payments WHERE id = $1 AND merchant_id = $2;

@@ -48,3 +48,20 @@ UPDATE refunds
        error_message = $6, updated_at = now()
  WHERE id = $1 AND merchant_id = $2
 RETURNING *;
+
+-- name: list_refunds
+-- Newest first, optionally of one payment; cursors as in payments.list_payments.
+SELECT * FROM (
+    SELECT * FROM refunds
+     WHERE merchant_id = $1
+       AND ($2::text IS NULL OR payment_id = $2)
+       AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4))
+       AND ($5::timestamptz IS NULL OR (created_at, id) > ($5, $6))
+     ORDER BY CASE WHEN $5::timestamptz IS NULL THEN created_at END DESC,
+              CASE WHEN $5::timestamptz IS NULL THEN id END DESC,
+              created_at, id
+     LIMIT $7
+) page ORDER BY created_at DESC, id DESC;
+
+-- name: refund_cursor
+SELECT created_at, id FROM refunds WHERE id = $1 AND merchant_id = $2;

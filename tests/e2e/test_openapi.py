@@ -16,11 +16,19 @@ from engine.merchant_webhooks.objects import (
     WebhookEndpointList,
     WebhookEndpointObject,
 )
-from engine.views import CustomerObject, ErrorObject, PaymentList, PaymentObject, RefundObject
+from engine.views import (
+    CustomerList,
+    CustomerObject,
+    ErrorObject,
+    PaymentList,
+    PaymentObject,
+    RefundList,
+    RefundObject,
+)
 from tests.e2e.test_gateways_e2e import card
 from tests.support.stack import ADMIN_TOKEN
 
-STRUCTS = {s.__name__: s for s in (PaymentObject, PaymentList, RefundObject, CustomerObject, ErrorObject,
+STRUCTS = {s.__name__: s for s in (PaymentObject, PaymentList, RefundObject, RefundList, CustomerObject, CustomerList, ErrorObject,
                                    MerchantCreated, RoutingObject, WebhookAck, EventList, EventObject,
                                    DeletedEndpoint, DeliveryAttemptList, Redelivery, WebhookEndpointList,
                                    WebhookEndpointObject)}  # fmt: skip
@@ -95,6 +103,11 @@ async def test_real_responses_conform_to_what_the_spec_documents(stack, merchant
     await check("post", "/v1/payments", reused)
     customer = await check("post", "/v1/customers", await http.post("/v1/customers", json={"name": "Lata"}))
     await check("get", "/v1/customers/{customer_id}", await http.get(f"/v1/customers/{customer['id']}"))
+    await check("get", "/v1/customers", await http.get("/v1/customers", params={"ending_before": customer["id"]}))
+    await check("get", "/v1/customers", await http.get("/v1/customers", params={"limit": 500}))
+    await check("get", "/v1/refunds", await http.get("/v1/refunds", params={"payment_id": created["id"]}))
+    await check("get", "/v1/refunds", await http.get("/v1/refunds", params={"starting_after": "re_nope0000000000"}))
+    await check("get", "/v1/payments", await http.get("/v1/payments", params={"ending_before": created["id"]}))
     await check("get", "/v1/merchant/routing", await http.get("/v1/merchant/routing"))
     await check("put", "/v1/merchant/routing", await http.put("/v1/merchant/routing", json={"gateways": ["razorpay"]}))
     await check("post", "/v1/payments", await http.post("/v1/payments", json={"amount": "ten", "currency": "INR"}))

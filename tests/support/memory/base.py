@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
-from tests.support.memory.tables import Tables
+from tests.support.memory.tables import Tables, copy
+
+T = TypeVar("T")
+Key = tuple[datetime, str]
 
 
 class Scope:
@@ -49,3 +53,14 @@ def unsupported(name: str) -> Callable[..., Any]:
     run.__name__ = name
     run.unsupported = True  # type: ignore[attr-defined]
     return run
+
+
+def page_of(rows: list[T], older_than: Key | None, newer_than: Key | None, limit: int) -> list[T]:
+    """What the list queries return: up to ``limit`` rows older (or the nearest newer) than a
+    cursor, newest first, by (created_at, id)."""
+    key: Callable[[Any], Key] = lambda r: (r.created_at, r.id)  # noqa: E731
+    picked = [
+        r for r in rows if (older_than is None or key(r) < older_than) and (newer_than is None or key(r) > newer_than)
+    ]
+    picked.sort(key=key, reverse=newer_than is None)
+    return [copy(r) for r in sorted(picked[:limit], key=key, reverse=True)]

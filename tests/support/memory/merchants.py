@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -10,7 +11,7 @@ import msgspec
 
 from engine.model import Customer
 from engine.store.merchants import SealedAccount
-from tests.support.memory.base import MemoryRepository, statement
+from tests.support.memory.base import MemoryRepository, page_of, statement
 from tests.support.memory.tables import copy, jsonb
 
 replace = msgspec.structs.replace
@@ -97,6 +98,22 @@ class Customers(MemoryRepository):
     def get(self, customer_id: str, merchant_id: str) -> Customer | None:
         c = self.t.customers.get(customer_id)
         return copy(c) if c is not None and c.merchant_id == merchant_id else None
+
+    @statement
+    def page(
+        self,
+        merchant_id: str,
+        older_than: tuple[datetime, str] | None,
+        newer_than: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Customer]:
+        mine = [c for c in self.t.customers.values() if c.merchant_id == merchant_id]
+        return page_of(mine, older_than, newer_than, limit)
+
+    @statement
+    def cursor_of(self, customer_id: str, merchant_id: str) -> tuple[datetime, str] | None:
+        c = self.t.customers.get(customer_id)
+        return (c.created_at, c.id) if c is not None and c.merchant_id == merchant_id else None
 
     @statement
     def add_gateway_ref(self, customer_id: str, merchant_id: str, gateway: str, reference: str) -> None:

@@ -11,7 +11,7 @@ from engine.errors import Conflict, NotFound
 from engine.ids import new_id
 from engine.model import Attempt, Payment
 from engine.states import UNRESOLVED_ATTEMPTS
-from tests.support.memory.base import MemoryRepository, statement
+from tests.support.memory.base import MemoryRepository, page_of, statement
 from tests.support.memory.keys import KeyRow
 from tests.support.memory.tables import ATTEMPT_WRITES, PAYMENT_WRITES, Tables, copy, updated
 
@@ -89,17 +89,15 @@ class Payments(MemoryRepository):
 
     @statement
     def page(
-        self, merchant_id: str, status: str | None, after: tuple[datetime, str] | None, limit: int
+        self,
+        merchant_id: str,
+        status: str | None,
+        older_than: tuple[datetime, str] | None,
+        newer_than: tuple[datetime, str] | None,
+        limit: int,
     ) -> list[Payment]:
-        rows = [
-            p
-            for p in self.t.payments.values()
-            if p.merchant_id == merchant_id
-            and (status is None or p.status == status)
-            and (after is None or (p.created_at, p.id) < after)
-        ]
-        rows.sort(key=lambda p: (p.created_at, p.id), reverse=True)
-        return [copy(p) for p in rows[:limit]]
+        mine = [p for p in self.t.payments.values() if p.merchant_id == merchant_id and status in (None, p.status)]
+        return page_of(mine, older_than, newer_than, limit)
 
     @statement
     def cursor_of(self, payment_id: str, merchant_id: str) -> tuple[datetime, str] | None:

@@ -3,13 +3,13 @@ the payment first, never beyond what was captured; a failed one gives it back.""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import msgspec
 
 from engine.ids import new_id
 from engine.model import Payment, Refund
-from tests.support.memory.base import MemoryRepository, statement
+from tests.support.memory.base import MemoryRepository, page_of, statement
 from tests.support.memory.tables import copy
 
 replace = msgspec.structs.replace
@@ -19,6 +19,25 @@ class Refunds(MemoryRepository):
     def _mine(self, refund_id: str, merchant_id: str) -> Refund | None:
         r = self.t.refunds.get(refund_id)
         return r if r is not None and r.merchant_id == merchant_id else None
+
+    @statement
+    def page(
+        self,
+        merchant_id: str,
+        payment_id: str | None,
+        older_than: tuple[datetime, str] | None,
+        newer_than: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Refund]:
+        mine = [
+            r for r in self.t.refunds.values() if r.merchant_id == merchant_id and payment_id in (None, r.payment_id)
+        ]
+        return page_of(mine, older_than, newer_than, limit)
+
+    @statement
+    def cursor_of(self, refund_id: str, merchant_id: str) -> tuple[datetime, str] | None:
+        r = self._mine(refund_id, merchant_id)
+        return (r.created_at, r.id) if r is not None else None
 
     @statement
     def reserve(self, payment_id: str, merchant_id: str, amount: int) -> Payment | None:
