@@ -130,12 +130,13 @@ def cmd_merchant_create(args: argparse.Namespace) -> int:
     from engine.bootstrap import create_merchant
 
     settings = _prepare(_settings(), migrate=True)
-    merchant, api_key = asyncio.run(create_merchant(settings, args.name))
+    merchant, api_key, publishable = asyncio.run(create_merchant(settings, args.name))
     if args.json:
-        print(json.dumps({"merchant": merchant, "api_key": api_key}, default=str))
+        print(json.dumps({"merchant": merchant, "api_key": api_key, "publishable_key": publishable}, default=str))
     else:
         print(f"merchant    {merchant.get('id')}  ({merchant.get('name', args.name)})")
         print(f"secret key  {api_key}")
+        print(f"publishable {publishable}")
         print("The key is shown once; store it now.")
     return 0
 
@@ -202,7 +203,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     try:
         from engine.bootstrap import create_merchant
 
-        merchant, api_key = asyncio.run(create_merchant(settings, "Demo Pharmacy"))
+        merchant, api_key, _ = asyncio.run(create_merchant(settings, "Demo Pharmacy"))
         banner = dev_banner(settings, merchant, api_key, generated_token)
         threading.Thread(target=_announce, args=(settings, banner, stop), daemon=True).start()
         with lifecycle.exit_zero_after_graceful_stop():

@@ -114,8 +114,9 @@ class Engine:
         return self.db.pool
 
 
-async def create_merchant(settings: Settings, name: str) -> tuple[dict[str, Any], str]:
-    """CLI helper: migrate, create a merchant, return its public object and one-time API key."""
+async def create_merchant(settings: Settings, name: str) -> tuple[dict[str, Any], str, str]:
+    """CLI helper: migrate, create a merchant, return its public object, its one-time secret
+    key and its publishable key."""
     from engine.services.merchants import create_merchant as create
 
     await migrate(settings.database_url)
