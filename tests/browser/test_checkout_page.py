@@ -130,7 +130,7 @@ async def test_a_card_payment_succeeds_and_returns_to_the_shop(stack, merchant_k
     await page.get_by_label("Expiry (MM/YY)").fill("12/30")
     await page.get_by_label("CVC").fill("123")
     SHOT.parent.mkdir(exist_ok=True)
-    if os.environ.get("CHECKOUT_SCREENSHOT") == "1"  # refresh docs/checkout.png:
+    if os.environ.get("CHECKOUT_SCREENSHOT") == "1":  # refresh docs/checkout.png
         await page.screenshot(path=str(SHOT), full_page=True)
     await page.locator("#form-card button").click()
     await page.get_by_text("Payment successful.").wait_for()
