@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-CHROMIUM = "/usr/bin/chromium"
+# Overridable only so the loud skip itself can be tested (tests/unit/test_browser_skip.py).
+CHROMIUM = os.environ.get("CHECKOUT_CHROMIUM", "/usr/bin/chromium")
 
 
 def missing() -> str | None:
