@@ -7,7 +7,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import Parameter
 
-from api.browser import for_browser, with_client_secret
+from api.browser import for_browser, splice, with_client_secret
 from api.deps import engine_of, merchant_id
 from api.docs import GATEWAY_ERRORS, READ_ERRORS, WRITE_ERRORS, PaymentMethodList, PaymentWithSecret, responses
 from api.idem import JSON, run
@@ -124,9 +124,9 @@ class PaymentController(Controller):
     async def retrieve(self, state: State, merchant_id: str, payment_id: str) -> Response[bytes]:
         """The payment with its ``client_secret``, or 404 (also for another merchant's payment)."""
         engine = engine_of(state)
-        payment = await get_payment(engine, merchant_id, payment_id)
-        response = Response(encode(payment_view(payment)), media_type=JSON)
-        return await with_client_secret(engine, merchant_id, response, None, None)
+        payment, secret = await client_secrets.payment_with_secret(engine, merchant_id, payment_id)
+        body = encode(payment_view(payment))
+        return Response(splice(body, secret) if secret else body, media_type=JSON)
 
     @get(
         "/{payment_id:str}/payment_methods",

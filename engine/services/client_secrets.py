@@ -20,6 +20,7 @@ from engine.ids import plausible
 
 if TYPE_CHECKING:
     from engine.bootstrap import Engine
+    from engine.model import Payment
 
 MARK = "_secret_"
 MAX_LENGTH = 120
@@ -63,8 +64,20 @@ async def verify(engine: Engine, merchant_id: str, payment_id: str, presented: s
 async def reveal(engine: Engine, merchant_id: str, payment_id: str) -> str | None:
     """The clear client secret of the merchant's payment (for its secret key), or ``None``
     (payments created before client secrets existed)."""
-    found = await engine.db.payments.client_secret_sealed(payment_id, merchant_id)
-    if found is None:
+    return opened(engine, payment_id, await engine.db.payments.client_secret_sealed(payment_id, merchant_id))
+
+
+def opened(engine: Engine, payment_id: str, sealed: tuple[bytes, str] | None) -> str | None:
+    """The clear secret of a sealed (ciphertext, key id) pair, or ``None`` without one."""
+    if sealed is None:
         return None
-    value = engine.sealer.open(found[0], found[1], payment_id.encode())
+    value = engine.sealer.open(sealed[0], sealed[1], payment_id.encode())
     return value if isinstance(value, str) else None
+
+
+async def payment_with_secret(engine: Engine, merchant_id: str, payment_id: str) -> tuple[Payment, str | None]:
+    """The merchant's payment and its clear client secret (one round trip), or a 404."""
+    found = await engine.db.payments.get_with_secret(payment_id, merchant_id) if plausible(payment_id) else None
+    if found is None:
+        raise NotFound(f"No such payment: {payment_id[:64]!r}.", param="id")
+    return found[0], opened(engine, payment_id, found[1])

@@ -78,6 +78,17 @@ class Payments(Repository):
         value = await self._db.fetchval(Q.client_secret_hash, payment_id, merchant_id)
         return bytes(value) if value is not None else None
 
+    async def get_with_secret(
+        self, payment_id: str, merchant_id: str
+    ) -> tuple[Payment, tuple[bytes, str] | None] | None:
+        """The merchant's payment and its sealed client secret (with key id), in one round trip."""
+        row = await self._db.fetchrow(Q.get_payment_with_secret, payment_id, merchant_id)
+        if row is None:
+            return None
+        fields = dict(row)
+        sealed, key_id = fields.pop("client_secret_sealed"), fields.pop("client_secret_key_id")
+        return Payment(**fields), (bytes(sealed), str(key_id)) if sealed is not None else None
+
     async def checkout_secret(self, payment_id: str) -> tuple[str, bytes] | None:
         """(merchant id, client-secret hash) of a payment, for the hosted checkout page, which
         knows no merchant before the secret is checked."""

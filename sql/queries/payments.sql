@@ -264,3 +264,10 @@ SELECT sealed, key_id FROM payment_client_secrets WHERE payment_id = $1 AND merc
 -- secret's hash. The page knows no merchant yet; the secret presented (checked against this
 -- hash in constant time) is what scopes everything it reads next.
 SELECT merchant_id, secret_hash FROM payment_client_secrets WHERE payment_id = $1;
+
+-- name: get_payment_with_secret
+-- Retrieve with the secret key: the payment and its sealed client secret in one round trip.
+SELECT p.*, s.sealed AS client_secret_sealed, s.key_id AS client_secret_key_id
+  FROM payments p
+  LEFT JOIN payment_client_secrets s ON s.payment_id = p.id AND s.merchant_id = p.merchant_id
+ WHERE p.id = $1 AND p.merchant_id = $2;

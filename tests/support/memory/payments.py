@@ -89,6 +89,16 @@ class Payments(MemoryRepository):
         return row[1] if row is not None and row[0] == merchant_id else None
 
     @statement
+    def get_with_secret(
+        self, payment_id: str, merchant_id: str
+    ) -> tuple[Payment, tuple[bytes, str] | None] | None:
+        p = self.t.payments.get(payment_id)
+        if p is None or p.merchant_id != merchant_id:
+            return None
+        row = self.t.client_secrets.get(payment_id)
+        return copy(p), (row[2], row[3]) if row is not None and row[0] == merchant_id else None
+
+    @statement
     def checkout_secret(self, payment_id: str) -> tuple[str, bytes] | None:
         row = self.t.client_secrets.get(payment_id)
         return (row[0], row[1]) if row is not None else None
