@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections import Counter
 from typing import TYPE_CHECKING
+
+from cryptography.exceptions import InvalidTag
 
 from engine import signing
 from engine.errors import NotFound, ValidationError
@@ -20,7 +23,9 @@ from engine.ids import plausible
 
 if TYPE_CHECKING:
     from engine.bootstrap import Engine
+    from engine.crypto import Sealer
     from engine.model import Payment
+    from engine.store.uow import Database
 
 MARK = "_secret_"
 MAX_LENGTH = 120
@@ -81,3 +86,28 @@ async def payment_with_secret(engine: Engine, merchant_id: str, payment_id: str)
     if found is None:
         raise NotFound(f"No such payment: {payment_id[:64]!r}.", param="id")
     return found[0], opened(engine, payment_id, found[1])
+
+
+async def reseal_all(db: Database, sealer: Sealer, batch_size: int) -> tuple[int, Counter[str]]:
+    """Key rotation: re-seal every client secret and sealed publishable key not sealed with
+    ``sealer.key_id``; returns (re-sealed, unreadable rows by key id). Each row's context is
+    the one it was sealed with (the payment id; the publishable key's row id)."""
+    resealed, unreadable = 0, Counter[str]()
+    for fetch, write in (
+        (db.payments.client_secrets_to_reseal, db.payments.reseal_client_secret),
+        (db.merchants.publishable_to_reseal, db.merchants.reseal_publishable),
+    ):
+        after = ""
+        while True:
+            batch = await fetch(sealer.key_id, after, batch_size)
+            for row_id, blob, key_id in batch:
+                try:
+                    sealed = sealer.reseal(blob, key_id, row_id.encode())
+                except (KeyError, InvalidTag):
+                    unreadable[key_id] += 1
+                    continue
+                resealed += await write(row_id, key_id, sealed, sealer.key_id)
+            if len(batch) < batch_size:
+                break
+            after = batch[-1][0]
+    return resealed, unreadable

@@ -58,6 +58,15 @@ class Merchants(Repository):
         row = await self._db.fetchrow(Q.merchant_for_key, key_hash, kind)
         return (str(row["merchant_id"]), bytes(row["key_hash"])) if row else None
 
+    async def publishable_to_reseal(self, key_id: str, after: str, limit: int) -> list[tuple[str, bytes, str]]:
+        """Key rotation: (key row id, sealed, key id) of publishable keys not sealed with ``key_id``."""
+        rows = await self._db.fetch(Q.publishable_to_reseal, key_id, after, limit)
+        return [(r["id"], bytes(r["sealed"]), r["key_id"]) for r in rows]
+
+    async def reseal_publishable(self, row_id: str, old_key_id: str, sealed: bytes, key_id: str) -> bool:
+        """Replace a publishable key's ciphertext still sealed with ``old_key_id``."""
+        return await self._db.execute(Q.reseal_publishable, row_id, old_key_id, sealed, key_id) == "UPDATE 1"
+
     async def checkout_of(self, merchant_id: str) -> tuple[str, str | None, bytes | None, str | None] | None:
         """(name, publishable key's row id, its sealed value, seal key id) of a merchant."""
         row = await self._db.fetchrow(Q.checkout_of_merchant, merchant_id)

@@ -89,6 +89,15 @@ class Payments(Repository):
         sealed, key_id = fields.pop("client_secret_sealed"), fields.pop("client_secret_key_id")
         return Payment(**fields), (bytes(sealed), str(key_id)) if sealed is not None else None
 
+    async def client_secrets_to_reseal(self, key_id: str, after: str, limit: int) -> list[tuple[str, bytes, str]]:
+        """Key rotation: (payment id, sealed, key id) of client secrets not sealed with ``key_id``."""
+        rows = await self._db.fetch(Q.client_secrets_to_reseal, key_id, after, limit)
+        return [(r["id"], bytes(r["sealed"]), r["key_id"]) for r in rows]
+
+    async def reseal_client_secret(self, payment_id: str, old_key_id: str, sealed: bytes, key_id: str) -> bool:
+        """Replace a client secret's ciphertext still sealed with ``old_key_id``."""
+        return await self._db.execute(Q.reseal_client_secret, payment_id, old_key_id, sealed, key_id) == "UPDATE 1"
+
     async def checkout_secret(self, payment_id: str) -> tuple[str, bytes] | None:
         """(merchant id, client-secret hash) of a payment, for the hosted checkout page, which
         knows no merchant before the secret is checked."""

@@ -63,3 +63,11 @@ SELECT count(*) FROM gateway_accounts WHERE key_id = $1;
 -- One gateway's reference for a customer, beside the others'.
 UPDATE customers SET gateway_refs = gateway_refs || jsonb_build_object($3::text, $4::text)
  WHERE id = $1 AND merchant_id = $2;
+
+-- name: publishable_to_reseal
+-- Key rotation: the next sealed publishable keys not sealed with the current key id ($1), after $2.
+SELECT id, key_sealed AS sealed, seal_key_id AS key_id FROM api_keys
+ WHERE key_sealed IS NOT NULL AND seal_key_id <> $1 AND id > $2 ORDER BY id LIMIT $3;
+
+-- name: reseal_publishable
+UPDATE api_keys SET key_sealed = $3, seal_key_id = $4 WHERE id = $1 AND seal_key_id = $2;

@@ -271,3 +271,11 @@ SELECT p.*, s.sealed AS client_secret_sealed, s.key_id AS client_secret_key_id
   FROM payments p
   LEFT JOIN payment_client_secrets s ON s.payment_id = p.id AND s.merchant_id = p.merchant_id
  WHERE p.id = $1 AND p.merchant_id = $2;
+
+-- name: client_secrets_to_reseal
+-- Key rotation: the next client secrets not sealed with the current key id ($1), after $2.
+SELECT payment_id AS id, sealed, key_id FROM payment_client_secrets
+ WHERE key_id <> $1 AND payment_id > $2 ORDER BY payment_id LIMIT $3;
+
+-- name: reseal_client_secret
+UPDATE payment_client_secrets SET sealed = $3, key_id = $4 WHERE payment_id = $1 AND key_id = $2;

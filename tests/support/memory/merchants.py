@@ -59,6 +59,20 @@ class Merchants(MemoryRepository):
         return (row["merchant_id"], key_hash) if ok else None
 
     @statement
+    def publishable_to_reseal(self, key_id: str, after: str, limit: int) -> list[tuple[str, bytes, str]]:
+        rows = sorted((k["id"], *k["sealed"]) for k in self.t.api_keys.values()
+                      if k.get("sealed") and k["sealed"][1] != key_id and k["id"] > after)  # fmt: skip
+        return rows[:limit]
+
+    @statement
+    def reseal_publishable(self, row_id: str, old_key_id: str, sealed: bytes, key_id: str) -> bool:
+        for digest, k in self.t.api_keys.items():
+            if k["id"] == row_id and k.get("sealed") and k["sealed"][1] == old_key_id:
+                self.t.api_keys[digest] = {**k, "sealed": (sealed, key_id)}
+                return True
+        return False
+
+    @statement
     def checkout_of(self, merchant_id: str) -> tuple[str, str | None, bytes | None, str | None] | None:
         row = self.t.merchants.get(merchant_id)
         if row is None:

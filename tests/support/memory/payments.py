@@ -99,6 +99,19 @@ class Payments(MemoryRepository):
         return copy(p), (row[2], row[3]) if row is not None and row[0] == merchant_id else None
 
     @statement
+    def client_secrets_to_reseal(self, key_id: str, after: str, limit: int) -> list[tuple[str, bytes, str]]:
+        rows = sorted((pid, r[2], r[3]) for pid, r in self.t.client_secrets.items() if r[3] != key_id and pid > after)
+        return rows[:limit]
+
+    @statement
+    def reseal_client_secret(self, payment_id: str, old_key_id: str, sealed: bytes, key_id: str) -> bool:
+        row = self.t.client_secrets.get(payment_id)
+        if row is None or row[3] != old_key_id:
+            return False
+        self.t.client_secrets[payment_id] = (row[0], row[1], sealed, key_id)
+        return True
+
+    @statement
     def checkout_secret(self, payment_id: str) -> tuple[str, bytes] | None:
         row = self.t.client_secrets.get(payment_id)
         return (row[0], row[1]) if row is not None else None
