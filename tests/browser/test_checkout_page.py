@@ -4,6 +4,7 @@ missing client secret gets no page; the page obeys its CSP and leaks no card dat
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import AsyncIterator
@@ -111,7 +112,8 @@ async def pay_by_card(page, number: str) -> None:
     await page.get_by_role("button", name=re.compile("^Pay")).and_(page.locator("#form-card button")).click()
 
 
-async def test_a_card_payment_succeeds_and_returns_to_the_shop(stack, merchant_keys, shop, page):
+async def test_a_card_payment_succeeds_and_returns_to_the_shop(stack, merchant_keys, shop, page, caplog):
+    caplog.set_level(logging.DEBUG)
     checkout = await new_checkout(stack, merchant_keys, shop)
     violations: list[str] = []
     page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
@@ -139,6 +141,8 @@ async def test_a_card_payment_succeeds_and_returns_to_the_shop(stack, merchant_k
     assert (await checkout.sk.get(f"/v1/payments/{checkout.payment['id']}")).json()["status"] == "succeeded"
     assert violations == []
     await no_card_data_leaked(page, shop)
+    # The engine's own log lines (in-process here): no card number, no client secret.
+    assert PAN not in caplog.text and checkout.payment["client_secret"] not in caplog.text
 
 
 async def test_the_page_is_keyboard_usable_and_validates_before_sending(stack, merchant_keys, shop, page):
