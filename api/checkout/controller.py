@@ -96,7 +96,7 @@ class CheckoutController(Controller):
 
     @get("/{payment_id:str}/status")
     async def status(self, state: State, payment_id: str, client_secret: str | None = SecretParam) -> Response[bytes]:
-        """``{status, final, return_to, error}`` for the page's poll; a bare 404 otherwise."""
+        """``{status, final, return_to, error, redirect_url}`` for the page's poll; a bare 404 otherwise."""
         try:
             found = await checkout.status(engine_of(state), payment_id, client_secret)
         except NotFound:

@@ -51,6 +51,8 @@ class CheckoutStatus(msgspec.Struct, frozen=True):
     final: bool
     return_to: str | None
     error: str | None
+    # While the customer still has to act (a reloaded page mid-3-D Secure): where to go on.
+    redirect_url: str | None = None
 
 
 async def _opened(engine: Engine, payment_id: str, client_secret: str | None) -> Payment:
@@ -97,4 +99,6 @@ async def status(engine: Engine, payment_id: str, client_secret: str | None) -> 
     payment = await _opened(engine, payment_id, client_secret)
     error = (payment.last_error or {}).get("message") if payment.status in CONFIRMABLE else None
     final = payment.status in FINAL
-    return CheckoutStatus(payment.status, final, return_to(payment), error)
+    action = payment.next_action or {}
+    redirect = action.get("redirect_url") if payment.status == "requires_action" else None
+    return CheckoutStatus(payment.status, final, return_to(payment), error, redirect)

@@ -163,6 +163,10 @@
       if (response.ok) {
         const state = await response.json();
         if (state.final) return finish(state.status, state.return_to);
+        if (state.status === "requires_action" && state.redirect_url) {
+          show("Taking you to your bank…", "");
+          return window.location.assign(state.redirect_url);
+        }
         if (state.status === "requires_payment_method") {
           busy = false;
           enableButtons(true);
