@@ -42,7 +42,9 @@ PAGE_HEADERS = {
     "X-Frame-Options": "DENY",
 }
 _NOT_FOUND = b"<!doctype html><title>Not found</title><p>Not found.</p>"
-SecretParam = Parameter(default=None, max_length=200, description="The payment's client secret.")
+# No framework bound: an overlong secret is a wrong one, answered by the same bare 404
+# (engine/services/checkout.py refuses anything over client_secrets.MAX_LENGTH unread).
+SecretParam = Parameter(default=None, description="The payment's client secret.")
 
 
 def _not_found() -> Response[bytes]:
