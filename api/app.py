@@ -13,6 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from api import lifecycle
+from api.checkout.controller import CheckoutController
 from api.controllers.admin import AdminController, HealthController
 from api.controllers.inbound import CallbackController, WebhookController
 from api.controllers.metrics import MetricsController
@@ -76,6 +77,7 @@ def create_app(settings: Settings, *, signal_hooks: bool = False) -> Litestar:
             MetricsController,
             WebhookEndpointController,
             EventController,
+            CheckoutController,
         ],
         lifespan=[lifespan],
         before_request=gate,

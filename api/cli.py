@@ -130,12 +130,13 @@ def cmd_merchant_create(args: argparse.Namespace) -> int:
     from engine.bootstrap import create_merchant
 
     settings = _prepare(_settings(), migrate=True)
-    merchant, api_key = asyncio.run(create_merchant(settings, args.name))
+    merchant, api_key, publishable = asyncio.run(create_merchant(settings, args.name))
     if args.json:
-        print(json.dumps({"merchant": merchant, "api_key": api_key}, default=str))
+        print(json.dumps({"merchant": merchant, "api_key": api_key, "publishable_key": publishable}, default=str))
     else:
         print(f"merchant    {merchant.get('id')}  ({merchant.get('name', args.name)})")
         print(f"secret key  {api_key}")
+        print(f"publishable {publishable}")
         print("The key is shown once; store it now.")
     return 0
 
@@ -202,8 +203,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
     try:
         from engine.bootstrap import create_merchant
 
-        merchant, api_key = asyncio.run(create_merchant(settings, "Demo Pharmacy"))
-        banner = dev_banner(settings, merchant, api_key, generated_token)
+        merchant, api_key, publishable = asyncio.run(create_merchant(settings, "Demo Pharmacy"))
+        banner = dev_banner(settings, merchant, api_key, generated_token, publishable)
         threading.Thread(target=_announce, args=(settings, banner, stop), daemon=True).start()
         with lifecycle.exit_zero_after_graceful_stop():
             _uvicorn(settings)
@@ -240,7 +241,9 @@ def _announce(settings: Settings, banner: str, stop: threading.Event) -> None:
             return
 
 
-def dev_banner(settings: Settings, merchant: dict[str, Any], api_key: str, admin_token: str) -> str:
+def dev_banner(
+    settings: Settings, merchant: dict[str, Any], api_key: str, admin_token: str, publishable_key: str = ""
+) -> str:
     """What ``dev`` prints once the engine answers: the key, a token, a curl line to pay."""
     base = settings.base_url
     body = json.dumps(DEMO_BODY, separators=(",", ":"))
@@ -251,6 +254,8 @@ def dev_banner(settings: Settings, merchant: dict[str, Any], api_key: str, admin
         f"Demo merchant   {merchant.get('id')}  (Demo Pharmacy)",
         f"Secret key      {api_key}",
     ]
+    if publishable_key:
+        lines.append(f"Publishable key {publishable_key}   (browser side: README \"Checkout\")")
     if admin_token:
         lines.append(f"Admin token     {admin_token}   (generated; set ENGINE_ADMIN_TOKEN to choose one)")
     lines += [
@@ -260,6 +265,9 @@ def dev_banner(settings: Settings, merchant: dict[str, Any], api_key: str, admin
         f"curl -sS {base}/v1/payments -H 'Authorization: Bearer {api_key}' "
         "-H 'Content-Type: application/json' -H \"Idempotency-Key: demo-$(date +%s%N)\" "
         f"-d '{body}'",
+        "",
+        "Or pay in the browser: create a payment with a return_url (no confirm), then open",
+        f"{base}/checkout/<id>?client_secret=<client_secret from the answer>",
         "",
         f"Ctrl-C stops the engine, the sandbox and the embedded databases (data stays in {settings.data_dir}).",
         "",

@@ -14,7 +14,7 @@ import msgspec
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.openapi.datastructures import ResponseSpec
 
-from engine.views import ErrorObject
+from engine.views import ErrorObject, PaymentObject
 
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
@@ -83,10 +83,12 @@ class MerchantObject(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class MerchantCreated(msgspec.Struct, forbid_unknown_fields=True):
-    """The new merchant and its secret API key (shown only here, stored only hashed)."""
+    """The new merchant, its secret API key and its publishable key (both shown only here,
+    stored only hashed)."""
 
     merchant: MerchantObject
     api_key: str
+    publishable_key: str
 
 
 class RoutingObject(msgspec.Struct, forbid_unknown_fields=True):
@@ -102,3 +104,43 @@ class WebhookAck(msgspec.Struct, forbid_unknown_fields=True):
 
     received: bool
     duplicate: bool
+
+
+class PaymentWithSecret(PaymentObject, forbid_unknown_fields=True):
+    """The payment as its merchant's secret key sees it on create and retrieve: with the
+    payment's ``client_secret`` (absent only for payments created before client secrets)."""
+
+    client_secret: str | None = None
+
+
+class BrowserPayment(msgspec.Struct, forbid_unknown_fields=True):
+    """The payment as a publishable key sees it (confirm from the browser): what a checkout page
+    needs, nothing of the merchant's (no metadata, order id, customer or routing)."""
+
+    id: str
+    object: Literal["payment"]
+    amount: int
+    currency: str
+    status: str
+    capture_method: str
+    payment_method: dict[str, object] | None
+    next_action: dict[str, object] | None
+    last_error: dict[str, object] | None
+    return_url: str | None
+
+
+class PaymentMethodEntry(msgspec.Struct, forbid_unknown_fields=True):
+    """One method type: ``card`` (``brands``), ``upi``, ``netbanking`` (``banks``), ``wallet``
+    (``providers``)."""
+
+    type: Literal["card", "upi", "netbanking", "wallet"]
+    brands: list[str] | None = None
+    banks: list[dict[str, str]] | None = None
+    providers: list[str] | None = None
+
+
+class PaymentMethodList(msgspec.Struct, forbid_unknown_fields=True):
+    """The methods this payment can be confirmed with now."""
+
+    object: Literal["list"]
+    data: list[PaymentMethodEntry]

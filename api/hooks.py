@@ -20,9 +20,9 @@ from litestar import Request
 from litestar.utils.scope.state import ScopeState
 
 from api.deps import bearer, check_admin, engine_of
-from engine.errors import NotFound, ValidationError
-from engine.services import ratelimits
-from engine.services.merchants import authenticate
+from engine.errors import NotFound, PermissionDenied, ValidationError
+from engine.services import client_secrets, ratelimits
+from engine.services.merchants import PUBLISHABLE_PREFIX, authenticate
 
 _BODY_TYPES: dict[Any, tuple[type[msgspec.Struct], bool] | None] = {}
 
@@ -35,8 +35,18 @@ async def gate(request: Request) -> None:
     handler = request.route_handler
     auth = handler.opt.get("auth")
     engine = engine_of(request.app.state)
+    publishable = False
     if auth == "merchant":
-        request.state.merchant_id = await authenticate(engine, bearer(request))
+        token = bearer(request)
+        publishable = token.startswith(PUBLISHABLE_PREFIX)
+        if publishable and not handler.opt.get("publishable"):
+            # Decided before any lookup: a browser key opens two endpoints, nothing else.
+            raise PermissionDenied(
+                "A publishable key can only list a payment's methods and confirm it; use your secret key.",
+                code="publishable_key_not_allowed",
+            )
+        request.state.merchant_id = await authenticate(engine, token, "publishable" if publishable else "secret")
+        request.state.publishable = publishable
         await ratelimits.check(engine, request.state.merchant_id)  # before any claim or write
     elif auth == "admin":
         check_admin(engine, request)
@@ -53,6 +63,23 @@ async def gate(request: Request) -> None:
             raw = b"{}"
         # Kept for the idempotency fingerprint too (api/idem.py: the decoded fields, sorted).
         request.state.body = ScopeState.from_scope(request.scope).json = msgspec.json.decode(raw, type=kind)
+    if publishable:
+        await _check_client_secret(request, engine)
+
+
+async def _check_client_secret(request: Request, engine: Any) -> None:
+    """A publishable-key request names its payment's client secret: the ``client_secret``
+    query parameter (GET) or body field (POST). Nothing the browser must not choose may ride
+    along: the gateway and the return URL are the merchant's (set with the secret key)."""
+    body = getattr(request.state, "body", None)
+    if request.method == "GET":
+        presented = request.query_params.get("client_secret")
+    else:
+        presented = getattr(body, "client_secret", None)
+        for field in ("gateway", "return_url"):
+            if getattr(body, field, None) is not None:
+                raise PermissionDenied(f"{field} cannot be set with a publishable key.", param=field)
+    await client_secrets.verify(engine, request.state.merchant_id, request.path_params.get("payment_id", ""), presented)
 
 
 def _body_type(handler: Any) -> tuple[type[msgspec.Struct], bool] | None:

@@ -113,8 +113,9 @@ class Engine:
         return self.db.pool
 
 
-async def create_merchant(settings: Settings, name: str) -> tuple[dict[str, Any], str]:
-    """CLI helper: migrate, create a merchant, return its public object and one-time API key."""
+async def create_merchant(settings: Settings, name: str) -> tuple[dict[str, Any], str, str]:
+    """CLI helper: migrate, create a merchant, return its public object, its one-time secret
+    key and its publishable key."""
     from engine.services.merchants import create_merchant as create
 
     await migrate(settings.database_url)
@@ -127,6 +128,7 @@ async def create_merchant(settings: Settings, name: str) -> tuple[dict[str, Any]
 
 async def rotate_keys(settings: Settings, batch_size: int) -> Rotation:
     """CLI helper: re-seal every gateway account not sealed with ``ENGINE_ENCRYPTION_KEY``."""
+    from engine.services.client_secrets import reseal_all
     from engine.services.keys import rotate_keys as rotate
     from engine.services.webhook_endpoints import reseal_secrets
 
@@ -135,7 +137,14 @@ async def rotate_keys(settings: Settings, batch_size: int) -> Rotation:
         sealer = Sealer(settings.encryption_key, settings.encryption_keys)
         rotation = await rotate(Database(pool), sealer, batch_size=batch_size)
         hooks, unreadable = await reseal_secrets(Database(pool), sealer, batch_size)
-        return dataclasses.replace(rotation, webhook_resealed=hooks, webhook_unreadable=dict(unreadable))
+        browser, browser_unreadable = await reseal_all(Database(pool), sealer, batch_size)
+        return dataclasses.replace(
+            rotation,
+            webhook_resealed=hooks,
+            webhook_unreadable=dict(unreadable),
+            browser_resealed=browser,
+            browser_unreadable=dict(browser_unreadable),
+        )
     finally:
         await pool.close()
 

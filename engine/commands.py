@@ -116,6 +116,9 @@ class ConfirmPayment(Strict):
     payment_method: PaymentMethodInput
     return_url: Url | None = None
     gateway: GatewayName | None = None
+    # With a publishable key (the browser): the payment's client secret. A secret-key request
+    # needs none; if it sends one, it is ignored.
+    client_secret: Annotated[str, msgspec.Meta(min_length=1, max_length=120)] | None = None
 
 
 class CapturePayment(Strict):

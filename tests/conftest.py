@@ -39,11 +39,16 @@ class Stack:
 
     async def new_merchant(self, name: str = "Test Pharmacy") -> tuple[str, str]:
         """Create a merchant through the admin API; returns (merchant id, api key)."""
+        merchant_id, api_key, _ = await self.new_merchant_keys(name)
+        return merchant_id, api_key
+
+    async def new_merchant_keys(self, name: str = "Test Pharmacy") -> tuple[str, str, str]:
+        """Create a merchant through the admin API; returns (id, secret key, publishable key)."""
         async with self.client(ADMIN_TOKEN) as admin:
             response = await admin.post("/v1/admin/merchants", json={"name": name})
         assert response.status_code == 201, response.text
         data = response.json()
-        return data["merchant"]["id"], data["api_key"]
+        return data["merchant"]["id"], data["api_key"], data["publishable_key"]
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -29,9 +29,11 @@ class AdminController(Controller):
         responses=responses(201, MerchantCreated, "The merchant and its API key.", 400, 401, 403, 413),
     )
     async def create_merchant(self, state: State, data: CreateMerchant) -> Response[bytes]:
-        """Returns ``{merchant, api_key}``; the key is shown only here, stored only hashed."""
-        merchant, api_key = await create_merchant(engine_of(state), data.name)
-        return Response(encode({"merchant": merchant, "api_key": api_key}), status_code=201, media_type=JSON)
+        """Returns ``{merchant, api_key, publishable_key}``; both keys are shown only here and
+        stored only hashed (the publishable one is meant for browsers: docs/README "Checkout")."""
+        merchant, api_key, publishable = await create_merchant(engine_of(state), data.name)
+        body = {"merchant": merchant, "api_key": api_key, "publishable_key": publishable}
+        return Response(encode(body), status_code=201, media_type=JSON)
 
 
 class HealthController(Controller):

@@ -7,14 +7,15 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import Parameter
 
+from api.browser import for_browser, splice, with_client_secret
 from api.deps import engine_of, merchant_id
-from api.docs import GATEWAY_ERRORS, READ_ERRORS, WRITE_ERRORS, responses
+from api.docs import GATEWAY_ERRORS, READ_ERRORS, WRITE_ERRORS, PaymentMethodList, PaymentWithSecret, responses
 from api.idem import JSON, run
 from api.render import CREATED
 from engine.commands import CancelPayment, CapturePayment, ConfirmPayment, CreatePayment, SyncPayment
 from engine.errors import ValidationError
 from engine.results import Result
-from engine.services import cancels, captures, charging, idempotency, routing
+from engine.services import cancels, captures, charging, client_secrets, eligibility, idempotency, routing
 from engine.services import confirm as confirming
 from engine.services.methods import prepare_method
 from engine.services.pages import MAX_PAGE
@@ -41,45 +42,57 @@ class PaymentController(Controller):
         "/",
         status_code=201,
         summary="Create a payment (optionally confirm it at once)",
-        responses=responses(201, PaymentObject, "The payment.", *WRITE_ERRORS, *GATEWAY_ERRORS),
+        responses=responses(201, PaymentWithSecret, "The payment.", *WRITE_ERRORS, *GATEWAY_ERRORS),
     )
     async def create(self, request: Request, state: State, merchant_id: str, data: CreatePayment) -> Response[bytes]:
-        """Create a payment in ``requires_payment_method``; with ``confirm: true`` charge it now."""
+        """Create a payment in ``requires_payment_method``; with ``confirm: true`` charge it now.
+        The answer carries the payment's ``client_secret`` (for the browser; README "Checkout")."""
         engine = engine_of(state)
         payment = new_payment(merchant_id, data)
+        secret = client_secrets.new_secret(payment.id)
         if not data.confirm:
             if data.payment_method is not None:
                 raise ValidationError(
                     "payment_method needs confirm: true (card data is never stored for later).", param="payment_method"
                 )
-            return await run(
+            response = await run(
                 request,
                 engine,
                 merchant_id,
-                lambda claim: create_payment(engine, payment, claim),
+                lambda claim: create_payment(engine, payment, claim, secret),
                 render=CREATED,
                 pre_claim=False,
             )
+            return await with_client_secret(engine, merchant_id, response, payment.id, secret)
         if data.payment_method is None:
             raise ValidationError(
                 "payment_method is required with confirm: true.", code="parameter_missing", param="payment_method"
             )
-        method, _ = prepare_method(data.payment_method)  # reject a bad card before anything is stored
+        method, masked = prepare_method(data.payment_method)  # reject a bad card before anything is stored
         # ... and a payment no gateway could take (routing is cached, this costs no round trip)
         await routing.plan(
-            engine, merchant_id, payment.currency, method.type, data.gateway, payment.capture_method, probe=False
+            engine,
+            merchant_id,
+            payment.currency,
+            method.type,
+            data.gateway,
+            payment.capture_method,
+            probe=False,
+            amount=payment.amount,
+            detail=routing.method_detail(method.type, masked),
         )
         confirm = ConfirmPayment(payment_method=data.payment_method, return_url=data.return_url, gateway=data.gateway)
 
         async def create_and_confirm(claim: idempotency.Claim | None) -> Result:
             # A retry after a crash continues the payment the first request created.
             payment_id = claim.object_id if claim and claim.object_id else None
-            payment_id = payment_id or await create_for_confirm(engine, payment, claim)
+            payment_id = payment_id or await create_for_confirm(engine, payment, claim, secret)
             # A 4xx from here on is final for the key: its recovery point names the payment, so
             # ``run`` stores the error instead of releasing the key.
             return await confirming.confirm(engine, merchant_id, payment_id, confirm, claim)
 
-        return await run(request, engine, merchant_id, create_and_confirm, render=CREATED)
+        response = await run(request, engine, merchant_id, create_and_confirm, render=CREATED)
+        return await with_client_secret(engine, merchant_id, response, payment.id, secret)
 
     @get(
         "/",
@@ -112,18 +125,50 @@ class PaymentController(Controller):
     @get(
         "/{payment_id:str}",
         summary="Retrieve a payment",
-        responses=responses(200, PaymentObject, "The payment.", *READ_ERRORS),
+        responses=responses(200, PaymentWithSecret, "The payment.", *READ_ERRORS),
     )
     async def retrieve(self, state: State, merchant_id: str, payment_id: str) -> Response[bytes]:
-        """The payment, or 404 (also for another merchant's payment)."""
-        payment = await get_payment(engine_of(state), merchant_id, payment_id)
-        return Response(encode(payment_view(payment)), media_type=JSON)
+        """The payment with its ``client_secret``, or 404 (also for another merchant's payment)."""
+        engine = engine_of(state)
+        payment, secret = await client_secrets.payment_with_secret(engine, merchant_id, payment_id)
+        body = encode(payment_view(payment))
+        return Response(splice(body, secret) if secret else body, media_type=JSON)
+
+    @get(
+        "/{payment_id:str}/payment_methods",
+        opt={"publishable": True},
+        summary="The payment methods this payment can use now",
+        responses=responses(200, PaymentMethodList, "The eligible methods.", *READ_ERRORS, 403),
+    )
+    async def payment_methods(
+        self,
+        state: State,
+        merchant_id: str,
+        payment_id: str,
+        client_secret: str | None = Parameter(
+            default=None, max_length=120, description="Required with a publishable key (pk_test_…)."
+        ),
+    ) -> Response[bytes]:
+        """Card brands, UPI, netbanking banks and wallet providers this payment can be confirmed
+        with now, computed by confirm's own routing (engine/services/eligibility.py). Callable
+        with the secret key, or with the publishable key plus the payment's ``client_secret``."""
+        engine = engine_of(state)
+        payment = await get_payment(engine, merchant_id, payment_id)
+        methods = await eligibility.eligible_methods(engine, payment)
+        return Response(encode({"object": "list", "data": methods}), media_type=JSON)
 
     @post(
         "/{payment_id:str}/confirm",
         status_code=200,
+        opt={"publishable": True},
         summary="Confirm a payment with a payment method",
-        responses=responses(200, PaymentObject, "The payment.", *WRITE_ERRORS, *GATEWAY_ERRORS),
+        description=(
+            "With the secret key: the payment object. With the publishable key (the browser), which"
+            " needs `client_secret` in the body and may not set `gateway` or `return_url`: the"
+            " trimmed `BrowserPayment` (id, amount, currency, status, payment_method, next_action,"
+            " last_error, return_url)."
+        ),
+        responses=responses(200, PaymentObject, "The payment.", *WRITE_ERRORS, *GATEWAY_ERRORS, 403),
     )
     async def confirm(
         self, request: Request, state: State, merchant_id: str, payment_id: str, data: ConfirmPayment
@@ -131,13 +176,14 @@ class PaymentController(Controller):
         """Charge the payment: 200 with the payment, 402 for a decline, 502 for a gateway failure."""
         engine = engine_of(state)
         # The key is claimed by confirm's first write (one statement fewer per confirm).
-        return await run(
+        response = await run(
             request,
             engine,
             merchant_id,
             lambda claim: confirming.confirm(engine, merchant_id, payment_id, data, claim),
             pre_claim=False,
         )
+        return for_browser(request, response)
 
     @post(
         "/{payment_id:str}/capture",

@@ -7,8 +7,9 @@ connector class.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from engine.gateways import catalog
 from engine.gateways.base import GatewayConnector
 from engine.gateways.client import GatewayClient
 
@@ -26,6 +27,15 @@ class GatewayCapabilities:
     manual_capture: bool = True
     # The connector has ``create_customer`` (the "create user" contract: Juspay).
     customers: bool = False
+    # What each method accepts in detail (engine/gateways/catalog.py): card brands (the
+    # engine's brand names), netbanking bank codes, wallet providers. Routing skips a gateway
+    # that does not list the detail a confirm names, and the payment-methods list shows exactly
+    # these, so a listed choice always routes.
+    card_brands: frozenset[str] = catalog.CARD_BRANDS
+    banks: frozenset[str] = catalog.BANK_CODES
+    wallet_providers: frozenset[str] = frozenset()
+    # The largest amount (minor units) per method, where the rail has a limit (UPI: NPCI's).
+    max_amount_by_method: Mapping[str, int] = field(default_factory=lambda: dict(catalog.MAX_AMOUNT_BY_METHOD))
 
     @property
     def methods(self) -> frozenset[str]:
@@ -40,6 +50,21 @@ class GatewayCapabilities:
     def supports(self, method: str, currency: str) -> bool:
         """True when ``method`` can be paid in ``currency``."""
         return currency in self.currencies_by_method.get(method, frozenset())
+
+    def accepts_amount(self, method: str, amount: int) -> bool:
+        """True when ``amount`` is within the method's limit on this gateway."""
+        limit = self.max_amount_by_method.get(method)
+        return limit is None or amount <= limit
+
+    def accepts_detail(self, method: str, detail: str) -> bool:
+        """True when the card brand / bank code / wallet provider ``detail`` is accepted."""
+        if method == "card":
+            return detail in self.card_brands
+        if method == "netbanking":
+            return detail in self.banks
+        if method == "wallet":
+            return detail in self.wallet_providers
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +101,7 @@ _RAZORPAY = GatewayCapabilities(
     partial_capture=False,
     partial_refund=True,
     void=True,
+    wallet_providers=catalog.RAZORPAY_WALLETS,
 )
 
 
@@ -116,14 +142,25 @@ _INR_ONLY = {method: frozenset({"INR"}) for method in ("card", "upi", "netbankin
 # pre-auth product is not implemented, so no manual capture, no partial capture and nothing to
 # void. Partial refunds: the Refund API takes any refundAmount up to the balance.
 _PAYTM = GatewayCapabilities(
-    currencies_by_method=_INR_ONLY, partial_capture=False, partial_refund=True, void=False, manual_capture=False
+    currencies_by_method=_INR_ONLY,
+    partial_capture=False,
+    partial_refund=True,
+    void=False,
+    manual_capture=False,
+    card_brands=catalog.CARD_BRANDS - {"maestro"},
+    wallet_providers=catalog.PAYTM_WALLETS,
 )
 
 # PayU India: INR (international currencies need account enablement). Auth-only is a PayU account
 # setting this connector does not rely on, so captured at once like Paytm. Partial refunds:
 # cancel_refund_transaction takes an amount.
 _PAYU = GatewayCapabilities(
-    currencies_by_method=_INR_ONLY, partial_capture=False, partial_refund=True, void=False, manual_capture=False
+    currencies_by_method=_INR_ONLY,
+    partial_capture=False,
+    partial_refund=True,
+    void=False,
+    manual_capture=False,
+    wallet_providers=catalog.PAYU_WALLETS,
 )
 
 # Juspay (India): INR. Pre-auth + capture + void exist (order metadata txns.auto_capture=false;
@@ -136,6 +173,7 @@ _JUSPAY = GatewayCapabilities(
     void=True,
     manual_capture=True,
     customers=True,
+    wallet_providers=catalog.JUSPAY_WALLETS,
 )
 
 _GATEWAYS: dict[str, _Gateway] = {

@@ -84,7 +84,14 @@ async def confirm(
     method, masked = prepare_method(cmd.payment_method)
     require(payment, CONFIRMABLE, "confirmed")
     plan = await routing.plan(
-        engine, merchant_id, payment.currency, method.type, cmd.gateway or payment.gateway, payment.capture_method
+        engine,
+        merchant_id,
+        payment.currency,
+        method.type,
+        cmd.gateway or payment.gateway,
+        payment.capture_method,
+        amount=payment.amount,
+        detail=routing.method_detail(method.type, masked),
     )
     # The first candidate with room in its bulkhead; the slot is held for each charge call.
     plan, slot = bulkhead.admit(engine.bulkheads, plan)

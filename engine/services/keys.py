@@ -33,6 +33,9 @@ class Rotation:
     # Merchant webhook endpoints' signing secrets, re-sealed (and unreadable) the same way.
     webhook_resealed: int = 0
     webhook_unreadable: dict[str, int] = field(default_factory=dict)
+    # Payments' client secrets and merchants' publishable keys (engine/services/client_secrets.py).
+    browser_resealed: int = 0
+    browser_unreadable: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
         """One line for the operator."""
@@ -45,6 +48,11 @@ class Rotation:
         if self.webhook_unreadable:
             ids = ", ".join(f"{key_id} ({n})" for key_id, n in sorted(self.webhook_unreadable.items()))
             line += f"; {sum(self.webhook_unreadable.values())} webhook secrets unreadable (key ids: {ids})"
+        if self.browser_resealed or self.browser_unreadable:
+            line += f"; re-encrypted {self.browser_resealed} client secrets and publishable keys"
+        if self.browser_unreadable:
+            ids = ", ".join(f"{key_id} ({n})" for key_id, n in sorted(self.browser_unreadable.items()))
+            line += f"; {sum(self.browser_unreadable.values())} client secrets unreadable (key ids: {ids})"
         return line
 
 

@@ -11,7 +11,7 @@ from engine.errors import NotFound, ValidationError
 from engine.ids import new_id, plausible
 from engine.model import Attempt, Payment
 from engine.payment_rules import Change
-from engine.services import idempotency, pages
+from engine.services import client_secrets, idempotency, pages
 from engine.states import PaymentStatus
 from engine.views import PaymentList, payment_view
 
@@ -44,9 +44,10 @@ def new_payment(merchant_id: str, cmd: CreatePayment) -> Payment:
 
 
 async def create_payment(
-    engine: Engine, payment: Payment, claim: idempotency.Claim | None
+    engine: Engine, payment: Payment, claim: idempotency.Claim | None, secret: str | None = None
 ) -> Payment | idempotency.Replay:
-    """Store a new payment: one statement holding the payment, its event and the key's response.
+    """Store a new payment: one statement holding the payment, its event and the key's response
+    (and the hash and sealed copy of its client ``secret``, engine/services/client_secrets.py).
 
     With an idempotency key the response is written in the same statement, so a crash can never
     leave a payment without its key or a key without its payment. When the key already exists
@@ -54,25 +55,31 @@ async def create_payment(
     """
     view = payment_view(payment)
     answer = idempotency.rendered(claim, payment)
+    stored_secret = client_secrets.stored_form(engine, payment.id, secret) if secret else None
     if claim is None or answer is None:  # (both or neither)
-        await engine.db.payments.insert(payment, view)
+        await engine.db.payments.insert(payment, view, client_secret=stored_secret)
         return payment
     _, status, body = answer
     key = (claim.key, claim.method, claim.path, claim.fingerprint, status, body, engine.settings.idempotency_ttl_hours)
-    if await engine.db.payments.insert(payment, view, key):
+    if await engine.db.payments.insert(payment, view, key, client_secret=stored_secret):
         return payment
     outcome = await idempotency.claim(engine, claim)
     if isinstance(outcome, idempotency.Replay):
         return outcome
     # The earlier holder vanished between our insert and the re-read; very unlikely. Retry once.
     await idempotency.release(engine, outcome)
-    return await create_payment(engine, payment, claim)
+    return await create_payment(engine, payment, claim, secret)
 
 
-async def create_for_confirm(engine: Engine, payment: Payment, claim: idempotency.Claim | None) -> str:
+async def create_for_confirm(
+    engine: Engine, payment: Payment, claim: idempotency.Claim | None, secret: str | None = None
+) -> str:
     """Store the payment of a create-with-confirm; with a key, the key's recovery point names it
     in the same statement (a retry after a crash confirms this payment, never a new one)."""
-    await engine.db.payments.insert(payment, payment_view(payment), claimed_key=claim.key if claim else None)
+    stored_secret = client_secrets.stored_form(engine, payment.id, secret) if secret else None
+    await engine.db.payments.insert(
+        payment, payment_view(payment), claimed_key=claim.key if claim else None, client_secret=stored_secret
+    )
     return payment.id
 
 

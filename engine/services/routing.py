@@ -42,10 +42,15 @@ async def plan(
     capture_method: str = "automatic",
     *,
     probe: bool = True,
+    amount: int | None = None,
+    detail: str | None = None,
 ) -> Plan:
     """The ordered candidates for a payment; raises when none can take it.
 
     ``probe=False`` plans without taking a half-open breaker's probe slot (a pre-check).
+    ``amount`` is checked against per-method limits; ``detail`` (the card brand, bank code or
+    wallet provider, see ``method_detail``) against what each gateway lists. The payment-methods
+    list (engine/services/eligibility.py) is computed with this very function.
     """
     accounts = await engine.gateways.accounts(merchant_id)
     if gateway is not None and not any(a.gateway == gateway for a in accounts):
@@ -53,7 +58,7 @@ async def plan(
     candidates: list[GatewayAccount] = []
     skipped: list[dict[str, str]] = []
     considered = [a for a in accounts if gateway is None or a.gateway == gateway]
-    reasons = {a.id: _unsuitable(a, currency, method, capture_method) for a in considered}
+    reasons = {a.id: unsuitable(a, currency, method, capture_method, amount, detail) for a in considered}
     # Every suitable gateway's breaker in one Redis round trip.
     health = await engine.breaker.health([a.gateway for a in considered if reasons[a.id] is None])
     for account in considered:
@@ -76,15 +81,48 @@ async def plan(
                 code="gateways_unavailable",
                 status=503,
             )
+        reasons = {s["reason"] for s in skipped}
+        specific = _PARAM_OF_REASON.get(reasons.pop(), "payment_method.type") if len(reasons) == 1 else None
+        param = "gateway" if gateway else specific or "payment_method.type"
         raise InvalidRequest(
-            f"No configured gateway accepts {method} payments in {currency}.",
+            f"No configured gateway accepts {method} payments in {currency}" + _what(skipped, detail) + ".",
             code="no_gateway_available",
-            param="gateway" if gateway else "payment_method.type",
+            param=param,
         )
     return Plan(candidates=tuple(candidates), skipped=tuple(skipped), named=gateway is not None)
 
 
-def _unsuitable(account: GatewayAccount, currency: str, method: str, capture_method: str) -> str | None:
+_PARAM_OF_REASON = {
+    "amount_over_limit": "amount",
+    "card_brand_unsupported": "payment_method.card.number",
+    "bank_unsupported": "payment_method.netbanking.bank_code",
+    "wallet_unsupported": "payment_method.wallet.provider",
+}
+_DETAIL_REASON = {"card": "card_brand_unsupported", "netbanking": "bank_unsupported", "wallet": "wallet_unsupported"}
+
+
+def _what(skipped: list[dict[str, str]], detail: str | None) -> str:
+    reasons = {s["reason"] for s in skipped}
+    if detail is not None and reasons & set(_DETAIL_REASON.values()):
+        return f" with {detail!r}"
+    return " of this amount" if "amount_over_limit" in reasons else ""
+
+
+def method_detail(method_type: str, masked: dict[str, Any]) -> str | None:
+    """The detail routing checks for a prepared method: its card brand, bank code or wallet."""
+    key = {"card": "brand", "netbanking": "bank_code", "wallet": "provider"}.get(method_type)
+    return masked.get(key) if key else None
+
+
+def unsuitable(
+    account: GatewayAccount,
+    currency: str,
+    method: str,
+    capture_method: str,
+    amount: int | None = None,
+    detail: str | None = None,
+) -> str | None:
+    """Why ``account`` cannot take such a payment (``None`` when it can), breakers aside."""
     if not account.enabled:
         return "disabled"
     caps = registry.capabilities(account.gateway)
@@ -94,6 +132,10 @@ def _unsuitable(account: GatewayAccount, currency: str, method: str, capture_met
         return "currency_unsupported"
     if capture_method == "manual" and not caps.manual_capture:
         return "manual_capture_unsupported"
+    if amount is not None and not caps.accepts_amount(method, amount):
+        return "amount_over_limit"
+    if detail is not None and not caps.accepts_detail(method, detail):
+        return _DETAIL_REASON[method]
     return None
 
 

@@ -40,10 +40,41 @@ class Merchants(Repository):
         """Store an API key by its hash (and a displayable prefix)."""
         await self._db.execute(Q.insert_api_key, key_id, merchant_id, key_hash, prefix)
 
-    async def for_key(self, key_hash: bytes) -> tuple[str, bytes] | None:
-        """(merchant id, stored hash) of a live key with this hash."""
-        row = await self._db.fetchrow(Q.merchant_for_key, key_hash)
+    async def add_key_of_kind(
+        self,
+        key_id: str,
+        merchant_id: str,
+        key_hash: bytes,
+        prefix: str,
+        kind: str,
+        sealed: tuple[bytes, str] | None = None,
+    ) -> None:
+        """Store a ``secret`` or ``publishable`` key by its hash (a publishable one may also be
+        kept ``sealed`` = (ciphertext, key id), for the hosted checkout page)."""
+        blob, seal_id = sealed or (None, None)
+        await self._db.execute(Q.insert_api_key_of_kind, key_id, merchant_id, key_hash, prefix, kind, blob, seal_id)
+
+    async def for_key(self, key_hash: bytes, kind: str = "secret") -> tuple[str, bytes] | None:
+        """(merchant id, stored hash) of a live key of ``kind`` with this hash."""
+        row = await self._db.fetchrow(Q.merchant_for_key, key_hash, kind)
         return (str(row["merchant_id"]), bytes(row["key_hash"])) if row else None
+
+    async def publishable_to_reseal(self, key_id: str, after: str, limit: int) -> list[tuple[str, bytes, str]]:
+        """Key rotation: (key row id, sealed, key id) of publishable keys not sealed with ``key_id``."""
+        rows = await self._db.fetch(Q.publishable_to_reseal, key_id, after, limit)
+        return [(r["id"], bytes(r["sealed"]), r["key_id"]) for r in rows]
+
+    async def reseal_publishable(self, row_id: str, old_key_id: str, sealed: bytes, key_id: str) -> bool:
+        """Replace a publishable key's ciphertext still sealed with ``old_key_id``."""
+        return await self._db.execute(Q.reseal_publishable, row_id, old_key_id, sealed, key_id) == "UPDATE 1"
+
+    async def checkout_of(self, merchant_id: str) -> tuple[str, str | None, bytes | None, str | None] | None:
+        """(name, publishable key's row id, its sealed value, seal key id) of a merchant."""
+        row = await self._db.fetchrow(Q.checkout_of_merchant, merchant_id)
+        if row is None:
+            return None
+        sealed = bytes(row["key_sealed"]) if row["key_sealed"] is not None else None
+        return str(row["name"]), row["key_id"], sealed, row["seal_key_id"]
 
 
 class GatewayAccounts(Repository):

@@ -36,8 +36,11 @@ class Payments(Repository):
         key: tuple[str, str, str, bytes, int, bytes, int] | None = None,
         *,
         claimed_key: str | None = None,
+        client_secret: tuple[bytes, bytes, str] | None = None,
     ) -> bool:
         """Insert a payment and its ``payment.created`` event in ONE statement (one round trip).
+
+        ``client_secret`` = (SHA-256, sealed secret, key id) is stored in the same statement.
 
         With ``key`` = (key, method, path, fingerprint, status, body, ttl hours) the idempotency
         record is written in the same statement; returns False (and writes nothing) when that key
@@ -50,14 +53,15 @@ class Payments(Repository):
             p.merchant_order_id, p.description, p.metadata, p.return_url, p.gateway, p.payment_method,
             p.created_at, new_id("evt"), event,
         )  # fmt: skip
+        secret = client_secret or (None, None, None)
         try:
             if claimed_key is not None:
-                await self._db.execute(Q.create_payment_at_recovery_point, *args, claimed_key)
+                await self._db.execute(Q.create_payment_at_recovery_point, *args, claimed_key, *secret)
                 return True
             if key is None:
-                await self._db.execute(Q.create_payment_alone, *args)
+                await self._db.execute(Q.create_payment_alone, *args, *secret)
                 return True
-            return bool(await self._db.fetchval(Q.create_payment_with_key, *args, *key))
+            return bool(await self._db.fetchval(Q.create_payment_with_key, *args, *key, *secret))
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name == "order_id_unique":
                 raise Conflict(
@@ -68,6 +72,42 @@ class Payments(Repository):
             if exc.constraint_name == "payments_customer_same_merchant":
                 raise NotFound("No such customer.", param="customer_id") from None
             raise
+
+    async def client_secret_hash(self, payment_id: str, merchant_id: str) -> bytes | None:
+        """The SHA-256 of the payment's client secret (the merchant's payment only)."""
+        value = await self._db.fetchval(Q.client_secret_hash, payment_id, merchant_id)
+        return bytes(value) if value is not None else None
+
+    async def get_with_secret(
+        self, payment_id: str, merchant_id: str
+    ) -> tuple[Payment, tuple[bytes, str] | None] | None:
+        """The merchant's payment and its sealed client secret (with key id), in one round trip."""
+        row = await self._db.fetchrow(Q.get_payment_with_secret, payment_id, merchant_id)
+        if row is None:
+            return None
+        fields = dict(row)
+        sealed, key_id = fields.pop("client_secret_sealed"), fields.pop("client_secret_key_id")
+        return Payment(**fields), (bytes(sealed), str(key_id)) if sealed is not None else None
+
+    async def client_secrets_to_reseal(self, key_id: str, after: str, limit: int) -> list[tuple[str, bytes, str]]:
+        """Key rotation: (payment id, sealed, key id) of client secrets not sealed with ``key_id``."""
+        rows = await self._db.fetch(Q.client_secrets_to_reseal, key_id, after, limit)
+        return [(r["id"], bytes(r["sealed"]), r["key_id"]) for r in rows]
+
+    async def reseal_client_secret(self, payment_id: str, old_key_id: str, sealed: bytes, key_id: str) -> bool:
+        """Replace a client secret's ciphertext still sealed with ``old_key_id``."""
+        return await self._db.execute(Q.reseal_client_secret, payment_id, old_key_id, sealed, key_id) == "UPDATE 1"
+
+    async def checkout_secret(self, payment_id: str) -> tuple[str, bytes] | None:
+        """(merchant id, client-secret hash) of a payment, for the hosted checkout page, which
+        knows no merchant before the secret is checked."""
+        row = await self._db.fetchrow(Q.checkout_secret, payment_id)
+        return (str(row["merchant_id"]), bytes(row["secret_hash"])) if row else None
+
+    async def client_secret_sealed(self, payment_id: str, merchant_id: str) -> tuple[bytes, str] | None:
+        """The payment's sealed client secret and its key id (the merchant's payment only)."""
+        row = await self._db.fetchrow(Q.client_secret_sealed, payment_id, merchant_id)
+        return (bytes(row["sealed"]), str(row["key_id"])) if row else None
 
     async def get(self, payment_id: str, merchant_id: str) -> Payment | None:
         """The merchant's payment, or ``None`` (another merchant's payment is simply absent)."""

@@ -4,9 +4,20 @@ INSERT INTO merchants (id, name, sandbox) VALUES ($1, $2, $3) RETURNING *;
 -- name: insert_api_key
 INSERT INTO api_keys (id, merchant_id, key_hash, key_prefix) VALUES ($1, $2, $3, $4);
 
+-- name: insert_api_key_of_kind
+INSERT INTO api_keys (id, merchant_id, key_hash, key_prefix, kind, key_sealed, seal_key_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7);
+
+-- name: checkout_of_merchant
+-- What the hosted checkout page shows and needs: the name, and the live publishable key sealed.
+SELECT m.name, k.id AS key_id, k.key_sealed, k.seal_key_id FROM merchants m
+  LEFT JOIN api_keys k ON k.merchant_id = m.id AND k.kind = 'publishable' AND k.revoked_at IS NULL
+ WHERE m.id = $1;
+
 -- name: merchant_for_key
+-- A live key of the kind asked for ($2: 'secret' or 'publishable').
 SELECT k.merchant_id, k.key_hash FROM api_keys k
- WHERE k.key_hash = $1 AND k.revoked_at IS NULL;
+ WHERE k.key_hash = $1 AND k.kind = $2 AND k.revoked_at IS NULL;
 
 -- name: insert_gateway_account
 INSERT INTO gateway_accounts (id, merchant_id, gateway, credentials, key_id, priority)
@@ -68,3 +79,11 @@ SELECT * FROM (
 
 -- name: customer_cursor
 SELECT created_at, id FROM customers WHERE id = $1 AND merchant_id = $2;
+
+-- name: publishable_to_reseal
+-- Key rotation: the next sealed publishable keys not sealed with the current key id ($1), after $2.
+SELECT id, key_sealed AS sealed, seal_key_id AS key_id FROM api_keys
+ WHERE key_sealed IS NOT NULL AND seal_key_id <> $1 AND id > $2 ORDER BY id LIMIT $3;
+
+-- name: reseal_publishable
+UPDATE api_keys SET key_sealed = $3, seal_key_id = $4 WHERE id = $1 AND seal_key_id = $2;

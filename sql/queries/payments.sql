@@ -103,6 +103,10 @@ WITH pay AS (
                           created_at, updated_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
     RETURNING id, merchant_id
+), secret AS (
+    -- The client secret's hash and sealed copy ($17..$19; none when $17 is NULL).
+    INSERT INTO payment_client_secrets (payment_id, merchant_id, secret_hash, sealed, key_id)
+    SELECT id, merchant_id, $17, $18, $19 FROM pay WHERE $17::bytea IS NOT NULL
 )
 INSERT INTO events (id, merchant_id, type, object_id, data)
 SELECT $15, merchant_id, 'payment.created', id, $16 FROM pay;
@@ -124,6 +128,9 @@ WITH claimed AS (
     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14
      WHERE EXISTS (SELECT 1 FROM claimed)
     RETURNING id, merchant_id
+), secret AS (
+    INSERT INTO payment_client_secrets (payment_id, merchant_id, secret_hash, sealed, key_id)
+    SELECT id, merchant_id, $24, $25, $26 FROM pay WHERE $24::bytea IS NOT NULL
 ), event AS (
     INSERT INTO events (id, merchant_id, type, object_id, data)
     SELECT $15, merchant_id, 'payment.created', id, $16 FROM pay
@@ -140,6 +147,9 @@ WITH pay AS (
                           created_at, updated_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
     RETURNING id, merchant_id
+), secret AS (
+    INSERT INTO payment_client_secrets (payment_id, merchant_id, secret_hash, sealed, key_id)
+    SELECT id, merchant_id, $18, $19, $20 FROM pay WHERE $18::bytea IS NOT NULL
 ), event AS (
     INSERT INTO events (id, merchant_id, type, object_id, data)
     SELECT $15, merchant_id, 'payment.created', id, $16 FROM pay
@@ -248,3 +258,31 @@ SELECT to_jsonb(p) AS payment, c.email, c.phone,
   LEFT JOIN customers c ON c.id = p.customer_id AND c.merchant_id = p.merchant_id
   LEFT JOIN idempotency_keys k ON $3::text IS NOT NULL AND k.merchant_id = p.merchant_id AND k.key = $3
  WHERE p.id = $1 AND p.merchant_id = $2;
+
+-- name: client_secret_hash
+-- The browser's check: the payment's client-secret hash, scoped by the publishable key's merchant.
+SELECT secret_hash FROM payment_client_secrets WHERE payment_id = $1 AND merchant_id = $2;
+
+-- name: client_secret_sealed
+SELECT sealed, key_id FROM payment_client_secrets WHERE payment_id = $1 AND merchant_id = $2;
+
+-- name: checkout_secret
+-- The hosted checkout page's first read: which merchant's payment this is, and its client
+-- secret's hash. The page knows no merchant yet; the secret presented (checked against this
+-- hash in constant time) is what scopes everything it reads next.
+SELECT merchant_id, secret_hash FROM payment_client_secrets WHERE payment_id = $1;
+
+-- name: get_payment_with_secret
+-- Retrieve with the secret key: the payment and its sealed client secret in one round trip.
+SELECT p.*, s.sealed AS client_secret_sealed, s.key_id AS client_secret_key_id
+  FROM payments p
+  LEFT JOIN payment_client_secrets s ON s.payment_id = p.id AND s.merchant_id = p.merchant_id
+ WHERE p.id = $1 AND p.merchant_id = $2;
+
+-- name: client_secrets_to_reseal
+-- Key rotation: the next client secrets not sealed with the current key id ($1), after $2.
+SELECT payment_id AS id, sealed, key_id FROM payment_client_secrets
+ WHERE key_id <> $1 AND payment_id > $2 ORDER BY payment_id LIMIT $3;
+
+-- name: reseal_client_secret
+UPDATE payment_client_secrets SET sealed = $3, key_id = $4 WHERE payment_id = $1 AND key_id = $2;

@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 import msgspec
 
-from api.docs import MerchantCreated, RoutingObject, WebhookAck
+from api.docs import MerchantCreated, PaymentMethodList, PaymentWithSecret, RoutingObject, WebhookAck
 from engine.merchant_webhooks.events import EventList, EventObject
 from engine.merchant_webhooks.objects import (
     DeletedEndpoint,
@@ -31,7 +31,7 @@ from tests.support.stack import ADMIN_TOKEN
 STRUCTS = {s.__name__: s for s in (PaymentObject, PaymentList, RefundObject, RefundList, CustomerObject, CustomerList, ErrorObject,
                                    MerchantCreated, RoutingObject, WebhookAck, EventList, EventObject,
                                    DeletedEndpoint, DeliveryAttemptList, Redelivery, WebhookEndpointList,
-                                   WebhookEndpointObject)}  # fmt: skip
+                                   WebhookEndpointObject, PaymentWithSecret, PaymentMethodList)}  # fmt: skip
 NOT_JSON = "/v1/callbacks/"  # the browser's return: an HTML page or a redirect
 
 

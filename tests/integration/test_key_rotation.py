@@ -20,12 +20,15 @@ import pytest_asyncio
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from engine.bootstrap import Engine
+from engine.bootstrap import rotate_keys as rotate_all
+from engine.commands import CreatePayment
 from engine.config import VARIABLES, Settings
 from engine.crypto import Sealer, derive_keys
 from engine.errors import IdempotencyError
-from engine.services import idempotency
+from engine.services import client_secrets, idempotency
 from engine.services.keys import rotate_keys
-from engine.services.merchants import SANDBOX_ACCOUNTS, create_merchant
+from engine.services.merchants import SANDBOX_ACCOUNTS, checkout_identity, create_merchant
+from engine.services.payments import create_payment, new_payment
 from tests.support.servers import free_port
 from tests.support.stack import ROOT, Services, engine_settings, fresh_database
 
@@ -194,7 +197,11 @@ async def test_rotate_keys_command_prints_the_counts(db: Services, tmp_path) -> 
 
     result = await _rotate_cli(env, "--batch-size", "3")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"re-encrypted {ACCOUNTS} gateway accounts; 0 already current"
+    # ... and the merchant's sealed publishable key (engine/services/client_secrets.py).
+    assert result.stdout.strip() == (
+        f"re-encrypted {ACCOUNTS} gateway accounts; 0 already current; "
+        "re-encrypted 1 client secrets and publishable keys"
+    )
     result = await _rotate_cli(env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"re-encrypted 0 gateway accounts; {ACCOUNTS} already current"
@@ -205,7 +212,8 @@ async def test_rotate_keys_command_prints_the_counts(db: Services, tmp_path) -> 
     assert result.returncode == 1
     assert result.stdout.strip() == (
         f"re-encrypted 0 gateway accounts; 0 already current; {ACCOUNTS} unreadable "
-        f"(key ids: {Sealer.key_id_of(new)} ({ACCOUNTS}))"
+        f"(key ids: {Sealer.key_id_of(new)} ({ACCOUNTS})); re-encrypted 0 client secrets and publishable keys; "
+        f"1 client secrets unreadable (key ids: {Sealer.key_id_of(new)} (1))"
     )
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "ENGINE_ENCRYPTION_KEYS" in lines[0]
@@ -251,3 +259,24 @@ async def test_an_idempotency_key_stored_before_a_rotation_still_replays(db):
             await idempotency.claim(after, other)
     finally:
         await after.close()
+
+
+async def test_rotation_reseals_client_secrets_and_publishable_keys(db: Services) -> None:
+    old, new = os.urandom(32), os.urandom(32)
+    engine = await Engine.start(_settings(db, old))
+    try:
+        merchant, _, publishable = await create_merchant(engine, "Browser keys")
+        payment = new_payment(merchant["id"], CreatePayment(amount=100, currency="INR"))
+        secret = client_secrets.new_secret(payment.id)
+        await create_payment(engine, payment, None, secret)
+    finally:
+        await engine.close()
+    rotated = await rotate_all(engine_settings(db, port=free_port(), sandbox_url=SANDBOX_URL,
+                                               encryption_key=new, encryption_keys=(old,)), 10)  # fmt: skip
+    assert (rotated.browser_resealed, rotated.browser_unreadable) == (2, {})
+    engine = await Engine.start(_settings(db, new))  # the old key is gone
+    try:
+        assert await client_secrets.reveal(engine, merchant["id"], payment.id) == secret
+        assert (await checkout_identity(engine, merchant["id"]))[1] == publishable
+    finally:
+        await engine.close()

@@ -32,12 +32,57 @@ class Merchants(MemoryRepository):
             raise asyncpg.ForeignKeyViolationError("api_keys_merchant_id_fkey")
         if key_hash in self.t.api_keys:
             raise asyncpg.UniqueViolationError("api_keys_key_hash_key")
-        self.t.api_keys[key_hash] = {"id": key_id, "merchant_id": merchant_id, "prefix": prefix, "revoked": False}
+        self.t.api_keys[key_hash] = {"id": key_id, "merchant_id": merchant_id, "prefix": prefix, "revoked": False,
+                                     "kind": "secret", "sealed": None}  # fmt: skip
 
     @statement
-    def for_key(self, key_hash: bytes) -> tuple[str, bytes] | None:
+    def add_key_of_kind(
+        self,
+        key_id: str,
+        merchant_id: str,
+        key_hash: bytes,
+        prefix: str,
+        kind: str,
+        sealed: tuple[bytes, str] | None = None,
+    ) -> None:
+        if merchant_id not in self.t.merchants:
+            raise asyncpg.ForeignKeyViolationError("api_keys_merchant_id_fkey")
+        if key_hash in self.t.api_keys:
+            raise asyncpg.UniqueViolationError("api_keys_key_hash_key")
+        row = {"id": key_id, "merchant_id": merchant_id, "prefix": prefix, "revoked": False, "kind": kind,
+               "sealed": sealed}  # fmt: skip
+        self.t.api_keys[key_hash] = row
+
+    @statement
+    def for_key(self, key_hash: bytes, kind: str = "secret") -> tuple[str, bytes] | None:
         row = self.t.api_keys.get(key_hash)
-        return (row["merchant_id"], key_hash) if row is not None and not row["revoked"] else None
+        ok = row is not None and not row["revoked"] and row.get("kind", "secret") == kind
+        return (row["merchant_id"], key_hash) if ok else None
+
+    @statement
+    def publishable_to_reseal(self, key_id: str, after: str, limit: int) -> list[tuple[str, bytes, str]]:
+        rows = sorted((k["id"], *k["sealed"]) for k in self.t.api_keys.values()
+                      if k.get("sealed") and k["sealed"][1] != key_id and k["id"] > after)  # fmt: skip
+        return rows[:limit]
+
+    @statement
+    def reseal_publishable(self, row_id: str, old_key_id: str, sealed: bytes, key_id: str) -> bool:
+        for digest, k in self.t.api_keys.items():
+            if k["id"] == row_id and k.get("sealed") and k["sealed"][1] == old_key_id:
+                self.t.api_keys[digest] = {**k, "sealed": (sealed, key_id)}
+                return True
+        return False
+
+    @statement
+    def checkout_of(self, merchant_id: str) -> tuple[str, str | None, bytes | None, str | None] | None:
+        row = self.t.merchants.get(merchant_id)
+        if row is None:
+            return None
+        for key in self.t.api_keys.values():
+            if key["merchant_id"] == merchant_id and key.get("kind") == "publishable" and not key["revoked"]:
+                blob, seal_id = key["sealed"] or (None, None)
+                return row["name"], key["id"], blob, seal_id
+        return row["name"], None, None, None
 
 
 class GatewayAccounts(MemoryRepository):

@@ -49,6 +49,16 @@ class Payments(MemoryRepository):
         key: tuple[str, str, str, bytes, int, bytes, int] | None = None,
         *,
         claimed_key: str | None = None,
+        client_secret: tuple[bytes, bytes, str] | None = None,
+    ) -> bool:
+        t = self.t
+        inserted = self._insert(p, event, key, claimed_key)
+        if inserted and client_secret is not None:
+            t.client_secrets[p.id] = (p.merchant_id, *client_secret)
+        return inserted
+
+    def _insert(
+        self, p: Payment, event: Any, key: tuple[str, str, str, bytes, int, bytes, int] | None, claimed_key: str | None
     ) -> bool:
         t = self.t
         if claimed_key is not None:
@@ -72,6 +82,44 @@ class Payments(MemoryRepository):
         )  # fmt: skip
         insert_payment(t, p, event)
         return True
+
+    @statement
+    def client_secret_hash(self, payment_id: str, merchant_id: str) -> bytes | None:
+        row = self.t.client_secrets.get(payment_id)
+        return row[1] if row is not None and row[0] == merchant_id else None
+
+    @statement
+    def get_with_secret(
+        self, payment_id: str, merchant_id: str
+    ) -> tuple[Payment, tuple[bytes, str] | None] | None:
+        p = self.t.payments.get(payment_id)
+        if p is None or p.merchant_id != merchant_id:
+            return None
+        row = self.t.client_secrets.get(payment_id)
+        return copy(p), (row[2], row[3]) if row is not None and row[0] == merchant_id else None
+
+    @statement
+    def client_secrets_to_reseal(self, key_id: str, after: str, limit: int) -> list[tuple[str, bytes, str]]:
+        rows = sorted((pid, r[2], r[3]) for pid, r in self.t.client_secrets.items() if r[3] != key_id and pid > after)
+        return rows[:limit]
+
+    @statement
+    def reseal_client_secret(self, payment_id: str, old_key_id: str, sealed: bytes, key_id: str) -> bool:
+        row = self.t.client_secrets.get(payment_id)
+        if row is None or row[3] != old_key_id:
+            return False
+        self.t.client_secrets[payment_id] = (row[0], row[1], sealed, key_id)
+        return True
+
+    @statement
+    def checkout_secret(self, payment_id: str) -> tuple[str, bytes] | None:
+        row = self.t.client_secrets.get(payment_id)
+        return (row[0], row[1]) if row is not None else None
+
+    @statement
+    def client_secret_sealed(self, payment_id: str, merchant_id: str) -> tuple[bytes, str] | None:
+        row = self.t.client_secrets.get(payment_id)
+        return (row[2], row[3]) if row is not None and row[0] == merchant_id else None
 
     @statement
     def get(self, payment_id: str, merchant_id: str) -> Payment | None:

@@ -37,6 +37,7 @@ NAMES = (
     "accounts",
     "customers",
     "webhooks",
+    "client_secrets",
 )
 _MISSING: Any = object()
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -88,6 +89,8 @@ class Tables:
         self.accounts: dict[str, Any] = {}
         self.customers: dict[str, Any] = {}
         self.webhooks: dict[tuple[str, str, str], str] = {}
+        # payment id -> (merchant id, secret hash, sealed secret, key id)
+        self.client_secrets: dict[str, tuple[str, bytes, bytes, str]] = {}
         if data is not None:
             for name in NAMES:
                 setattr(self, name, data[name])

@@ -10,18 +10,22 @@ from tests.support.fake_engine import make_engine, memory
 
 
 async def test_create_returns_the_merchant_and_a_key_stored_only_hashed(engine):
-    merchant, api_key = await create_merchant(engine, "  Apollo Pharmacy  ")
+    merchant, api_key, publishable = await create_merchant(engine, "  Apollo Pharmacy  ")
     assert (merchant["object"], merchant["name"], merchant["sandbox"]) == ("merchant", "Apollo Pharmacy", False)
     assert merchant["created_at"].endswith("Z") and api_key.startswith("sk_test_")
-    [(stored_hash, row)] = memory(engine).tables.api_keys.items()
-    assert stored_hash == hash_key(api_key) and row["prefix"] == api_key[:12]
+    assert publishable.startswith("pk_test_")
+    keys = memory(engine).tables.api_keys
+    assert set(keys) == {hash_key(api_key), hash_key(publishable)}
+    assert keys[hash_key(api_key)]["prefix"] == api_key[:12] and keys[hash_key(api_key)]["kind"] == "secret"
+    assert keys[hash_key(publishable)]["kind"] == "publishable"
     assert api_key.encode() not in repr(memory(engine).tables.__dict__).encode()
+    assert publishable.encode() not in repr(memory(engine).tables.__dict__).encode()
     assert await engine.gateways.accounts(merchant["id"]) == []
 
 
 async def test_a_sandbox_merchant_gets_the_sandbox_accounts_sealed():
     engine = make_engine(sandbox=True, sandbox_url="http://sandbox.test")
-    merchant, _ = await create_merchant(engine, "Sandbox Pharmacy")
+    merchant, *_ = await create_merchant(engine, "Sandbox Pharmacy")
     accounts = await engine.gateways.accounts(merchant["id"])
     assert [a.gateway for a in accounts] == list(SANDBOX_ACCOUNTS)
     assert accounts[0].credentials["base_url"] == "http://sandbox.test/razorpay"
@@ -37,7 +41,7 @@ async def test_a_bad_name_creates_nothing(engine, name):
 
 
 async def test_authenticate_finds_the_merchant_and_caches_it(engine):
-    merchant, api_key = await create_merchant(engine, "Pharmacy")
+    merchant, api_key, _ = await create_merchant(engine, "Pharmacy")
     assert await authenticate(engine, api_key) == merchant["id"]
     memory(engine).tables.api_keys.clear()  # from now on only the caches know the key
     assert await authenticate(engine, api_key) == merchant["id"]  # in process
