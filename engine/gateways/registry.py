@@ -164,11 +164,12 @@ _PAYU = GatewayCapabilities(
 )
 
 # Juspay (India): INR. Pre-auth + capture + void exist (order metadata txns.auto_capture=false;
-# /v2/txns/{id}/capture|void); partial capture only through one PG (Cybersource), so declared
-# unsupported. Partial refunds by amount. Customers: POST /customers.
+# /v2/txns/{id}/capture|void). Partial capture (amount + idempotence_key; the order becomes
+# PARTIAL_CHARGED) is documented through one underlying PG (Cybersource): the merchant's Juspay
+# account must route pre-auth cards there. Partial refunds by amount. Customers: POST /customers.
 _JUSPAY = GatewayCapabilities(
     currencies_by_method=_INR_ONLY,
-    partial_capture=False,
+    partial_capture=True,
     partial_refund=True,
     void=True,
     manual_capture=True,

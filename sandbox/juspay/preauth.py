@@ -10,10 +10,12 @@ Following Juspay's pre-auth docs ("PREAUTH - CAPTURE - VOID", Capture API, Void 
   order ``AUTHORIZED`` (status_id 25) instead of ``CHARGED``; the return URL says so. Juspay documents
   no webhook event for an authorization, so none is sent.
 * ``POST /v2/txns/{txn_uuid}/capture`` (Basic auth): ``AUTHORIZED`` -> ``CHARGED`` and an
-  ``ORDER_SUCCEEDED`` webhook. ``amount`` is optional and defaults to the authorized amount. Juspay
-  documents partial capture only through the CYBERSOURCE gateway (with ``idempotence_key``; order then
-  ``PARTIAL_CHARGED``); the sandbox's gateway is not that one, so an amount below the authorized one is
-  refused, as is one above it ("never more").
+  ``ORDER_SUCCEEDED`` webhook. ``amount`` is optional and defaults to the authorized amount; one
+  above it is refused ("up to the amount pre-authorized"). A smaller one is a partial capture, which
+  Juspay documents (through its CYBERSOURCE gateway, which the sandbox plays) with an
+  ``idempotence_key`` (required here): the order becomes ``PARTIAL_CHARGED``, the rest of the hold is
+  released, the order shows ``amount_captured`` (an assumed field name), refunds are bounded by it,
+  and the same request again (same key) answers the order without capturing twice.
 * ``POST /v2/txns/{txn_uuid}/void``: ``AUTHORIZED`` -> ``VOIDED`` (status_id 31), no webhook (none is
   documented for a void).
 * Both answer the order object (as Order Status). In any other state they answer 400
@@ -65,16 +67,23 @@ def _locate(juspay: JuspayService, txn_uuid: str) -> tuple[Order, Txn, str]:
 def capture(juspay: JuspayService, txn_uuid: str, data: dict[str, str]) -> dict[str, Any]:
     """``POST /v2/txns/{txn_uuid}/capture``: the full authorized amount."""
     order, txn, status = _locate(juspay, txn_uuid)
+    key = data.get("idempotence_key", "").strip()
+    if key and key == order.capture_key:
+        return w.order_wire(order)  # the same partial capture asked again: nothing moves twice
     if status != "AUTHORIZED":
         raise w.invalid_state(f"Cannot Capture {status} Transaction")
+    amount = order.amount
     if data.get("amount") not in (None, ""):
         amount = w.amount_of(data["amount"])
         if amount > order.amount:
             raise w.invalid_state("Capture amount cannot be greater than the authorized amount")
-        if amount < order.amount:
-            raise w.invalid_state("Partial capture is not supported for this gateway")
-    order.status = "CHARGED"
-    juspay.ctx.ledger.record("juspay", "capture", order.order_id, txn.txn_uuid, order.amount, order.currency)
+        if amount < order.amount and not 1 <= len(key) <= 64:
+            raise w.bad_request("idempotence_key is mandatory for a partial capture")
+    if amount < order.amount:
+        order.status, order.partial_capture, order.capture_key = "PARTIAL_CHARGED", amount, key
+    else:
+        order.status = "CHARGED"
+    juspay.ctx.ledger.record("juspay", "capture", order.order_id, txn.txn_uuid, amount, order.currency)
     juspay.emit([juspay.webhook(order, "ORDER_SUCCEEDED")])
     return w.order_wire(order)
 

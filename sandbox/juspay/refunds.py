@@ -32,9 +32,9 @@ def refund(juspay: JuspayService, order_id: str, data: dict[str, str], path: str
         raise w.bad_request("unique_request_id is mandatory: 1-20 characters of letters, digits, _ or -")
     if any(r.unique_request_id == request_id for r in order.refunds):
         return w.order_wire(order)
-    if order.status != "CHARGED":
+    if order.status not in ("CHARGED", "PARTIAL_CHARGED"):
         raise w.bad_request("Order is not in a successful state", "invalid.order.not_successful")
-    remaining = order.amount - order.refunded
+    remaining = order.captured - order.refunded
     amount = remaining if data.get("amount") in (None, "") else w.amount_of(data["amount"])
     if amount > remaining or remaining <= 0:
         raise w.bad_request("Refund amount exceeds the amount left to refund", "invalid.refund.amount")

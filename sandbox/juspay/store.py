@@ -114,11 +114,18 @@ class Order:
     refunds: list[Refund] = field(default_factory=list)
     refunded: int = 0
     created_at: float = field(default_factory=time.time)
+    partial_capture: int | None = None  # paise captured by a partial capture (PARTIAL_CHARGED)
+    capture_key: str | None = None  # that capture's idempotence_key
 
     @property
     def txn(self) -> Txn | None:
         """The latest transaction."""
         return self.txns[-1] if self.txns else None
+
+    @property
+    def captured(self) -> int:
+        """What the customer pays: the whole amount, or what a partial capture took."""
+        return self.partial_capture if self.partial_capture is not None else self.amount
 
 
 @dataclass

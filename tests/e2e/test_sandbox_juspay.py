@@ -398,13 +398,13 @@ async def test_preauth_then_capture(sandbox: Sandbox, merchant: str) -> None:
     refund = await sandbox.api("POST", f"/orders/{order_id}/refunds", data={"unique_request_id": "rfa"})
     assert refund.status_code == 400 and refund.json()["error_code"] == "invalid.order.not_successful"
     assert (await txn(sandbox, order_id, **card("4111111111111111"))).status_code == 400
-    # capture: Basic auth, never more than authorized, full amount only at this gateway
+    # capture: Basic auth, never more than authorized, a partial one only with an idempotence_key
     assert (await sandbox.api("POST", f"/v2/txns/{uuid_}/capture", key="wrong")).status_code == 401
     assert (await sandbox.api("POST", f"/v2/txns/{uuid_}/capture", key=None)).status_code == 401
     over = await sandbox.api("POST", f"/v2/txns/{uuid_}/capture", data={"amount": "100.01"})
     invalid_state(over, "Capture amount cannot be greater than the authorized amount")
     partial = await sandbox.api("POST", f"/v2/txns/{uuid_}/capture", data={"amount": "40.00"})
-    invalid_state(partial, "Partial capture is not supported for this gateway")
+    assert partial.status_code == 400 and "idempotence_key" in partial.json()["error_message"], partial.text
     assert (await status(sandbox, order_id))["status"] == "AUTHORIZED"
     captured = await sandbox.api("POST", f"/v2/txns/{uuid_}/capture", data={"amount": "100.00"})
     assert captured.status_code == 200, captured.text
@@ -421,6 +421,29 @@ async def test_preauth_then_capture(sandbox: Sandbox, merchant: str) -> None:
     assert refunded.status_code == 200 and refunded.json()["refunds"][0]["amount"] == 100.0
     missing = await sandbox.api("POST", "/v2/txns/eulnosuchtxn/capture")
     assert missing.status_code == 404 and missing.json()["error_code"] == "object_not_found"
+
+
+async def test_preauth_partial_capture_releases_the_rest_once(sandbox: Sandbox, merchant: str) -> None:
+    order_id = await new_order(sandbox, merchant, **PREAUTH)
+    uuid_ = (await txn(sandbox, order_id, **card("4111111111111111"))).json()["txn_uuid"]
+    form = {"amount": "40.00", "idempotence_key": "cap_att_1"}
+    first = await sandbox.api("POST", f"/v2/txns/{uuid_}/capture", data=form)
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert (body["status"], body["amount"], body["amount_captured"]) == ("PARTIAL_CHARGED", 100.0, 40.0)
+    again = await sandbox.api("POST", f"/v2/txns/{uuid_}/capture", data=form)  # a retry after a lost answer
+    assert again.status_code == 200 and again.json()["amount_captured"] == 40.0
+    other = await sandbox.api("POST", f"/v2/txns/{uuid_}/capture", data={**form, "idempotence_key": "cap_att_2"})
+    invalid_state(other, "Cannot Capture PARTIAL_CHARGED Transaction")
+    ledger = (await sandbox.http.get("/_sandbox/ledger", params={"gateway": "juspay", "reference": order_id})).json()
+    assert [e["amount"] for e in ledger["entries"] if e["kind"] == "capture"] == [4000]  # one, of the partial amount
+    [event] = await events(sandbox, merchant, 1)
+    assert event["content"]["order"]["status"] == "PARTIAL_CHARGED"
+    # refunds are bounded by what was captured, not by the order's amount
+    over = await sandbox.api("POST", f"/orders/{order_id}/refunds", data={"unique_request_id": "rp1", "amount": "40.01"})
+    assert over.status_code == 400 and over.json()["error_code"] == "invalid.refund.amount"
+    rest = await sandbox.api("POST", f"/orders/{order_id}/refunds", data={"unique_request_id": "rp2"})
+    assert rest.status_code == 200 and rest.json()["refunds"][0]["amount"] == 40.0 and rest.json()["refunded"]
 
 
 async def test_preauth_then_void_with_a_nested_json_order(sandbox: Sandbox, merchant: str) -> None:

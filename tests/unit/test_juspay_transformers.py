@@ -455,7 +455,7 @@ def test_registry_builds_juspay_and_hides_secrets() -> None:
     with pytest.raises(ValueError, match="response_key"):
         build_connector("juspay", {**creds, "response_key": ""}, base_url="https://x", client=new_client())
     caps = capabilities("juspay")
-    assert caps.customers and caps.manual_capture and caps.void and not caps.partial_capture and caps.partial_refund
+    assert caps.customers and caps.manual_capture and caps.void and caps.partial_capture and caps.partial_refund
     assert caps.currencies == {"INR"} and caps.methods == {"card", "upi", "netbanking", "wallet"}
     assert default_base_url("juspay") == "https://api.juspay.in"
     assert not capabilities("razorpay").customers and capabilities("razorpay").manual_capture

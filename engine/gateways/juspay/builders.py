@@ -116,6 +116,15 @@ def card_brand(number: str) -> str | None:
     return None
 
 
+def capture_form(attempt_id: str, amount: int, authorized: int, currency: str) -> dict[str, str]:
+    """``POST /v2/txns/{txn_uuid}/capture``: empty for the whole hold; a partial capture sends
+    ``amount`` and an ``idempotence_key`` derived from the attempt (one capture per attempt), so a
+    retry after a lost answer can never capture twice."""
+    if amount >= authorized:
+        return {}
+    return {"amount": to_decimal_string(amount, currency), "idempotence_key": f"cap_{attempt_id}"[:64]}
+
+
 def refund_form(request: RefundRequest) -> dict[str, str]:
     """``POST /orders/{order_id}/refunds``: always an explicit amount (never "the rest")."""
     return {

@@ -13,6 +13,9 @@ from engine.gateways.base import Outcome, RefundOutcome
 
 ORDER_STATUS: dict[str, Outcome] = {
     "CHARGED": Outcome.CAPTURED,
+    # A partial capture (Capture API: "the order status updates to PARTIAL_CHARGED"): captured for
+    # the order's amount_captured, the rest of the hold released.
+    "PARTIAL_CHARGED": Outcome.CAPTURED,
     "AUTHORIZED": Outcome.AUTHORIZED,  # pre-auth held (order metadata txns.auto_capture=false)
     "CAPTURE_INITIATED": Outcome.AUTHORIZED,  # capture pending: the hold still stands
     "CAPTURE_FAILED": Outcome.AUTHORIZED,  # capture refused: still authorized

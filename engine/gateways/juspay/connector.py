@@ -11,7 +11,8 @@ Flows (reference/gateways.md §4; Juspay Express Checkout API, server-to-server)
   ``REQUIRES_ACTION``; UPI collect is ``PROCESSING``. Manual capture creates a pre-auth order.
   (The hosted ``/session`` flow is not used: the engine collects the payment method itself.)
 * sync -- ``GET /orders/{order_id}``.
-* capture / void -- ``POST /v2/txns/{txn_uuid}/capture`` / ``.../void`` (pre-auth), then the
+* capture / void -- ``POST /v2/txns/{txn_uuid}/capture`` (``amount`` + ``idempotence_key`` for a
+  partial one) / ``.../void`` (pre-auth), then the
   order status says what happened.
 * refund -- ``POST /orders/{order_id}/refunds`` with ``unique_request_id`` derived from our
   refund id (Juspay: < 21 chars, no special characters); idempotent at Juspay, asynchronous
@@ -127,14 +128,16 @@ class JuspayConnector:
         return tf.map_status(answer, ref, order_id)
 
     async def capture(self, ref: AttemptRef, amount: int) -> ChargeResult:
-        """Capture a pre-authorization (full amount), then report the order's status."""
-        return await self._txn_action(ref, "capture")
+        """Capture a pre-authorization -- all of it, or ``amount`` of it (the order then becomes
+        ``PARTIAL_CHARGED`` and the rest of the hold is released) -- then report the order's status."""
+        form = builders.capture_form(ref.attempt_id, amount, ref.amount, ref.currency)
+        return await self._txn_action(ref, "capture", form)
 
     async def void(self, ref: AttemptRef) -> ChargeResult:
         """Void a pre-authorization, then report the order's status (``VOIDED`` when done)."""
-        return await self._txn_action(ref, "void")
+        return await self._txn_action(ref, "void", {})
 
-    async def _txn_action(self, ref: AttemptRef, action: str) -> ChargeResult:
+    async def _txn_action(self, ref: AttemptRef, action: str, form: dict[str, str]) -> ChargeResult:
         current = ref if ref.gateway_reference else None
         if current is None:  # the txn_uuid comes from the order status
             known = await self.sync(ref)
@@ -143,7 +146,7 @@ class JuspayConnector:
             current = msgspec.structs.replace(ref, gateway_reference=known.gateway_reference)
         assert current.gateway_reference is not None
         path = f"/v2/txns/{_seg(current.gateway_reference)}/{action}"
-        answer = await self._call("POST", path, form={}, routing=current.gateway_order_id)
+        answer = await self._call("POST", path, form=form, routing=current.gateway_order_id)
         if answer.transport is http.Transport.NOT_SENT:
             return ChargeResult(Outcome.RETRYABLE, current.gateway_reference, current.gateway_order_id,
                                 error_code=f"{action}_not_sent")  # fmt: skip

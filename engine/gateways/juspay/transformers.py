@@ -98,6 +98,13 @@ def map_order(order: Mapping[str, Any], ref: AttemptRef | None) -> ChargeResult:
         if amount is None or (ref is not None and (amount != ref.amount or currency != ref.currency)):
             return ChargeResult(Outcome.UNKNOWN, txn, order_id, error_code="amount_mismatch", raw_status=status)
         captured = amount if outcome is Outcome.CAPTURED else 0
+        if status == "PARTIAL_CHARGED":
+            # Never guess how much moved: without a plausible captured amount the answer is open.
+            captured = amount_minor(order.get("amount_captured"), currency) or 0
+            if not 0 < captured < amount:
+                return ChargeResult(
+                    Outcome.UNKNOWN, txn, order_id, error_code="capture_amount_unknown", raw_status=status
+                )
         return ChargeResult(outcome, txn, order_id, amount_captured=captured, raw_status=status)
     if outcome is Outcome.DECLINED:
         bank_code = _s(order.get("bank_error_code"))
