@@ -255,7 +255,7 @@ def dev_banner(
         f"Secret key      {api_key}",
     ]
     if publishable_key:
-        lines.append(f"Publishable key {publishable_key}   (browser side: README \"Checkout\")")
+        lines.append(f'Publishable key {publishable_key}   (browser side: README "Checkout")')
     if admin_token:
         lines.append(f"Admin token     {admin_token}   (generated; set ENGINE_ADMIN_TOKEN to choose one)")
     lines += [

@@ -118,10 +118,16 @@ class WebhookEndpointController(Controller):
         endpoint_id: str,
         limit: int = _LIMIT,
         starting_after: str | None = Parameter(default=None, max_length=64),
+        ending_before: str | None = Parameter(default=None, max_length=64),
     ) -> Response[bytes]:
         """Each attempt: time, status code, duration, error, the first 1 KB of the answer."""
         page = await endpoints.list_attempts(
-            engine_of(state), merchant_id, endpoint_id, limit=limit, starting_after=starting_after
+            engine_of(state),
+            merchant_id,
+            endpoint_id,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
         return Response(encode(page), media_type=JSON)
 

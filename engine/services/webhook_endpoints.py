@@ -154,18 +154,24 @@ async def rotate_secret(engine: Engine, merchant_id: str, endpoint_id: str) -> W
 
 
 async def list_attempts(
-    engine: Engine, merchant_id: str, endpoint_id: str, *, limit: int, starting_after: str | None
+    engine: Engine,
+    merchant_id: str,
+    endpoint_id: str,
+    *,
+    limit: int,
+    starting_after: str | None,
+    ending_before: str | None = None,
 ) -> DeliveryAttemptList:
-    """The endpoint's delivery attempts, newest first (``starting_after``: an attempt id)."""
+    """The endpoint's delivery attempts, newest first; ``starting_after`` (older) or
+    ``ending_before`` (newer) an attempt id (``wha_<n>``: its position, so no lookup)."""
     pages.check_limit(limit)
-    before = None
-    if starting_after is not None:
-        digits = starting_after.removeprefix("wha_")
-        if not digits.isdigit() or len(digits) > 18:
-            raise NotFound(f"No such delivery attempt: {starting_after[:64]!r}.", param="starting_after")
-        before = int(digits)
+    if starting_after is not None and ending_before is not None:
+        raise ValidationError("Pass starting_after or ending_before, not both.", param="ending_before")
+    before = _attempt_position(starting_after, "starting_after")
+    after = _attempt_position(ending_before, "ending_before")
     await _get(engine, merchant_id, endpoint_id)
-    rows = await engine.db.endpoints.attempts(endpoint_id, merchant_id, before, limit + 1)
+    rows = await engine.db.endpoints.attempts(endpoint_id, merchant_id, before, after, limit + 1)
+    page, has_more = pages.trim(rows, limit, after is not None)
     data = [
         DeliveryAttemptObject(
             f"wha_{r['id']}",
@@ -177,9 +183,18 @@ async def list_attempts(
             r["error"],
             r["response_body"],
         )
-        for r in rows[:limit]
+        for r in page
     ]
-    return DeliveryAttemptList("list", data, len(rows) > limit)
+    return DeliveryAttemptList("list", data, has_more)
+
+
+def _attempt_position(cursor: str | None, param: str) -> int | None:
+    if cursor is None:
+        return None
+    digits = cursor.removeprefix("wha_")
+    if not digits.isdigit() or len(digits) > 18:
+        raise NotFound(f"No such delivery attempt: {cursor[:64]!r}.", param=param)
+    return int(digits)
 
 
 async def reseal_secrets(db: Database, sealer: Sealer, batch_size: int) -> tuple[int, Counter[str]]:

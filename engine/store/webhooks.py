@@ -139,9 +139,12 @@ class Endpoints(Repository):
         )
         return status.endswith(" 1")
 
-    async def attempts(self, id_: str, merchant_id: str, before: int | None, limit: int) -> list[dict[str, Any]]:
-        """The endpoint's delivery attempts, newest first."""
-        return [dict(r) for r in await self._db.fetch(Q.list_attempts, id_, merchant_id, before, limit)]
+    async def attempts(
+        self, id_: str, merchant_id: str, before: int | None, after: int | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """The endpoint's delivery attempts older than ``before`` (or the nearest newer than
+        ``after``), newest first."""
+        return [dict(r) for r in await self._db.fetch(Q.list_attempts, id_, merchant_id, before, after, limit)]
 
 
 class Deliveries(Repository):

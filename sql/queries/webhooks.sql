@@ -145,10 +145,15 @@ UPDATE work_items SET state = 'failed', last_error = $3, run_at = NULL, held_unt
  WHERE id = $1 AND merchant_id = $2 AND state = 'pending';
 
 -- name: list_attempts
-SELECT a.id, a.event_id, a.attempted_at, a.status_code AS answered, a.duration_ms, a.error, a.response_body
-  FROM webhook_attempts a
- WHERE a.endpoint_id = $1 AND a.merchant_id = $2 AND ($3::bigint IS NULL OR a.id < $3)
- ORDER BY a.id DESC LIMIT $4;
+-- Newest first; $3 / $4: only attempts older than / the nearest newer than that id (cursors).
+SELECT * FROM (
+    SELECT a.id, a.event_id, a.attempted_at, a.status_code AS answered, a.duration_ms, a.error, a.response_body
+      FROM webhook_attempts a
+     WHERE a.endpoint_id = $1 AND a.merchant_id = $2
+       AND ($3::bigint IS NULL OR a.id < $3) AND ($4::bigint IS NULL OR a.id > $4)
+     ORDER BY CASE WHEN $4::bigint IS NULL THEN -a.id ELSE a.id END
+     LIMIT $5
+) page ORDER BY id DESC;
 
 -- name: redeliver
 -- Deliver an event again to every live endpoint that subscribes to it ($3: its public type), now:

@@ -158,6 +158,11 @@ async def test_a_failing_receiver_gets_the_event_again_with_one_webhook_id(hooks
         assert attempts[1]["error"] == "HTTP 503" and attempts[0]["error"] is None
         assert all(a["duration_ms"] >= 0 for a in attempts)
         assert len(attempts[2]["response_body"].encode()) <= 1024  # the receiver answered 5000 bytes
+        deliveries = f"/v1/webhook_endpoints/{endpoint['id']}/deliveries"
+        back = (await http.get(deliveries, params={"limit": 1, "ending_before": attempts[2]["id"]})).json()
+        assert [a["id"] for a in back["data"]] == [attempts[1]["id"]] and back["has_more"] is True
+        both = await http.get(deliveries, params={"starting_after": attempts[0]["id"], "ending_before": "wha_1"})
+        assert both.status_code == 400 and both.json()["error"]["param"] == "ending_before"
         # Redelivering sends it once more, with the same webhook-id.
         event_id = got[0][0]["webhook-id"]
         redo = await http.post(f"/v1/events/{event_id}/redeliver")
