@@ -16,7 +16,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 import pytest_asyncio
+import standardwebhooks
 
+from tests.support.hook_receiver import HookReceiver
 from tests.support.servers import serve_asgi
 
 SHOT = Path(__file__).resolve().parents[2] / "docs" / "checkout.png"
@@ -237,3 +239,32 @@ async def test_a_wrong_or_missing_client_secret_gets_no_page(stack, merchant_key
     async with httpx.AsyncClient() as http:
         unknown_asset = await http.get(f"{stack.api_url}/checkout/assets/../../api/app.py")
         assert unknown_asset.status_code == 404
+
+
+async def test_the_merchant_hears_of_the_browser_payment_and_its_refund_by_verified_webhooks(
+    stack, merchant_keys, shop, page
+):
+    """The issue's whole story: register an endpoint, pay on the hosted page, refund; the official
+    ``standardwebhooks`` verifier accepts the payment.succeeded and refund.succeeded deliveries."""
+    receiver = HookReceiver()
+    async with serve_asgi(receiver) as hooks_url:
+        endpoint = await merchant_keys.post(
+            "/v1/webhook_endpoints",
+            json={"url": f"{hooks_url}/hooks", "enabled_events": ["payment.succeeded", "refund.succeeded"]},
+        )
+        assert endpoint.status_code in (200, 201), endpoint.text
+        secret = endpoint.json()["secret"]
+        checkout = await new_checkout(stack, merchant_keys, shop)
+        await page.goto(checkout.url)
+        await pay_by_card(page, PAN)
+        await landed(page, shop, checkout.payment["id"])
+        refund = await merchant_keys.post("/v1/refunds", json={"payment_id": checkout.payment["id"]})
+        assert refund.status_code == 200 and refund.json()["status"] == "succeeded", refund.text
+        delivered = await receiver.wait_for("/hooks", 2, timeout=30)
+    seen = {}
+    for headers, body in delivered:
+        event = standardwebhooks.Webhook(secret).verify(body, headers)  # raises unless signed right
+        seen[event["type"]] = event["data"]["object"]
+    assert seen["payment.succeeded"]["id"] == checkout.payment["id"]
+    assert seen["payment.succeeded"]["status"] == "succeeded" and "client_secret" not in seen["payment.succeeded"]
+    assert seen["refund.succeeded"]["id"] == refund.json()["id"]
