@@ -26,6 +26,7 @@ from engine.model import Attempt, Payment
 from engine.payment_rules import apply_charge_result, conclude_absent
 from engine.results import Declined, Result, outcome_of
 from engine.services import idempotency
+from engine.services.failure_log import report_failure
 from engine.services.payments import event_rows, get_payment
 from engine.states import UNRESOLVED_ATTEMPTS, AttemptStatus, PaymentStatus
 from engine.store import phases
@@ -205,11 +206,11 @@ async def auto_capture(engine: Engine, payment: Payment) -> Payment:
         return payment
     try:
         return (await run_capture(engine, item)).payment
-    except Exception:
+    except Exception as exc:
         # The authorization stands and its capture row is committed (run_capture scheduled the
         # next try): like an unanswered capture, the worker finishes it. The answer is the
         # authorized payment -- never an error saying nothing was charged.
-        log.exception("capturing payment %s failed; the worker retries it", payment.id)
+        report_failure(log, "capturing payment %s failed; the worker retries it", exc, payment.id)
         return payment
 
 
@@ -244,12 +245,12 @@ async def call_connector(fn, *args, unknown: Any = None):  # type: ignore[no-unt
     with http.counting() as requests:
         try:
             result = await fn(*args)
-        except Exception:
+        except Exception as exc:
             if not requests.sent:
                 log.exception("connector %s.%s raised before sending anything", gateway, operation)
                 GATEWAY_CALLS.labels(gateway, operation, "internal_error").inc()
                 raise ConnectorBug("An internal error stopped this request before it reached the gateway.") from None
-            log.exception("connector raised after a request left; treating the outcome as unknown")
+            report_failure(log, "connector raised after a request left; treating the outcome as unknown", exc)
             result = unknown or ChargeResult(outcome=Outcome.UNKNOWN, error_code="connector_error")
     GATEWAY_SECONDS.labels(gateway, operation).observe(time.perf_counter() - started)
     GATEWAY_CALLS.labels(gateway, operation, str(result.outcome)).inc()

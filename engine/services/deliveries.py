@@ -23,6 +23,7 @@ from engine.ids import new_id
 from engine.merchant_webhooks.addresses import AddressRefused, check_url, resolver_for
 from engine.merchant_webhooks.events import INTERNAL_TYPES, PUBLIC_NAMES, event_object
 from engine.merchant_webhooks.signing import headers
+from engine.services.failure_log import report_failure
 from engine.services.housekeeping import pause
 from engine.services.webhook_endpoints import endpoint_view, open_secret
 from engine.store.webhooks import Delivery, Outcome
@@ -142,7 +143,7 @@ async def deliver_once(engine: Engine, session: aiohttp.ClientSession, limit: in
     results = await asyncio.gather(*(deliver(engine, session, d) for d in batch), return_exceptions=True)
     for d, result in zip(batch, results, strict=True):
         if isinstance(result, BaseException):
-            log.error("delivery %s failed to run; it becomes due when its lease ends", d.id, exc_info=result)
+            report_failure(log, "delivery %s failed to run; it becomes due when its lease ends", result, d.id)
     return len(batch)
 
 
@@ -156,6 +157,6 @@ async def run_forever(engine: Engine, stop: asyncio.Event | None = None) -> None
                 relayed = await relay_once(engine)
                 sent = await deliver_once(engine, session)
                 busy = relayed >= RELAY_BATCH or sent >= SEND_BATCH
-            except Exception:
-                log.exception("webhook delivery pass failed; retrying later")
+            except Exception as exc:
+                report_failure(log, "webhook delivery pass failed; retrying later", exc)
             await pause(stop, 0 if busy else engine.settings.webhook_poll)

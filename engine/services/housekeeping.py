@@ -7,6 +7,8 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
+from engine.services.failure_log import report_failure
+
 if TYPE_CHECKING:
     from engine.bootstrap import Engine
 
@@ -36,6 +38,6 @@ async def run_forever(engine: Engine, every_s: float = PURGE_EVERY_S, stop: asyn
             purged = await purge_expired_keys(engine)
             if purged:
                 log.info("purged expired idempotency keys", extra={"count": purged})
-        except Exception:
-            log.exception("idempotency key purge failed; retrying later")
+        except Exception as exc:
+            report_failure(log, "idempotency key purge failed; retrying later", exc)
         await pause(stop, every_s)

@@ -18,6 +18,7 @@ from engine.services.cancels import run_void
 from engine.services.captures import run_capture
 from engine.services.charging import auto_capture, call_connector, ref_of, settle
 from engine.services.customers import run_registration
+from engine.services.failure_log import report_failure
 from engine.services.housekeeping import pause
 from engine.services.refunds import REFUND_UNKNOWN, ask_about, settle_refund
 
@@ -36,8 +37,8 @@ async def reconcile_once(engine: Engine, limit: int = BATCH, backoff_s: tuple[fl
     for attempt in attempts:
         try:
             await _reconcile(engine, attempt)
-        except Exception:
-            log.exception("reconciling attempt %s failed; it stays due", attempt.id)
+        except Exception as exc:
+            report_failure(log, "reconciling attempt %s failed; it stays due", exc, attempt.id)
     return len(attempts)
 
 
@@ -60,8 +61,8 @@ async def run_work_once(engine: Engine, limit: int = BATCH) -> int:
                 await run_void(engine, item)
             else:
                 await run_capture(engine, item)
-        except Exception:
-            log.exception("work item %s failed; it stays due", item.id)
+        except Exception as exc:
+            report_failure(log, "work item %s failed; it stays due", exc, item.id)
     return len(items)
 
 
@@ -71,8 +72,8 @@ async def run_forever(engine: Engine, interval_s: float, stop: asyncio.Event | N
     while stop is None or not stop.is_set():
         try:
             checked = await run_work_once(engine) + await reconcile_once(engine) + await reconcile_refunds_once(engine)
-        except Exception:
-            log.exception("reconciler pass failed; retrying later")
+        except Exception as exc:
+            report_failure(log, "reconciler pass failed; retrying later", exc)
             checked = 0
         await pause(stop, 0.05 if checked >= BATCH else interval_s)
 
@@ -83,8 +84,8 @@ async def reconcile_refunds_once(engine: Engine, limit: int = BATCH, backoff_s: 
     for refund in refunds:
         try:
             await _reconcile_refund(engine, refund)
-        except Exception:
-            log.exception("reconciling refund %s failed; it stays due", refund.id)
+        except Exception as exc:
+            report_failure(log, "reconciling refund %s failed; it stays due", exc, refund.id)
     return len(refunds)
 
 
