@@ -319,3 +319,27 @@ async def test_a_cancel_cut_by_a_crash_voids_once(procs, http, own_db):
     kinds = await ledger_of(procs, own_db, held["id"], "juspay")
     assert kinds == {"order": [21000], "charge": [21000], "void": [21000]}, kinds
     await assert_replays(http, path, {}, "v1", final)
+
+
+@BOUNDARIES
+async def test_a_partial_capture_cut_by_a_crash_captures_that_part_once(procs, http, own_db, fault):
+    held = (
+        await http.post(
+            "/v1/payments",
+            json=create_body(26000, capture_method="manual", gateway="juspay"),
+            headers={"Idempotency-Key": "pc"},
+        )
+    ).json()
+    assert held.get("status") == "requires_capture" and held["gateway"] == "juspay", held
+    path, body = f"/v1/payments/{held['id']}/capture", {"amount": 9000}
+    await procs.add_sandbox_fault("juspay", fault, latency_ms=2000, path_contains="/capture", count=1)
+    await crash_during(
+        procs, http.post(path, json=body, headers={"Idempotency-Key": "pc1"}), at_gateway(procs, fault, "capture", 9000)
+    )
+    final = await retry(http, path, body, "pc1")
+    assert final.status_code == 200, f"{final.text}\n{procs.engine_log_tail()}"
+    paid = final.json()
+    assert (paid["status"], paid["amount_received"], paid["amount_capturable"]) == ("succeeded", 9000, 0), paid
+    kinds = await ledger_of(procs, own_db, held["id"], "juspay")
+    assert kinds == {"order": [26000], "charge": [26000], "capture": [9000]}, kinds
+    await assert_replays(http, path, body, "pc1", final)
