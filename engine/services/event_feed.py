@@ -34,15 +34,6 @@ async def get_event(engine: Engine, merchant_id: str, event_id: str) -> EventObj
     return _view(row)
 
 
-async def _cursor(engine: Engine, merchant_id: str, event_id: str | None, param: str) -> int | None:
-    if event_id is None:
-        return None
-    seq = await engine.db.feed.seq_of(event_id, merchant_id) if plausible(event_id) else None
-    if seq is None:
-        raise NotFound(f"No such event: {event_id[:64]!r}.", param=param)
-    return seq
-
-
 async def list_events(
     engine: Engine,
     merchant_id: str,
@@ -54,16 +45,15 @@ async def list_events(
 ) -> EventList:
     """A page of events, newest first: ``starting_after`` pages to older ones, ``ending_before``
     to newer ones."""
-    pages.check_limit(limit)
-    if starting_after is not None and ending_before is not None:
-        raise ValidationError("Pass starting_after or ending_before, not both.", param="ending_before")
+    pages.check(limit, starting_after, ending_before)
     if type_ is not None and type_ not in PUBLIC_NAMES:
         raise ValidationError(f"Unknown event type {type_[:64]!r}.", param="type", code="event_type_unknown")
     internal = internal_types_of(type_) if type_ is not None else INTERNAL_TYPES
-    before = await _cursor(engine, merchant_id, starting_after, "starting_after")
-    after = await _cursor(engine, merchant_id, ending_before, "ending_before")
-    rows = await engine.db.feed.page(merchant_id, internal, before, after, limit + 1)
-    page, has_more = pages.trim(rows, limit, after is not None)
+    w = await pages.window(
+        limit, starting_after, ending_before, lambda eid: engine.db.feed.seq_of(eid, merchant_id), "event"
+    )
+    rows = await engine.db.feed.page(merchant_id, internal, w.older_than, w.newer_than, w.size)
+    page, has_more = pages.trim(rows, limit, w.newer_than is not None)
     return EventList("list", [_view(r) for r in page], has_more)
 
 

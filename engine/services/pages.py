@@ -10,21 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import NamedTuple, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from engine.errors import NotFound, ValidationError
 from engine.ids import plausible
 
 MAX_PAGE = 100
-Key = tuple[datetime, str]  # (created_at, id): the sort key of every list
+Key = tuple[datetime, str]  # (created_at, id): the sort key of most lists (events: their seq)
+K = TypeVar("K")
 T = TypeVar("T")
 
 
-class Window(NamedTuple):
+class Window(NamedTuple, Generic[K]):
     """What a page query needs: the cursors' sort keys and how many rows to fetch."""
 
-    older_than: Key | None
-    newer_than: Key | None
+    older_than: K | None
+    newer_than: K | None
     size: int  # limit + 1: the extra row says whether there is more
 
 
@@ -34,17 +35,23 @@ def check_limit(limit: int) -> None:
         raise ValidationError(f"limit must be between 1 and {MAX_PAGE}.", param="limit")
 
 
+def check(limit: int, starting_after: str | None, ending_before: str | None) -> None:
+    """400 on a bad ``limit`` or on both cursors at once (``window`` checks this too)."""
+    check_limit(limit)
+    if starting_after is not None and ending_before is not None:
+        raise ValidationError("Pass starting_after or ending_before, not both.", param="ending_before")
+
+
 async def window(
     limit: int,
     starting_after: str | None,
     ending_before: str | None,
-    key_of: Callable[[str], Awaitable[Key | None]],
+    key_of: Callable[[str], Awaitable[K | None]],
     noun: str,
-) -> Window:
-    """Check the page arguments and resolve the cursor (``key_of``: the merchant's own objects)."""
-    check_limit(limit)
-    if starting_after is not None and ending_before is not None:
-        raise ValidationError("Pass starting_after or ending_before, not both.", param="ending_before")
+) -> Window[K]:
+    """Check the page arguments and resolve the cursor (``key_of``: the sort key of one of the
+    merchant's own objects, or ``None``)."""
+    check(limit, starting_after, ending_before)
     older = await _key(starting_after, key_of, noun, "starting_after")
     newer = await _key(ending_before, key_of, noun, "ending_before")
     return Window(older, newer, limit + 1)

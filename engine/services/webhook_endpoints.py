@@ -164,14 +164,10 @@ async def list_attempts(
 ) -> DeliveryAttemptList:
     """The endpoint's delivery attempts, newest first; ``starting_after`` (older) or
     ``ending_before`` (newer) an attempt id (``wha_<n>``: its position, so no lookup)."""
-    pages.check_limit(limit)
-    if starting_after is not None and ending_before is not None:
-        raise ValidationError("Pass starting_after or ending_before, not both.", param="ending_before")
-    before = _attempt_position(starting_after, "starting_after")
-    after = _attempt_position(ending_before, "ending_before")
+    w = await pages.window(limit, starting_after, ending_before, _attempt_position, "delivery attempt")
     await _get(engine, merchant_id, endpoint_id)
-    rows = await engine.db.endpoints.attempts(endpoint_id, merchant_id, before, after, limit + 1)
-    page, has_more = pages.trim(rows, limit, after is not None)
+    rows = await engine.db.endpoints.attempts(endpoint_id, merchant_id, w.older_than, w.newer_than, w.size)
+    page, has_more = pages.trim(rows, limit, w.newer_than is not None)
     data = [
         DeliveryAttemptObject(
             f"wha_{r['id']}",
@@ -188,13 +184,10 @@ async def list_attempts(
     return DeliveryAttemptList("list", data, has_more)
 
 
-def _attempt_position(cursor: str | None, param: str) -> int | None:
-    if cursor is None:
-        return None
-    digits = cursor.removeprefix("wha_")
-    if not digits.isdigit() or len(digits) > 18:
-        raise NotFound(f"No such delivery attempt: {cursor[:64]!r}.", param=param)
-    return int(digits)
+async def _attempt_position(attempt_id: str) -> int | None:
+    """An attempt id's sort key, read off the id itself (``wha_<n>``): no lookup."""
+    digits = attempt_id.removeprefix("wha_")
+    return int(digits) if digits.isdigit() and len(digits) <= 18 else None
 
 
 async def reseal_secrets(db: Database, sealer: Sealer, batch_size: int) -> tuple[int, Counter[str]]:
