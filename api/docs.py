@@ -13,7 +13,9 @@ import msgspec
 # Litestar 2 exports no public name for its msgspec Struct schema plugin; this one extends it.
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter
 
+from engine.services.pages import MAX_PAGE
 from engine.views import ErrorObject, PaymentObject
 
 if TYPE_CHECKING:
@@ -144,3 +146,9 @@ class PaymentMethodList(msgspec.Struct, forbid_unknown_fields=True):
 
     object: Literal["list"]
     data: list[PaymentMethodEntry]
+
+
+# The query parameters of every list (bounds are checked by engine.services.pages, with a 400
+# naming the parameter; the schema documents them).
+PAGE_LIMIT = Parameter(default=10, description=f"1 to {MAX_PAGE}", schema_extra={"minimum": 1, "maximum": MAX_PAGE})
+CURSOR = Parameter(default=None, max_length=64)

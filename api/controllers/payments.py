@@ -9,7 +9,16 @@ from litestar.params import Parameter
 
 from api.browser import for_browser, splice, with_client_secret
 from api.deps import engine_of, merchant_id
-from api.docs import GATEWAY_ERRORS, READ_ERRORS, WRITE_ERRORS, PaymentMethodList, PaymentWithSecret, responses
+from api.docs import (
+    CURSOR,
+    GATEWAY_ERRORS,
+    PAGE_LIMIT,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    PaymentMethodList,
+    PaymentWithSecret,
+    responses,
+)
 from api.idem import JSON, run
 from api.render import CREATED
 from engine.commands import CancelPayment, CapturePayment, ConfirmPayment, CreatePayment, SyncPayment
@@ -18,7 +27,6 @@ from engine.results import Result
 from engine.services import cancels, captures, charging, client_secrets, eligibility, idempotency, routing
 from engine.services import confirm as confirming
 from engine.services.methods import prepare_method
-from engine.services.pages import MAX_PAGE
 from engine.services.payments import (
     create_for_confirm,
     create_payment,
@@ -104,9 +112,9 @@ class PaymentController(Controller):
         state: State,
         merchant_id: str,
         # Bounds and statuses are checked by list_payments (400 naming the parameter).
-        limit: int = Parameter(default=10, description="1 to 100", schema_extra={"minimum": 1, "maximum": MAX_PAGE}),
-        starting_after: str | None = Parameter(default=None, max_length=64),
-        ending_before: str | None = Parameter(default=None, max_length=64),
+        limit: int = PAGE_LIMIT,
+        starting_after: str | None = CURSOR,
+        ending_before: str | None = CURSOR,
         status: str | None = Parameter(
             default=None, max_length=40, schema_extra={"enum": [s.value for s in PaymentStatus]}
         ),

@@ -8,18 +8,13 @@ from litestar.di import Provide
 from litestar.params import Parameter
 
 from api.deps import engine_of, merchant_id
-from api.docs import GATEWAY_ERRORS, READ_ERRORS, WRITE_ERRORS, responses
+from api.docs import CURSOR, GATEWAY_ERRORS, PAGE_LIMIT, READ_ERRORS, WRITE_ERRORS, responses
 from api.idem import JSON, run
 from api.render import CREATED
 from engine.commands import CreateCustomer, CreateRefund
 from engine.services.customers import create_customer, get_customer, list_customers
-from engine.services.pages import MAX_PAGE
 from engine.services.refunds import create_refund, get_refund, list_refunds
 from engine.views import CustomerList, CustomerObject, RefundList, RefundObject, customer_view, encode, refund_view
-
-# Bounds are checked by the services (400 naming the parameter); the schema documents them.
-LIMIT = Parameter(default=10, description="1 to 100", schema_extra={"minimum": 1, "maximum": MAX_PAGE})
-CURSOR = Parameter(default=None, max_length=64)
 
 
 class RefundController(Controller):
@@ -51,7 +46,7 @@ class RefundController(Controller):
         state: State,
         merchant_id: str,
         payment_id: str | None = Parameter(default=None, max_length=64),
-        limit: int = LIMIT,
+        limit: int = PAGE_LIMIT,
         starting_after: str | None = CURSOR,
         ending_before: str | None = CURSOR,
     ) -> Response[bytes]:
@@ -112,7 +107,7 @@ class CustomerController(Controller):
         self,
         state: State,
         merchant_id: str,
-        limit: int = LIMIT,
+        limit: int = PAGE_LIMIT,
         starting_after: str | None = CURSOR,
         ending_before: str | None = CURSOR,
     ) -> Response[bytes]:

@@ -12,10 +12,10 @@ from typing import Annotated
 from litestar import Controller, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.params import Parameter, QueryParameter
+from litestar.params import QueryParameter
 
 from api.deps import engine_of, merchant_id
-from api.docs import READ_ERRORS, responses
+from api.docs import CURSOR, PAGE_LIMIT, READ_ERRORS, responses
 from api.idem import JSON
 from engine.merchant_webhooks.events import PUBLIC_NAMES, EventList, EventObject
 from engine.merchant_webhooks.objects import (
@@ -32,7 +32,6 @@ from engine.services import webhook_endpoints as endpoints
 from engine.views import encode
 
 _WRITE = (400, 401, 404, 413)
-_LIMIT = Parameter(default=10, description="1 to 100", schema_extra={"minimum": 1, "maximum": 100})
 
 
 class WebhookEndpointController(Controller):
@@ -116,9 +115,9 @@ class WebhookEndpointController(Controller):
         state: State,
         merchant_id: str,
         endpoint_id: str,
-        limit: int = _LIMIT,
-        starting_after: str | None = Parameter(default=None, max_length=64),
-        ending_before: str | None = Parameter(default=None, max_length=64),
+        limit: int = PAGE_LIMIT,
+        starting_after: str | None = CURSOR,
+        ending_before: str | None = CURSOR,
     ) -> Response[bytes]:
         """Each attempt: time, status code, duration, error, the first 1 KB of the answer."""
         page = await endpoints.list_attempts(
@@ -152,9 +151,9 @@ class EventController(Controller):
         type_: Annotated[
             str | None, QueryParameter(name="type", max_length=64, schema_extra={"enum": PUBLIC_NAMES})
         ] = None,
-        limit: int = _LIMIT,
-        starting_after: str | None = Parameter(default=None, max_length=64),
-        ending_before: str | None = Parameter(default=None, max_length=64),
+        limit: int = PAGE_LIMIT,
+        starting_after: str | None = CURSOR,
+        ending_before: str | None = CURSOR,
     ) -> Response[bytes]:
         """A page of events; ``starting_after`` (older) or ``ending_before`` (newer) an event id."""
         page = await event_feed.list_events(
