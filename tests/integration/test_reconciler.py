@@ -96,7 +96,8 @@ async def test_an_attempt_the_gateway_never_resolves_stays_unresolved_not_failed
     row = await pool.fetchrow(
         "SELECT status, sync_count, next_sync_at FROM payment_attempts WHERE payment_id = $1", payment["id"]
     )
-    assert row["status"] == "unknown" and row["next_sync_at"] is None and row["sync_count"] == 3
+    # The session stack's own reconciler loop may also have claimed the row once while it was due.
+    assert row["status"] == "unknown" and row["next_sync_at"] is None and row["sync_count"] in (3, 4)
     async with stack.client(key) as http:
         shown = (await http.get(f"/v1/payments/{payment['id']}")).json()
     assert shown["status"] == "processing"
