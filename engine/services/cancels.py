@@ -18,6 +18,7 @@ from engine.gateways.base import Outcome
 from engine.model import Payment
 from engine.services import idempotency
 from engine.services.charging import call_connector, payment_lock, ref_of, remember, require, settle
+from engine.services.idempotency import RecoveryPoint
 from engine.services.payments import get_payment
 from engine.states import CANCELABLE, AttemptStatus, PaymentStatus
 from engine.store.work import WorkItem
@@ -31,7 +32,12 @@ VOID_BACKOFF_S: tuple[float, ...] = (5, 15, 60, 300, 1800, 3600, 6 * 3600, 86400
 
 
 async def cancel(engine: Engine, merchant_id: str, payment_id: str, claim: idempotency.Claim | None) -> Payment:
-    """Cancel a payment that has not been captured, voiding an authorization at the gateway."""
+    """Cancel a payment that has not been captured, voiding an authorization at the gateway.
+
+    The void row and the key's recovery point are written in one transaction before the gateway
+    is called; a retry of the same key after a crash runs that row on, or answers its outcome."""
+    if claim is not None and claim.resumes(RecoveryPoint.VOID_STARTED):
+        return await _resume(engine, merchant_id, payment_id, claim)
     async with payment_lock(engine, payment_id):
         payment = await get_payment(engine, merchant_id, payment_id)
         require(payment, CANCELABLE, "canceled")
@@ -40,7 +46,7 @@ async def cancel(engine: Engine, merchant_id: str, payment_id: str, claim: idemp
             raise IllegalTransition("A capture of this payment is in progress; it cannot be canceled.")
         attempt = await engine.db.attempts.latest(payment_id, merchant_id)
         if attempt is not None and attempt.status == AttemptStatus.AUTHORIZED:
-            payment = await _void(engine, merchant_id, payment_id, attempt.id)
+            payment = await _void(engine, merchant_id, payment_id, attempt.id, claim)
         else:
             async with engine.db.transaction() as uow:
                 locked = await uow.payments.lock(payment_id, merchant_id)
@@ -55,15 +61,41 @@ async def cancel(engine: Engine, merchant_id: str, payment_id: str, claim: idemp
         return await remember(engine, claim, payment)
 
 
-async def _void(engine: Engine, merchant_id: str, payment_id: str, attempt_id: str) -> Payment:
+async def _void(
+    engine: Engine, merchant_id: str, payment_id: str, attempt_id: str, claim: idempotency.Claim | None
+) -> Payment:
     """Write (or take back) the payment's void row and run it; the canceled payment, or why not."""
     lease = engine.settings.idempotency_lock_timeout
-    item = await engine.db.work.add_void(merchant_id, payment_id, attempt_id, lease)
-    # A cancel asked for again while the first one's void is open continues it.
-    item = item or await engine.db.work.lease_for_payment(merchant_id, payment_id, lease, kind="void")
-    if item is None:
-        raise IllegalTransition("A cancel of this payment is in progress; retry shortly.")
+    async with engine.db.transaction() as uow:
+        item = await uow.work.add_void(merchant_id, payment_id, attempt_id, lease)
+        # A cancel asked for again while the first one's void is open continues it.
+        item = item or await uow.work.lease_for_payment(merchant_id, payment_id, lease, kind="void")
+        if item is None:
+            raise IllegalTransition("A cancel of this payment is in progress; retry shortly.")
+        await idempotency.checkpoint(uow, claim, RecoveryPoint.VOID_STARTED, payment_id)
     payment, state = await run_void(engine, item)
+    return _outcome(payment, state)
+
+
+async def _resume(engine: Engine, merchant_id: str, payment_id: str, claim: idempotency.Claim) -> Payment:
+    """A retry of a cancel whose void row was written: run it on if it is open and free, else
+    answer what it came to (the worker may have finished it after the first request died)."""
+    item = await engine.db.work.lease_for_payment(
+        merchant_id, payment_id, engine.settings.idempotency_lock_timeout, kind="void"
+    )
+    if item is not None:
+        payment, state = await run_void(engine, item)
+    else:
+        payment = await get_payment(engine, merchant_id, payment_id)
+        open_work = await engine.db.work.open_for_payment(merchant_id, payment_id)
+        state = "pending" if open_work is not None and open_work.kind == "void" else "failed"
+    if payment.status == PaymentStatus.CANCELED:
+        state = "done"
+    return await remember(engine, claim, _outcome(payment, state))
+
+
+def _outcome(payment: Payment, state: str) -> Payment:
+    """The canceled payment, or the error saying why it is not (yet) canceled."""
     if state == "pending":
         raise OutcomePending(
             "The gateway did not answer the void; the payment is not canceled yet (it is retried in the "

@@ -38,6 +38,7 @@ class RecoveryPoint(enum.StrEnum):
     CHARGE_STARTED = "charge_started"  # an attempt is recorded: ask the gateway about it
     CAPTURE_STARTED = "capture_started"  # a capture work row exists: run it to the end
     REFUND_CREATED = "refund_created"  # the refund is recorded: ask the gateway about it
+    VOID_STARTED = "void_started"  # a cancel's void work row exists: learn its outcome
 
 
 class KeyHold:

@@ -281,6 +281,29 @@ async def test_an_automatic_capture_cut_by_a_crash_is_finished_by_the_worker_aft
     assert kinds == {"order": [23000], "charge": [23000], "capture": [23000]}, kinds
 
 
+async def test_a_cancel_retried_after_the_worker_finished_its_void_answers_canceled(procs, http, own_db):
+    """The first cancel died mid-void; the background worker ran the void row on once its lease
+    ran out and the payment is canceled. The retry under the same key continues that cancel --
+    it answers the canceled payment, it does not start over and find it "already canceled"."""
+    body = create_body(22000, capture_method="manual", gateway="juspay")
+    held = (await http.post("/v1/payments", json=body, headers={"Idempotency-Key": "j2"})).json()
+    assert held["status"] == "requires_capture", held
+    path = f"/v1/payments/{held['id']}/cancel"
+    await procs.add_sandbox_fault("juspay", "latency", latency_ms=2000, path_contains="/void", count=1)
+    await crash_during(procs, http.post(path, json={}, headers={"Idempotency-Key": "v2"}), fault_taken(procs))
+
+    async def canceled() -> bool:
+        return (await http.get(f"/v1/payments/{held['id']}")).json()["status"] == "canceled"
+
+    await until(canceled, within=6 * LOCK_S)
+    final = await retry(http, path, {}, "v2")
+    assert final.status_code == 200, f"{final.text}\n{procs.engine_log_tail()}"
+    assert final.json()["status"] == "canceled" and final.json()["amount_capturable"] == 0
+    kinds = await ledger_of(procs, own_db, held["id"], "juspay")
+    assert kinds == {"order": [22000], "charge": [22000], "void": [22000]}, kinds
+    await assert_replays(http, path, {}, "v2", final)
+
+
 async def test_sigterm_lets_a_confirm_in_flight_finish_with_its_real_answer(procs, http, own_db):
     """A deploy: SIGTERM while a charge is at the gateway. The engine stops accepting, waits up to
     SHUTDOWN_GRACE_S for the request in flight, which answers as it would have, then exits 0."""

@@ -32,6 +32,7 @@ BAD_VALUES: dict[str, str | None] = {
     "SHUTDOWN_GRACE_S": "never",
     "SHUTDOWN_DRAIN_S": "-1",
     "MAX_INFLIGHT": "-5",
+    "ENGINE_HOT_ROUTES": "maybe",
     "RATE_LIMIT_PER_S": "fast",
     "RATE_LIMIT_BURST": "1.5",
     "GATEWAY_MAX_CONCURRENCY": "-1",
