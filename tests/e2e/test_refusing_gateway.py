@@ -12,7 +12,6 @@ on Razorpay. Real processes, wall-clock latency of real requests, measured seque
 from __future__ import annotations
 
 import asyncpg
-import httpx
 from redis.asyncio import Redis
 
 from tests.support.accounts import refusing_address, repoint_account
@@ -59,7 +58,9 @@ async def test_a_refusing_gateway_opens_the_breaker_fails_over_and_charges_once(
     with refusing_address() as refused:
         async with owned_services() as (svc, _, _), ProcessStack(svc, engine_env=env) as procs:
             merchant_id, key = await procs.new_merchant()
-            await repoint_account(svc.database_url, procs.encryption_key, merchant_id, "razorpay", f"{refused}/razorpay")
+            await repoint_account(
+                svc.database_url, procs.encryption_key, merchant_id, "razorpay", f"{refused}/razorpay"
+            )
             redis = Redis.from_url(svc.redis_url)
             async with procs.client(key, timeout=30) as http:
                 assert (await http.put("/v1/merchant/routing", json={"gateways": ORDER})).status_code == 200
@@ -98,7 +99,9 @@ async def test_a_refusing_gateway_opens_the_breaker_fails_over_and_charges_once(
     # No payment charged twice, none charged without a payment: one charge and one capture of
     # the payment's amount per payment, on the sandbox's own ledger.
     charged: dict[str, list[tuple[str, int]]] = {}
-    owner = {ref: pid for pid, rows in attempts.items() for r in rows for ref in (r["id"], r["gateway_order_id"]) if ref}
+    owner = {
+        ref: pid for pid, rows in attempts.items() for r in rows for ref in (r["id"], r["gateway_order_id"]) if ref
+    }
     for entry in ledger:
         if entry["kind"] in ("charge", "capture"):
             assert entry["reference"] in owner, entry

@@ -57,9 +57,7 @@ class Timings:
         return f"n={len(ms)} p50={self.p50 * 1000:.0f}ms p99={self.p99 * 1000:.0f}ms max={ms[-1]}ms"
 
 
-async def healthy_checkouts(
-    http: httpx.AsyncClient, n: int, *, avoid: str | None = None, **extra: object
-) -> Timings:
+async def healthy_checkouts(http: httpx.AsyncClient, n: int, *, avoid: str | None = None, **extra: object) -> Timings:
     """``n`` sequential checkouts that must each succeed, none on the gateway ``avoid``; their
     timings and answers."""
     timings = Timings([])
