@@ -89,7 +89,9 @@ class Payments(MemoryRepository):
         return row[1] if row is not None and row[0] == merchant_id else None
 
     @statement
-    def get_with_secret(self, payment_id: str, merchant_id: str) -> tuple[Payment, tuple[bytes, str] | None] | None:
+    def get_with_secret(
+        self, payment_id: str, merchant_id: str
+    ) -> tuple[Payment, tuple[bytes, str] | None] | None:
         p = self.t.payments.get(payment_id)
         if p is None or p.merchant_id != merchant_id:
             return None
