@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import os
 import secrets
@@ -90,32 +89,37 @@ def _with_overrides(settings: Settings, args: argparse.Namespace) -> Settings:
     return settings
 
 
-def _uvicorn(settings: Settings) -> None:
-    """Run the API in the foreground until SIGINT/SIGTERM."""
+def _uvicorn(settings: Settings) -> int:
+    """Run the API in the foreground until SIGINT/SIGTERM; returns the exit status."""
     import uvicorn
 
-    uvloop = importlib.util.find_spec("uvloop") is not None
-    uvicorn.run(
+    config = uvicorn.Config(
         "api.app:app_from_env",
         factory=True,
         host=settings.host,
         port=settings.port,
-        workers=settings.workers if settings.workers > 1 else None,
-        loop="uvloop" if uvloop else "asyncio",
+        workers=settings.workers,
+        # uvloop when installed, and a graceful stop is a clean exit in every worker too.
+        loop="api.lifecycle:worker_loop",
         http="httptools",
         access_log=False,
         log_config=logging_config(settings.log_level),
         server_header=False,
         timeout_graceful_shutdown=settings.shutdown_grace,
     )
+    if config.workers > 1:
+        return lifecycle.supervise_workers(config)
+    server = uvicorn.Server(config)
+    server.run()
+    # As uvicorn.run: an app that failed to start (its lifespan, the bind) is a failure.
+    return 0 if server.started else uvicorn.config.STARTUP_FAILURE
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the API (migrating first unless --no-migrate)."""
     settings = _prepare(_with_overrides(_settings(), args), migrate=not args.no_migrate)
     with metrics_dir(settings.workers), lifecycle.exit_zero_after_graceful_stop():
-        _uvicorn(settings)
-    return 0
+        return _uvicorn(settings)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -207,11 +211,10 @@ def cmd_dev(args: argparse.Namespace) -> int:
         banner = dev_banner(settings, merchant, api_key, generated_token, publishable)
         threading.Thread(target=_announce, args=(settings, banner, stop), daemon=True).start()
         with lifecycle.exit_zero_after_graceful_stop():
-            _uvicorn(settings)
+            return _uvicorn(settings)
     finally:
         stop.set()
         stop_child(sandbox)
-    return 0
 
 
 def _start_sandbox(settings: Settings) -> Any:

@@ -23,12 +23,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import logging
 import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from uvicorn import Config
 
 log = logging.getLogger("api.lifecycle")
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -45,24 +49,66 @@ def reset() -> None:
     _state["draining"] = False
 
 
+def _after_graceful_stop(sig: int, _frame: FrameType | None) -> None:
+    """The SIGTERM handler uvicorn finds before taking over signals, so the one it restores and
+    re-raises the handled SIGTERM into once its graceful stop is over (which, left at the default,
+    ends the process with status -15): swallowed when this process did drain, status 143 otherwise
+    (the signal came before the server took over signals)."""
+    if not draining():
+        raise SystemExit(128 + sig)
+
+
 @contextlib.contextmanager
 def exit_zero_after_graceful_stop() -> Iterator[None]:
-    """Around ``uvicorn.run``: a finished graceful stop is a clean exit (status 0).
-
-    uvicorn re-raises the SIGTERM it handled once its graceful stop is over, which would end the
-    process with status -15. The handler installed here (the "original" uvicorn restores before
-    re-raising) swallows it when this process did drain, and exits 143 otherwise (the signal came
-    before the server took over signals)."""
-
-    def after(sig: int, _frame: FrameType | None) -> None:
-        if not draining():
-            raise SystemExit(128 + sig)
-
-    previous = signal.signal(signal.SIGTERM, after)
+    """Around ``uvicorn.run`` in the process that runs it: a finished graceful stop is a clean exit
+    (status 0). Worker processes start at uvicorn's own entry point, never here: they get the same
+    handler from :func:`worker_loop`."""
+    previous = signal.signal(signal.SIGTERM, _after_graceful_stop)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def worker_loop() -> asyncio.AbstractEventLoop:
+    """uvicorn's loop factory (``loop="api.lifecycle:worker_loop"``): a uvloop (or asyncio) loop,
+    after making a graceful stop a clean exit in this process.
+
+    With several workers each is a fresh interpreter spawned by uvicorn's supervisor that runs
+    ``Server.run`` directly, and this is the one hook that runs there before ``Server.serve``
+    takes over signals (the app factory and the lifespan run after it). Without it the worker's
+    SIGTERM handler is the default one, and a worker that drained fully still dies of the
+    re-raised signal (-15), which the parent cannot tell from a worker killed mid-request.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _after_graceful_stop)
+    if importlib.util.find_spec("uvloop") is not None:
+        import uvloop
+
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
+def supervise_workers(config: Config) -> int:
+    """Run ``config.workers`` worker processes under uvicorn's supervisor (what ``uvicorn.run``
+    does with several workers) until SIGTERM/SIGINT, then say how each ended.
+
+    Returns 0 when every worker exited 0 (it drained), else 1: uvicorn itself exits 0 whatever
+    its workers did, and a supervisor (systemd, Kubernetes) must see a worker that was killed or
+    failed to start. A worker that died while serving was replaced by uvicorn and is not counted.
+    """
+    from uvicorn.supervisors import Multiprocess
+
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor.run()
+    status = 0
+    for worker in supervisor.processes:
+        if worker.exitcode == 0:
+            log.info("worker %s exited with status 0", worker.pid)
+        else:
+            log.warning("worker %s exited with status %s", worker.pid, worker.exitcode)
+            status = 1
+    return status
 
 
 def chain_signal_hook(loop: asyncio.AbstractEventLoop, drain_s: float) -> None:
