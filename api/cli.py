@@ -36,6 +36,7 @@ from engine.runtime.processes import (
     wait_http,
 )
 
+APP = "api.app:app_from_env"
 DEMO_CARD = {"number": "4111111111111111", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
 DEMO_BODY = {
     "amount": 49900,
@@ -93,26 +94,23 @@ def _uvicorn(settings: Settings) -> int:
     """Run the API in the foreground until SIGINT/SIGTERM; returns the exit status."""
     import uvicorn
 
-    config = uvicorn.Config(
-        "api.app:app_from_env",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": settings.host,
+        "port": settings.port,
         # uvloop when installed, and a graceful stop is a clean exit in every worker too.
-        loop="api.lifecycle:worker_loop",
-        http="httptools",
-        access_log=False,
-        log_config=logging_config(settings.log_level),
-        server_header=False,
-        timeout_graceful_shutdown=settings.shutdown_grace,
-    )
-    if config.workers > 1:
-        return lifecycle.supervise_workers(config)
-    server = uvicorn.Server(config)
-    server.run()
-    # As uvicorn.run: an app that failed to start (its lifespan, the bind) is a failure.
-    return 0 if server.started else uvicorn.config.STARTUP_FAILURE
+        "loop": "api.lifecycle:worker_loop",
+        "http": "httptools",
+        "access_log": False,
+        "log_config": logging_config(settings.log_level),
+        "server_header": False,
+        "timeout_graceful_shutdown": settings.shutdown_grace,
+    }
+    if settings.workers > 1:
+        # uvicorn.run's own supervision, keeping hold of the workers to report how each ended.
+        return lifecycle.supervise_workers(uvicorn.Config(APP, workers=settings.workers, **options))
+    uvicorn.run(APP, **options)
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
