@@ -11,7 +11,10 @@ then runs the lifespan shutdown. This module adds what uvicorn does not do:
 * an optional ``SHUTDOWN_DRAIN_S`` delay before uvicorn is told to stop, during which the
   listener stays open and ``/readyz`` already says 503, so a load balancer that probes it stops
   routing here before connections are refused (0 by default: stop accepting at once);
-* background loops stop between passes (``stop_loops``), never in the middle of a work item.
+* background loops stop between two items (``stop_loops``; the reconciler claims one item at a
+  time), never in the middle of one;
+* every worker process exits 0 after its graceful stop (``worker_loop``), and the parent says
+  how each worker ended and exits 1 if one did not exit 0 (``supervise_workers``).
 
 A second SIGTERM changes nothing (the graceful stop goes on: a process-group kill sends one to
 every worker on top of the parent's forwarded one); a second SIGINT, as in uvicorn, stops
@@ -36,7 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("api.lifecycle")
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
-_state = {"draining": False}
+_state = {"draining": False, "stopped": False}
 
 
 def draining() -> bool:
@@ -46,15 +49,17 @@ def draining() -> bool:
 
 def reset() -> None:
     """Forget a past stop signal (tests that run several apps in one process)."""
-    _state["draining"] = False
+    _state["draining"] = _state["stopped"] = False
 
 
 def _after_graceful_stop(sig: int, _frame: FrameType | None) -> None:
     """The SIGTERM handler uvicorn finds before taking over signals, so the one it restores and
     re-raises the handled SIGTERM into once its graceful stop is over (which, left at the default,
-    ends the process with status -15): swallowed when this process did drain, status 143 otherwise
-    (the signal came before the server took over signals)."""
-    if not draining():
+    ends the process with status -15): swallowed when this process did drain or stop its loops
+    (a signal during the app's startup reaches uvicorn before the draining hook is chained, and
+    uvicorn still stops gracefully), status 143 otherwise (the signal came before the server
+    took over signals)."""
+    if not (_state["draining"] or _state["stopped"]):
         raise SystemExit(128 + sig)
 
 
@@ -159,7 +164,8 @@ def _hook(
 
 
 async def stop_loops(stop: asyncio.Event, tasks: Iterable[asyncio.Task[None]], within_s: float) -> None:
-    """Ask the loops to stop after their current pass; cancel what is still running after ``within_s``."""
+    """Ask the loops to stop after the item in hand; cancel what is still running after ``within_s``."""
+    _state["stopped"] = True
     stop.set()
     tasks = list(tasks)
     if not tasks:
