@@ -91,7 +91,8 @@ async def test_every_worker_drains_and_exits_zero(procs: ProcessStack, target: s
         task = asyncio.ensure_future(http.post("/v1/payments", json=body, headers={"Idempotency-Key": target}))
         try:
             async with asyncio.timeout(20):
-                while await procs.sandbox_faults():  # the fault is used up: the confirm is at the gateway
+                # The fault is used up: the confirm is at the gateway (an observable of another process).
+                while await procs.sandbox_faults():  # noqa: ASYNC110
                     await asyncio.sleep(0.02)
             if target == "parent":
                 os.kill(parent, signal.SIGTERM)
