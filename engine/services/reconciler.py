@@ -45,26 +45,29 @@ async def reconcile_once(
         except Exception as exc:
             report_failure(log, "reconciling attempt %s failed; it stays due", exc, attempt.id)
 
-    return await each_due(lambda n: engine.db.attempts.claim_due(n, list(backoff_s)), one, limit, stop)
+    return await each_due(lambda: engine.db.attempts.claim_due(1, list(backoff_s)), one, limit, stop)
 
 
 async def each_due(
-    claim: Callable[[int], Awaitable[list[T]]],
+    claim: Callable[[], Awaitable[list[T]]],
     run: Callable[[T], Awaitable[None]],
     limit: int,
     stop: asyncio.Event | None = None,
 ) -> int:
-    """Claim one due item, run it, and again, up to ``limit``; returns how many ran.
+    """Claim one due item (``claim`` leases at most one), run it, and again, up to ``limit``;
+    returns how many ran.
 
     One claim per item, not one per batch, so that a stop (``stop`` set: a graceful shutdown)
     lands between two items: the item in hand finishes (each is bounded by the gateway
     timeouts), and the rest of the backlog was never claimed -- no lease or backoff step was
     spent on it -- so the next start (or another process) takes it at once. A claim is one
-    short ``SKIP LOCKED`` statement, next to the gateway call each item makes.
+    short ``SKIP LOCKED`` statement, next to the gateway call each item makes. (A claim pushes
+    the item's next check forward, so with a real backoff ladder no item comes back in one pass;
+    ``limit`` bounds a pass whatever the ladder.)
     """
     done = 0
     while done < limit and not (stop is not None and stop.is_set()):
-        claimed = await claim(1)
+        claimed = await claim()
         if not claimed:
             break
         await run(claimed[0])
@@ -95,7 +98,7 @@ async def run_work_once(engine: Engine, limit: int = BATCH, stop: asyncio.Event 
             report_failure(log, "work item %s failed; it stays due", exc, item.id)
 
     return await each_due(
-        lambda n: engine.db.work.claim_due(n, engine.settings.idempotency_lock_timeout), one, limit, stop
+        lambda: engine.db.work.claim_due(1, engine.settings.idempotency_lock_timeout), one, limit, stop
     )
 
 
@@ -126,7 +129,7 @@ async def reconcile_refunds_once(
         except Exception as exc:
             report_failure(log, "reconciling refund %s failed; it stays due", exc, refund.id)
 
-    return await each_due(lambda n: engine.db.refunds.claim_due(n, list(backoff_s)), one, limit, stop)
+    return await each_due(lambda: engine.db.refunds.claim_due(1, list(backoff_s)), one, limit, stop)
 
 
 async def _reconcile_refund(engine: Engine, refund: Refund) -> None:
