@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import os
 import secrets
@@ -37,6 +36,7 @@ from engine.runtime.processes import (
     wait_http,
 )
 
+APP = "api.app:app_from_env"
 DEMO_CARD = {"number": "4111111111111111", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
 DEMO_BODY = {
     "amount": 49900,
@@ -90,35 +90,37 @@ def _with_overrides(settings: Settings, args: argparse.Namespace) -> Settings:
     return settings
 
 
-def _uvicorn(settings: Settings) -> None:
-    """Run the API in the foreground until SIGINT/SIGTERM."""
+def _uvicorn(settings: Settings) -> int:
+    """Run the API in the foreground until SIGINT/SIGTERM; returns the exit status."""
     import uvicorn
 
-    uvloop = importlib.util.find_spec("uvloop") is not None
-    uvicorn.run(
-        "api.app:app_from_env",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers if settings.workers > 1 else None,
-        loop="uvloop" if uvloop else "asyncio",
-        http="httptools",
-        access_log=False,
-        log_config=logging_config(settings.log_level),
-        server_header=False,
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": settings.host,
+        "port": settings.port,
+        # uvloop when installed, and a graceful stop is a clean exit in every worker too.
+        "loop": "api.lifecycle:worker_loop",
+        "http": "httptools",
+        "access_log": False,
+        "log_config": logging_config(settings.log_level),
+        "server_header": False,
         # Nothing reads the client's address, so uvicorn's X-Forwarded-For layer would only cost
         # a pass over every request's headers.
-        proxy_headers=False,
-        timeout_graceful_shutdown=settings.shutdown_grace,
-    )
+        "proxy_headers": False,
+        "timeout_graceful_shutdown": settings.shutdown_grace,
+    }
+    if settings.workers > 1:
+        # uvicorn.run's own supervision, keeping hold of the workers to report how each ended.
+        return lifecycle.supervise_workers(uvicorn.Config(APP, workers=settings.workers, **options))
+    uvicorn.run(APP, **options)
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the API (migrating first unless --no-migrate)."""
     settings = _prepare(_with_overrides(_settings(), args), migrate=not args.no_migrate)
     with metrics_dir(settings.workers), lifecycle.exit_zero_after_graceful_stop():
-        _uvicorn(settings)
-    return 0
+        return _uvicorn(settings)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -210,11 +212,10 @@ def cmd_dev(args: argparse.Namespace) -> int:
         banner = dev_banner(settings, merchant, api_key, generated_token, publishable)
         threading.Thread(target=_announce, args=(settings, banner, stop), daemon=True).start()
         with lifecycle.exit_zero_after_graceful_stop():
-            _uvicorn(settings)
+            return _uvicorn(settings)
     finally:
         stop.set()
         stop_child(sandbox)
-    return 0
 
 
 def _start_sandbox(settings: Settings) -> Any:

@@ -149,12 +149,15 @@ async def deliver_once(engine: Engine, session: aiohttp.ClientSession, limit: in
 
 async def run_forever(engine: Engine, stop: asyncio.Event | None = None) -> None:
     """Relay and deliver every ``WEBHOOK_POLL_S`` (at once again while there is a backlog), until
-    cancelled or ``stop`` is set (checked between passes: a lease left behind becomes due again)."""
+    cancelled or ``stop`` is set (checked before relaying and before sending: a batch is sent
+    concurrently, so a pass in hand lasts at most about one ``WEBHOOK_TIMEOUT_S``)."""
     async with new_session(engine) as session:
         while stop is None or not stop.is_set():
             busy = False
             try:
                 relayed = await relay_once(engine)
+                if stop is not None and stop.is_set():
+                    break  # the rows just relayed are due, unleased: the next start sends them
                 sent = await deliver_once(engine, session)
                 busy = relayed >= RELAY_BATCH or sent >= SEND_BATCH
             except Exception as exc:

@@ -81,3 +81,26 @@ async def test_a_loop_that_overruns_is_cancelled() -> None:
     stuck = asyncio.create_task(asyncio.sleep(60))
     await lifecycle.stop_loops(asyncio.Event(), [stuck], within_s=0.1)
     assert stuck.cancelled()
+
+
+@pytest.fixture
+def fresh_state() -> Iterator[None]:
+    """No stop signal nor loop stop seen yet; forgotten again after the test."""
+    lifecycle.reset()
+    yield
+    lifecycle.reset()
+
+
+async def test_the_sigterm_uvicorn_re_raises_after_a_graceful_stop_is_a_clean_exit(fresh_state: None) -> None:
+    """A signal that reached uvicorn during the app's startup (before the draining hook was
+    chained) still ends in a graceful stop: once the loops are stopped, the re-raised SIGTERM
+    (raise_signal runs the Python handler before returning) does not end the process."""
+    with lifecycle.exit_zero_after_graceful_stop():
+        await lifecycle.stop_loops(asyncio.Event(), [], within_s=1)
+        signal.raise_signal(signal.SIGTERM)
+
+
+async def test_a_sigterm_before_the_server_took_over_exits_143(fresh_state: None) -> None:
+    with lifecycle.exit_zero_after_graceful_stop(), pytest.raises(SystemExit) as exited:
+        signal.raise_signal(signal.SIGTERM)
+    assert exited.value.code == 143

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from engine.commands import CreateRefund
 from engine.gateways.base import NO_REFUND, RefundOutcome, RefundResult
 from engine.services.captures import capture
-from engine.services.reconciler import reconcile_once, reconcile_refunds_once, run_work_once
+from engine.services.reconciler import reconcile_once, reconcile_refunds_once, run_forever, run_work_once
 from engine.services.refunds import create_refund
 from tests.support.fake_connector import BeforeSend, authorized, captured, unknown
 from tests.support.fake_engine import add_merchant, fake, memory
@@ -111,3 +113,48 @@ async def test_a_refund_the_gateway_never_got_is_sent_by_the_reconciler_under_it
     assert again.args[0].refund_id == first.args[0].refund_id == refund.id  # the same id: never a second refund
     stored = await engine.db.refunds.get(refund.id, merchant)
     assert (stored.status, stored.gateway_refund_id) == ("pending", "rf_1")
+
+
+async def test_a_stop_lands_between_two_attempts_and_leaves_the_rest_unclaimed(engine, merchant):
+    """SIGTERM while the reconciler is at the gateway for the first of five due attempts: the loop
+    ends after that one, and the other four were never claimed (no backoff step spent), so the
+    next start checks them at once."""
+    payments = [await confirmed(engine, merchant, unknown()) for _ in range(5)]
+    memory(engine).clock.advance(6)
+    stop = asyncio.Event()
+
+    def first(_ref: object) -> object:
+        stop.set()  # the stop signal arrives while this check is in flight
+        return captured(49900)
+
+    fake(engine, "razorpay").will("sync", first)
+    await asyncio.wait_for(run_forever(engine, 3600, stop), 5)
+    attempts = [await engine.db.attempts.latest(p.id, merchant) for p in payments]
+    assert sorted(a.sync_count for a in attempts) == [0, 0, 0, 0, 1]
+    assert sum(a.status == "captured" for a in attempts) == 1
+    fake(engine, "razorpay").always("sync", captured(49900))
+    assert await reconcile_once(engine) == 4  # the next start: due at once
+    statuses = {(await engine.db.payments.get(p.id, merchant)).status for p in payments}
+    assert statuses == {"succeeded"}
+
+
+async def test_a_stop_lands_between_two_work_items(engine, merchant):
+    """The same for follow-up work rows (captures here): one runs, the rest stay pending, unleased."""
+    paid = [await confirmed(engine, merchant, authorized(), capture_method="manual") for _ in range(3)]
+    for p in paid:
+        attempt = await engine.db.attempts.latest(p.id, merchant)
+        await engine.db.work.add_capture(merchant, p.id, attempt.id, 49900, 0)
+    memory(engine).clock.advance(1)
+    stop = asyncio.Event()
+
+    def first(*_args: object) -> object:
+        stop.set()
+        return captured(49900)
+
+    fake(engine, "razorpay").will("capture", first)  # a first run captures without a sync first
+    assert await run_work_once(engine, stop=stop) == 1
+    statuses = sorted([(await engine.db.payments.get(p.id, merchant)).status for p in paid])
+    assert statuses == ["requires_capture", "requires_capture", "succeeded"]
+    fake(engine, "razorpay").always("capture", captured(49900))
+    assert await run_work_once(engine) == 2
+    assert {(await engine.db.payments.get(p.id, merchant)).status for p in paid} == {"succeeded"}
