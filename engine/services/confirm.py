@@ -25,7 +25,7 @@ from engine.ids import new_id, plausible
 from engine.model import Attempt, GatewayAccount, Payment
 from engine.payment_rules import INTERNAL_ERROR, NO_PAYMENT, fail_over
 from engine.results import Declined, outcome_of
-from engine.services import bulkhead, idempotency, routing
+from engine.services import bulkhead, idempotency, lost_pages, routing
 from engine.services.charging import (
     absent_after_s,
     auto_capture,
@@ -77,6 +77,14 @@ async def confirm(
         claim = judged or claim  # None: the row vanished meanwhile; claimed by the first write
     if claim is not None and claim.resumes(RecoveryPoint.CHARGE_STARTED):
         return await resume(engine, payment, claim, cmd, contact)
+    return await _charge_new(engine, payment, cmd, contact, claim)
+
+
+async def _charge_new(
+    engine: Engine, payment: Payment, cmd: ConfirmPayment, contact: phases.Contact, claim: idempotency.Claim | None
+) -> Payment | Declined | idempotency.Replay:
+    """Route the payment method and charge it as a new attempt."""
+    merchant_id = payment.merchant_id
     if cmd.payment_method is None:
         raise ValidationError(
             "payment_method is required to confirm.", code="parameter_missing", param="payment_method"
@@ -198,7 +206,7 @@ async def _start(
 
 async def resume(
     engine: Engine, payment: Payment, claim: idempotency.Claim, cmd: ConfirmPayment, contact: phases.Contact
-) -> Payment | Declined:
+) -> Payment | Declined | idempotency.Replay:
     """Finish a confirm whose request died after recording its attempt: ask the gateway about
     that attempt (never charge twice), settle, and answer as the first request would have.
 
@@ -213,6 +221,11 @@ async def resume(
         account = await engine.gateways.account(payment.merchant_id, attempt.gateway_account_id, attempt.gateway)
         connector = engine.gateways.connector(account)
         result = await call_connector(connector.sync, ref_of(attempt, payment.currency))
+        if lost_pages.concerns(attempt, result):
+            # Its page never reached us: raises while it is open, a new attempt once it failed.
+            settled = await lost_pages.resolve(engine, payment, attempt, result)
+            if settled is not None and cmd.payment_method is not None:
+                return await _charge_new(engine, settled, cmd, contact, claim)
         if _nothing_at_gateway(attempt, result) and cmd.payment_method is not None:
             if (engine.clock() - attempt.created_at).total_seconds() <= absent_after_s(engine):
                 raise OutcomePending(
@@ -222,6 +235,9 @@ async def resume(
                 )
             result = await _continue(engine, connector, payment, attempt, result.gateway_order_id, cmd, contact)
         return await finish(engine, payment, attempt.id, result, claim)
+    if lost_pages.starts_over(attempt, payment) and cmd.payment_method is not None:
+        # Its lost page's attempt failed meanwhile (reconciler, webhook): it can never charge.
+        return await _charge_new(engine, payment, cmd, contact, claim)
     payment = await auto_capture(engine, payment)  # settled meanwhile (webhook, worker)
     return await remember(engine, claim, outcome_of(payment))
 
