@@ -11,15 +11,20 @@ answers its page; approving it there charges the payment exactly once (the sandb
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
+from paytmchecksum import PaytmChecksum
 
 from engine.gateways.juspay.builders import order_id_for
+from engine.gateways.payu.builders import txnid_for
 from tests.e2e.test_crash_resume import LOCK_S, crash_during, fault_taken, ledger_of, retry, until
 from tests.e2e.test_gateways_e2e import THREE_DS, browser, card, decide
 from tests.support.procs import ProcessStack, process_stack
@@ -30,8 +35,47 @@ from tests.support.stack import Services, fresh_database
 EXPIRE_S = 3 * LOCK_S
 RETURN_URL = "https://shop.example/return"
 # Where each gateway creates the payment that answers with its page (the fault holds that answer).
-PAYMENT_CALL = {"juspay": "/txns", "razorpay": "/v1/payments/create"}
-SANDBOX_AUTH = {"juspay": ("sandbox_api_key", ""), "razorpay": ("rzp_test_sandbox", "sandbox_secret")}
+PAYMENT_CALL = {
+    "juspay": "/txns",
+    "paytm": "/processTransaction",
+    "payu": "/_payment",
+    "razorpay": "/v1/payments/create",
+}
+PAYTM_MID, PAYTM_KEY = "SANDBOXMID0000000001", "sandboxmerchkey1"
+PAYU_KEY, PAYU_SALT = "sandboxkey", "sandboxsalt"
+
+
+async def juspay_open(sandbox: httpx.AsyncClient, attempt: Any) -> bool:
+    order = await sandbox.get(f"/juspay/orders/{order_id_for(attempt['id'])}", auth=("sandbox_api_key", ""))
+    return order.status_code == 200 and order.json()["status"] == "PENDING_VBV"
+
+
+async def paytm_open(sandbox: httpx.AsyncClient, attempt: Any) -> bool:
+    text = json.dumps({"mid": PAYTM_MID, "orderId": attempt["id"]}, separators=(",", ":"))
+    raw = '{"head":{"signature":"' + PaytmChecksum.generateSignature(text, PAYTM_KEY) + '"},"body":' + text + "}"
+    answer = await sandbox.post("/paytm/v3/order/status", content=raw, headers={"Content-Type": "application/json"})
+    return answer.status_code == 200 and answer.json()["body"]["resultInfo"]["resultStatus"] == "PENDING"
+
+
+async def payu_open(sandbox: httpx.AsyncClient, attempt: Any) -> bool:
+    txnid = txnid_for(attempt["id"])
+    digest = hashlib.sha512(f"{PAYU_KEY}|verify_payment|{txnid}|{PAYU_SALT}".encode()).hexdigest()
+    form = {"key": PAYU_KEY, "command": "verify_payment", "var1": txnid, "hash": digest}
+    answer = await sandbox.post("/payu/merchant/postservice.php", params={"form": "2"}, data=form)
+    item = answer.json().get("transaction_details", {}).get(txnid) if answer.status_code == 200 else None
+    return isinstance(item, dict) and item.get("status") == "pending"
+
+
+async def razorpay_open(sandbox: httpx.AsyncClient, attempt: Any) -> bool:
+    if attempt["gateway_order_id"] is None:
+        return False
+    auth = ("rzp_test_sandbox", "sandbox_secret")
+    payments = await sandbox.get(f"/razorpay/v1/orders/{attempt['gateway_order_id']}/payments", auth=auth)
+    return payments.status_code == 200 and any(p["status"] == "created" for p in payments.json()["items"])
+
+
+# Each gateway's own status API, asked directly: it holds the payment open, awaiting authentication.
+OPEN_AT_GATEWAY = {"juspay": juspay_open, "paytm": paytm_open, "payu": payu_open, "razorpay": razorpay_open}
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -77,12 +121,8 @@ def awaiting_authentication(procs: ProcessStack, db: Services, gateway: str) -> 
             await conn.close()
         if attempt is None:
             return False
-        async with procs.sandbox_client(auth=SANDBOX_AUTH[gateway]) as sandbox:
-            if gateway == "juspay":
-                order = await sandbox.get(f"/juspay/orders/{order_id_for(attempt['id'])}")
-                return order.status_code == 200 and order.json()["status"] == "PENDING_VBV"
-            payments = await sandbox.get(f"/razorpay/v1/orders/{attempt['gateway_order_id']}/payments")
-            return payments.status_code == 200 and any(p["status"] == "created" for p in payments.json()["items"])
+        async with procs.sandbox_client() as sandbox:
+            return await OPEN_AT_GATEWAY[gateway](sandbox, attempt)
 
     return check
 
