@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 # Methods whose open payment waits for the customer on the gateway's page (not UPI collect).
 PAGE_METHODS = frozenset({"card", "netbanking", "wallet"})
 _OPEN = frozenset({Outcome.PROCESSING, Outcome.REQUIRES_ACTION})
-_FAILED = frozenset({Outcome.DECLINED, Outcome.RETRYABLE})
 
 
 def concerns(attempt: Attempt, result: ChargeResult) -> bool:
@@ -57,8 +56,9 @@ def concerns(attempt: Attempt, result: ChargeResult) -> bool:
 async def resolve(engine: Engine, payment: Payment, attempt: Attempt, result: ChargeResult) -> Payment | None:
     """Fold the gateway's news about such an attempt. Still open: mark it and raise
     ``AuthenticationPending``. Failed at the gateway: the payment as settled, ready for a new
-    attempt (``None`` when it is not: the caller then finishes as usual). Anything else (it was
-    charged after all, or the gateway could not tell): ``None``, finished as usual."""
+    attempt (``None`` when it is not: the caller then finishes as usual). The gateway could not
+    tell about a marked attempt: ``AuthenticationPending`` again. Anything else (it was charged
+    after all): ``None``, finished as usual."""
     if result.outcome in _OPEN and not result.redirect_url:
         if not attempt.redirect_lost:
             await engine.db.attempts.mark_redirect_lost(attempt.id, attempt.merchant_id)
@@ -67,20 +67,26 @@ async def resolve(engine: Engine, payment: Payment, attempt: Attempt, result: Ch
         await settle(
             engine, payment.merchant_id, attempt.id, msgspec.structs.replace(result, outcome=Outcome.PROCESSING)
         )
-        raise AuthenticationPending(
-            "The gateway is waiting for this payment's authentication (3-D Secure, bank or wallet "
-            "page), but the page was lost with the first request and the gateway cannot give it "
-            "again. Nothing has been charged. The gateway fails the authentication when its "
-            "session expires; retry with the same Idempotency-Key until then: the retry then "
-            "starts a new attempt with a new page."
-        )
-    if result.outcome in _FAILED:
+        raise _pending()
+    if result.outcome is Outcome.DECLINED:  # the gateway's own word: it can never charge now
         if not attempt.redirect_lost:  # failed before anyone saw it open: a plain decline
             return None
         settled = await settle(engine, payment.merchant_id, attempt.id, result)
         now = await engine.db.attempts.latest(payment.id, payment.merchant_id)
         return settled if now is not None and now.id == attempt.id and starts_over(now, settled) else None
+    if attempt.redirect_lost and result.outcome is Outcome.UNKNOWN:
+        raise _pending()  # the gateway could not tell now: still open as far as we know
     return None
+
+
+def _pending() -> AuthenticationPending:
+    return AuthenticationPending(
+        "The gateway is waiting for this payment's authentication (3-D Secure, bank or wallet "
+        "page), but the page was lost with the first request and the gateway cannot give it "
+        "again. Nothing has been charged. The gateway fails the authentication when its "
+        "session expires; retry with the same Idempotency-Key until then: the retry then "
+        "starts a new attempt with a new page."
+    )
 
 
 def starts_over(attempt: Attempt, payment: Payment) -> bool:

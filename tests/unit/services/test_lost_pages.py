@@ -12,7 +12,7 @@ from engine.model import Payment
 from engine.services import idempotency
 from engine.services.charging import settle
 from engine.services.confirm import confirm
-from tests.support.fake_connector import captured, declined
+from tests.support.fake_connector import captured, declined, unknown
 from tests.support.fake_engine import add_merchant, fake, memory
 from tests.unit.services.helpers import a_claim, a_payment, claimed, confirm_cmd, upi
 
@@ -108,6 +108,18 @@ async def test_a_lost_page_the_customer_somehow_completed_is_answered_not_charge
     result = await confirm(engine, merchant, p.id, confirm_cmd(), await retake(engine, merchant, p, "k"))
     assert isinstance(result, Payment) and result.status == "succeeded"
     assert fake(engine, "razorpay").count("authorize") == 1
+
+
+async def test_a_status_check_that_cannot_tell_keeps_a_lost_page_pending(engine, merchant):
+    p = await a_payment(engine, merchant)
+    retry = await crashed(engine, merchant, p, "k")
+    fake(engine, "razorpay").will("sync", pending_authentication(), unknown())
+    with pytest.raises(AuthenticationPending):
+        await confirm(engine, merchant, p.id, confirm_cmd(), retry)
+    await idempotency.unlock(engine, retry)
+    with pytest.raises(AuthenticationPending):  # never "processing" stored as the key's answer
+        await confirm(engine, merchant, p.id, confirm_cmd(), await retake(engine, merchant, p, "k"))
+    assert (await engine.db.idempotency.get(merchant, "k")).state == "in_flight"
 
 
 async def test_a_upi_collect_needs_no_page_and_answers_processing(engine, merchant):
