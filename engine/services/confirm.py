@@ -23,9 +23,9 @@ from engine.errors import ConnectorBug, IllegalTransition, OutcomePending, Valid
 from engine.gateways.base import ChargeRequest, ChargeResult, GatewayConnector, Outcome, PaymentMethod
 from engine.ids import new_id, plausible
 from engine.model import Attempt, GatewayAccount, Payment
-from engine.payment_rules import INTERNAL_ERROR, NO_PAYMENT, fail_over
+from engine.payment_rules import INTERNAL_ERROR, NO_PAYMENT
 from engine.results import Declined, outcome_of
-from engine.services import bulkhead, idempotency, lost_pages, routing
+from engine.services import bulkhead, failover, idempotency, lost_pages, routing
 from engine.services.charging import (
     absent_after_s,
     auto_capture,
@@ -39,7 +39,7 @@ from engine.services.charging import (
 )
 from engine.services.idempotency import RecoveryPoint
 from engine.services.methods import prepare_method
-from engine.services.payments import get_payment, no_such_payment, write_change
+from engine.services.payments import get_payment, no_such_payment
 from engine.states import CONFIRMABLE, UNRESOLVED_ATTEMPTS, AttemptStatus, PaymentStatus
 from engine.store import phases
 from engine.views import payment_view
@@ -141,12 +141,12 @@ async def _charge(
         finally:
             slot.release()
         await engine.breaker.record(account.gateway, result.outcome)
-        following = await _next_allowed(engine, remaining) if result.outcome is Outcome.RETRYABLE else None
+        following = await failover.next_allowed(engine, remaining) if result.outcome is Outcome.RETRYABLE else None
         if following is None:
             return await finish(engine, payment, attempt.id, result, claim, rows=(written[0], written[1]))
         account, slot = following
         try:
-            payment, attempt = await _hand_over(engine, payment, attempt, result, account, method)
+            payment, attempt = await failover.hand_over(engine, payment, attempt, result, account, method)
         except BaseException:
             slot.release()
             raise
@@ -287,42 +287,3 @@ def _with_order_recorder(engine: Engine, request: ChargeRequest, written: list[A
             written[1] = msgspec.structs.replace(attempt, gateway_order_id=order_id, version=attempt.version + 1)
 
     return msgspec.structs.replace(request, record_order=record_order)
-
-
-async def _next_allowed(engine: Engine, remaining: list[GatewayAccount]) -> tuple[GatewayAccount, bulkhead.Slot] | None:
-    """The next failover target with room in its bulkhead whose breaker lets this payment
-    through (taking a half-open breaker's probe only now that the payment really goes there),
-    and the bulkhead slot taken for it."""
-    while remaining:
-        candidate = remaining.pop(0)
-        slot = engine.bulkheads.enter(candidate.gateway)
-        if slot is None:
-            continue  # full: nothing was sent there, try the next one
-        try:
-            allowed = await engine.breaker.allow(candidate.gateway)
-        except BaseException:
-            slot.release()
-            raise
-        if allowed:
-            return candidate, slot
-        slot.release()
-    return None
-
-
-async def _hand_over(
-    engine: Engine,
-    payment: Payment,
-    attempt: Attempt,
-    result: ChargeResult,
-    following: GatewayAccount,
-    method: PaymentMethod,
-) -> tuple[Payment, Attempt]:
-    """Fail the attempt with its reason and open the next one, in one transaction."""
-    async with engine.db.transaction() as uow:
-        locked_payment = await uow.payments.lock(payment.id, payment.merchant_id)
-        locked_attempt = await uow.attempts.lock(attempt.id, payment.merchant_id)
-        assert locked_payment is not None and locked_attempt is not None
-        change = fail_over(locked_payment, locked_attempt, result, following.gateway)
-        payment = await write_change(uow, change)
-        attempt = await uow.attempts.insert(payment, following.gateway, following.id, method.type)
-    return payment, attempt
