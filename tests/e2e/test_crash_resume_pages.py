@@ -11,6 +11,7 @@ answers its page; approving it there charges the payment exactly once (the sandb
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -146,6 +147,8 @@ async def test_a_3ds_confirm_whose_page_was_lost_gets_a_new_page_once_the_old_on
     async def decided() -> httpx.Response | None:
         response = await retry(http, "/v1/payments", body, "3ds")
         waiting = response.status_code == 502 and response.json()["error"]["code"] == "authentication_pending"
+        if waiting:
+            await asyncio.sleep(0.5)  # a client honouring Retry-After, only less patient
         return None if waiting else response
 
     # The gateway failed the unauthenticated payment: the same key starts a new attempt.
