@@ -31,7 +31,8 @@ from api.errors import (
     validation_handler,
 )
 from api.hooks import gate
-from api.middleware import RequestIdMiddleware
+from api.hot_routes import HotRoutes
+from api.middleware import ASGIApp, RequestIdMiddleware
 from engine.bootstrap import Engine
 from engine.config import Settings, load_settings
 from engine.errors import EngineError
@@ -99,8 +100,15 @@ def create_app(settings: Settings, *, signal_hooks: bool = False) -> Litestar:
     )
 
 
-def app_from_env() -> RequestIdMiddleware:
+def app_from_env() -> ASGIApp:
     """Uvicorn factory: settings from the environment (the CLI resolved every URL and key)."""
     settings = load_settings()
     configure_logging(settings.log_level)
-    return RequestIdMiddleware(create_app(settings, signal_hooks=True), max_inflight=settings.max_inflight)
+    return served_app(create_app(settings, signal_hooks=True), settings)
+
+
+def served_app(app: Litestar, settings: Settings) -> ASGIApp:
+    """What a server runs: request ids, metrics and load shedding around the hot routes
+    (api/hot_routes.py) around ``app``."""
+    hot = HotRoutes(app, max_body_bytes=settings.max_body_bytes, enabled=settings.hot_routes)
+    return RequestIdMiddleware(hot, max_inflight=settings.max_inflight)

@@ -11,9 +11,8 @@ first answer (the same secret at the same place).
 from __future__ import annotations
 
 import msgspec
-from litestar import Request, Response
 
-from api.idem import JSON
+from api.answers import Answer
 from engine.bootstrap import Engine
 from engine.services import client_secrets
 
@@ -28,40 +27,40 @@ class _Identified(msgspec.Struct):
     object: str = ""
 
 
+_identified = msgspec.json.Decoder(_Identified).decode
+
+
 def splice(body: bytes, secret: str) -> bytes:
     """``body`` (a JSON object) with ``"client_secret": secret`` appended."""
     return body[:-1] + b',"client_secret":' + msgspec.json.encode(secret) + b"}"
 
 
 async def with_client_secret(
-    engine: Engine, merchant_id: str, response: Response[bytes], created_id: str | None, secret: str | None
-) -> Response[bytes]:
+    engine: Engine, merchant_id: str, answer: Answer, created_id: str | None, secret: str | None
+) -> Answer:
     """The merchant's (secret-key) answer about a payment, carrying its client secret.
 
     ``created_id``/``secret``: the payment this request created and its secret (in memory);
     any other payment's secret (a replay, a resumed create) is read back sealed.
     """
-    body = response.content
-    status = response.status_code or 200
-    if not 200 <= status < 300 or not isinstance(body, bytes) or not body.endswith(b"}"):
-        return response
-    ident = msgspec.json.decode(body, type=_Identified)
+    if not 200 <= answer.status < 300 or not answer.body.endswith(b"}"):
+        return answer
+    ident = _identified(answer.body)
     if ident.object != "payment":
-        return response
+        return answer
     if ident.id != created_id or secret is None:
         secret = await client_secrets.reveal(engine, merchant_id, ident.id)
         if secret is None:
-            return response
-    return Response(splice(body, secret), status_code=status, media_type=JSON, headers=response.headers)
+            return answer
+    return answer._replace(body=splice(answer.body, secret))
 
 
-def for_browser(request: Request, response: Response[bytes]) -> Response[bytes]:
+def for_browser(publishable: bool, answer: Answer) -> Answer:
     """A publishable-key answer keeps only the checkout's fields of the payment (errors as they are)."""
-    if not getattr(request.state, "publishable", False) or not 200 <= (response.status_code or 200) < 300:
-        return response
-    value = msgspec.json.decode(response.content)
+    if not publishable or not 200 <= answer.status < 300:
+        return answer
+    value = msgspec.json.decode(answer.body)
     if not isinstance(value, dict) or value.get("object") != "payment":
-        return response
+        return answer
     trimmed = {name: value.get(name) for name in _BROWSER_FIELDS}
-    return Response(msgspec.json.encode(trimmed), status_code=response.status_code, media_type=JSON,
-                    headers=response.headers)  # fmt: skip
+    return answer._replace(body=msgspec.json.encode(trimmed))

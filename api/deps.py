@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.datastructures import State
 
+from api.admission import bearer_token
+from api.errors import respond
+from api.idem import Call, Handler, run
+from api.render import OK
 from engine.bootstrap import Engine
 from engine.errors import AuthenticationFailed, PermissionDenied
+from engine.results import Render
 from engine.services.merchants import KEY_PREFIX
 from engine.signing import constant_time_equal
 
@@ -18,11 +23,7 @@ def engine_of(state: State) -> Engine:
 
 def bearer(request: Request) -> str:
     """The bearer token, or 401."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise AuthenticationFailed("Provide your API key as 'Authorization: Bearer sk_test_…'.", code="missing_api_key")
-    return token.strip()
+    return bearer_token(request.headers.get("authorization"))
 
 
 async def merchant_id(request: Request) -> str:
@@ -40,3 +41,24 @@ def check_admin(engine: Engine, request: Request) -> None:
         if token.startswith(KEY_PREFIX):
             raise PermissionDenied("A merchant API key cannot call the admin API.")
         raise AuthenticationFailed("Invalid admin token.")
+
+
+async def call_of(request: Request) -> Call:
+    """The admitted request (api/hooks.py left the merchant and the decoded body in its state)."""
+    body = getattr(request.state, "body", None)
+    return Call(
+        request.method,
+        request.url.path,
+        request.headers.get("idempotency-key"),
+        body,
+        b"" if body is not None else await request.body(),
+        getattr(request.state, "merchant_id", ""),
+        getattr(request.state, "publishable", False),
+    )
+
+
+async def run_call(
+    request: Request, engine: Engine, merchant_id: str, handler: Handler, *, render: Render = OK
+) -> Response[bytes]:
+    """``api.idem.run`` for a Litestar handler: the request under its ``Idempotency-Key``."""
+    return respond(await run(await call_of(request), engine, merchant_id, handler, render=render))

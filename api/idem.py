@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import msgspec
-from litestar import Request, Response
 
+from api.answers import Answer
 from api.render import OK
 from engine.bootstrap import Engine
 from engine.errors import EngineError, InvalidRequest, OutcomePending
@@ -16,41 +17,51 @@ from engine.results import Render, Result
 from engine.services import idempotency
 from engine.store.db import is_outage
 
-JSON = "application/json"
+REPLAYED = (("Idempotent-Replayed", "true"),)
 # Answers that say "nothing was done, try again later": the key must not remember them.
 _RETRY_LATER = frozenset({429, 503})
 Handler = Callable[[idempotency.Claim | None], Awaitable[Result | idempotency.Replay]]
 
 
-async def key_claim(
-    request: Request, engine: Engine, merchant_id: str, render: Render = OK
-) -> idempotency.Claim | None:
+@dataclass(slots=True)
+class Call:
+    """An admitted request, as the handlers of its route see it (whatever served it)."""
+
+    method: str
+    path: str
+    idempotency_key: str | None
+    body: msgspec.Struct | None  # decoded by api/admission.py
+    raw: bytes = b""  # the body as sent, when the route decodes none
+    merchant_id: str = ""
+    publishable: bool = False
+
+
+def key_claim(call: Call, engine: Engine, merchant_id: str, render: Render = OK) -> idempotency.Claim | None:
     """This request's (unstored) claim, or ``None`` without a key; 400 for a malformed key."""
-    key = request.headers.get("idempotency-key")
+    key = call.idempotency_key
     if key is None:
         return None
     idempotency.check_key(key)
     # The fingerprint is taken over the decoded parameters in a canonical order, so the same
     # request with its JSON keys reordered or reformatted is recognised as the same request.
-    decoded = getattr(request.state, "body", None)
-    body = msgspec.json.encode(decoded, order="sorted") if decoded is not None else await request.body()
-    return idempotency.new_claim(engine, merchant_id, key, request.method, request.url.path, body, render)
+    body = msgspec.json.encode(call.body, order="sorted") if call.body is not None else call.raw
+    return idempotency.new_claim(engine, merchant_id, key, call.method, call.path, body, render)
 
 
-def replay_response(replay: idempotency.Replay) -> Response[bytes]:
+def replay_answer(replay: idempotency.Replay) -> Answer:
     """The stored first response, byte for byte, flagged as a replay."""
-    return Response(replay.body, status_code=replay.status, media_type=JSON, headers={"Idempotent-Replayed": "true"})
+    return Answer(replay.status, replay.body, REPLAYED)
 
 
 async def run(
-    request: Request,
+    call: Call,
     engine: Engine,
     merchant_id: str,
     handler: Handler,
     *,
     render: Render = OK,
     pre_claim: bool = True,
-) -> Response[bytes]:
+) -> Answer:
     """Claim the key (unless the handler claims it itself, at its first write), run, and answer.
 
     ``InvalidRequest`` errors (and 429/503) before the first recovery point mean "rejected before
@@ -61,11 +72,11 @@ async def run(
     is ever unlocked, released or answered (``Claim.hold``).
     """
     started = time.monotonic()
-    claim = await key_claim(request, engine, merchant_id, render)
+    claim = key_claim(call, engine, merchant_id, render)
     if claim is not None and pre_claim:
         outcome = await idempotency.claim(engine, claim)
         if isinstance(outcome, idempotency.Replay):
-            return replay_response(outcome)
+            return replay_answer(outcome)
         claim = outcome
     try:
         result = await handler(claim)
@@ -104,6 +115,5 @@ async def run(
                 idempotency.unlock_later(claim, started)
         raise
     if isinstance(result, idempotency.Replay):
-        return replay_response(result)
-    status, body = render(result)
-    return Response(body, status_code=status, media_type=JSON)
+        return replay_answer(result)
+    return Answer(*render(result))

@@ -253,6 +253,13 @@ VARIABLES: tuple[Variable, ...] = (
         "max_inflight",
     ),
     Variable(
+        "ENGINE_HOT_ROUTES",
+        "1",
+        _bool,
+        "Serve create, confirm and retrieve of payments as raw ASGI in front of the framework (same contract, less CPU; 0: every route through Litestar).",
+        "hot_routes",
+    ),
+    Variable(
         "RATE_LIMIT_PER_S",
         "0",
         _nonnegative_float,
@@ -381,6 +388,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     shutdown_grace: float = 30.0
     shutdown_drain: float = 0.0
     max_inflight: int = 2048
+    hot_routes: bool = True
     rate_limit_per_s: float = 0.0
     rate_limit_burst: int = 0
     gateway_max_concurrency: int = 512

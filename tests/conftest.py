@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import httpx
 import pytest_asyncio
+from litestar import Litestar
 
-from api.app import create_app
-from api.middleware import RequestIdMiddleware
+from api.app import create_app, served_app
 from engine.bootstrap import Engine
 from sandbox.app import create_app as create_sandbox
 from sandbox.config import SandboxSettings
@@ -31,6 +31,7 @@ class Stack:
     api_url: str
     sandbox_url: str
     engine: Engine
+    app: Litestar | None = None  # the framework app behind the served stack (no middleware)
 
     def client(self, api_key: str | None = None, **kwargs: object) -> httpx.AsyncClient:
         """An HTTP client for the API, authenticated as a merchant when ``api_key`` is given."""
@@ -65,9 +66,10 @@ async def stack(svc: Services) -> AsyncIterator[Stack]:
             webhook_retry_delays_s=(0.2, 0.5),
         )
     )
-    app = create_app(engine_settings(svc, port=api_port, sandbox_url=sandbox_url))
-    async with serve_asgi(sandbox, sandbox_port), serve_asgi(RequestIdMiddleware(app), api_port) as api_url:
-        yield Stack(api_url=api_url, sandbox_url=sandbox_url, engine=app.state.engine)
+    settings = engine_settings(svc, port=api_port, sandbox_url=sandbox_url)
+    app = create_app(settings)
+    async with serve_asgi(sandbox, sandbox_port), serve_asgi(served_app(app, settings), api_port) as api_url:
+        yield Stack(api_url=api_url, sandbox_url=sandbox_url, engine=app.state.engine, app=app)
 
 
 @dataclass

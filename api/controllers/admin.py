@@ -6,9 +6,9 @@ from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 
 from api import lifecycle
+from api.answers import JSON
 from api.deps import engine_of
 from api.docs import MerchantCreated, responses
-from api.idem import JSON
 from engine.commands import CreateMerchant
 from engine.services.health import readiness
 from engine.services.merchants import create_merchant

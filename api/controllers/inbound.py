@@ -9,9 +9,9 @@ from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect
 
+from api.answers import JSON
 from api.deps import engine_of
 from api.docs import WebhookAck, responses
-from api.idem import JSON
 from engine.commands import GatewayName
 from engine.services.inbound import receive_callback, receive_webhook
 from engine.views import encode

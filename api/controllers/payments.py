@@ -7,8 +7,9 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import Parameter
 
-from api.browser import for_browser, splice, with_client_secret
-from api.deps import engine_of, merchant_id
+from api import payment_calls
+from api.answers import JSON
+from api.deps import call_of, engine_of, merchant_id, run_call
 from api.docs import (
     CURSOR,
     GATEWAY_ERRORS,
@@ -19,23 +20,15 @@ from api.docs import (
     PaymentWithSecret,
     responses,
 )
-from api.idem import JSON, run
-from api.render import CREATED
+from api.errors import respond
 from engine.commands import CancelPayment, CapturePayment, ConfirmPayment, CreatePayment, SyncPayment
-from engine.errors import ValidationError
-from engine.results import Result
-from engine.services import cancels, captures, charging, client_secrets, eligibility, idempotency, routing
-from engine.services import confirm as confirming
-from engine.services.methods import prepare_method
+from engine.services import cancels, captures, charging, eligibility
 from engine.services.payments import (
-    create_for_confirm,
-    create_payment,
     get_payment,
     list_payments,
-    new_payment,
 )
 from engine.states import PaymentStatus
-from engine.views import PaymentList, PaymentObject, encode, payment_view
+from engine.views import PaymentList, PaymentObject, encode
 
 
 class PaymentController(Controller):
@@ -55,52 +48,7 @@ class PaymentController(Controller):
     async def create(self, request: Request, state: State, merchant_id: str, data: CreatePayment) -> Response[bytes]:
         """Create a payment in ``requires_payment_method``; with ``confirm: true`` charge it now.
         The answer carries the payment's ``client_secret`` (for the browser; README "Checkout")."""
-        engine = engine_of(state)
-        payment = new_payment(merchant_id, data)
-        secret = client_secrets.new_secret(payment.id)
-        if not data.confirm:
-            if data.payment_method is not None:
-                raise ValidationError(
-                    "payment_method needs confirm: true (card data is never stored for later).", param="payment_method"
-                )
-            response = await run(
-                request,
-                engine,
-                merchant_id,
-                lambda claim: create_payment(engine, payment, claim, secret),
-                render=CREATED,
-                pre_claim=False,
-            )
-            return await with_client_secret(engine, merchant_id, response, payment.id, secret)
-        if data.payment_method is None:
-            raise ValidationError(
-                "payment_method is required with confirm: true.", code="parameter_missing", param="payment_method"
-            )
-        method, masked = prepare_method(data.payment_method)  # reject a bad card before anything is stored
-        # ... and a payment no gateway could take (routing is cached, this costs no round trip)
-        await routing.plan(
-            engine,
-            merchant_id,
-            payment.currency,
-            method.type,
-            data.gateway,
-            payment.capture_method,
-            probe=False,
-            amount=payment.amount,
-            detail=routing.method_detail(method.type, masked),
-        )
-        confirm = ConfirmPayment(payment_method=data.payment_method, return_url=data.return_url, gateway=data.gateway)
-
-        async def create_and_confirm(claim: idempotency.Claim | None) -> Result:
-            # A retry after a crash continues the payment the first request created.
-            payment_id = claim.object_id if claim and claim.object_id else None
-            payment_id = payment_id or await create_for_confirm(engine, payment, claim, secret)
-            # A 4xx from here on is final for the key: its recovery point names the payment, so
-            # ``run`` stores the error instead of releasing the key.
-            return await confirming.confirm(engine, merchant_id, payment_id, confirm, claim)
-
-        response = await run(request, engine, merchant_id, create_and_confirm, render=CREATED)
-        return await with_client_secret(engine, merchant_id, response, payment.id, secret)
+        return respond(await payment_calls.create(engine_of(state), await call_of(request), data))
 
     @get(
         "/",
@@ -137,10 +85,7 @@ class PaymentController(Controller):
     )
     async def retrieve(self, state: State, merchant_id: str, payment_id: str) -> Response[bytes]:
         """The payment with its ``client_secret``, or 404 (also for another merchant's payment)."""
-        engine = engine_of(state)
-        payment, secret = await client_secrets.payment_with_secret(engine, merchant_id, payment_id)
-        body = encode(payment_view(payment))
-        return Response(splice(body, secret) if secret else body, media_type=JSON)
+        return respond(await payment_calls.retrieve(engine_of(state), merchant_id, payment_id))
 
     @get(
         "/{payment_id:str}/payment_methods",
@@ -182,16 +127,7 @@ class PaymentController(Controller):
         self, request: Request, state: State, merchant_id: str, payment_id: str, data: ConfirmPayment
     ) -> Response[bytes]:
         """Charge the payment: 200 with the payment, 402 for a decline, 502 for a gateway failure."""
-        engine = engine_of(state)
-        # The key is claimed by confirm's first write (one statement fewer per confirm).
-        response = await run(
-            request,
-            engine,
-            merchant_id,
-            lambda claim: confirming.confirm(engine, merchant_id, payment_id, data, claim),
-            pre_claim=False,
-        )
-        return for_browser(request, response)
+        return respond(await payment_calls.confirm(engine_of(state), await call_of(request), payment_id, data))
 
     @post(
         "/{payment_id:str}/capture",
@@ -204,7 +140,7 @@ class PaymentController(Controller):
     ) -> Response[bytes]:
         """Capture all (no body) or part (``amount``) of the authorized amount."""
         engine = engine_of(state)
-        return await run(
+        return await run_call(
             request,
             engine,
             merchant_id,
@@ -222,7 +158,7 @@ class PaymentController(Controller):
     ) -> Response[bytes]:
         """Cancel; an authorization is voided at the gateway first."""
         engine = engine_of(state)
-        return await run(
+        return await run_call(
             request, engine, merchant_id, lambda claim: cancels.cancel(engine, merchant_id, payment_id, claim)
         )
 
@@ -237,6 +173,6 @@ class PaymentController(Controller):
     ) -> Response[bytes]:
         """Resolve an unknown or pending attempt by asking the gateway now."""
         engine = engine_of(state)
-        return await run(
+        return await run_call(
             request, engine, merchant_id, lambda claim: charging.sync(engine, merchant_id, payment_id, claim)
         )

@@ -7,9 +7,9 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import Parameter
 
-from api.deps import engine_of, merchant_id
+from api.answers import JSON
+from api.deps import engine_of, merchant_id, run_call
 from api.docs import CURSOR, GATEWAY_ERRORS, PAGE_LIMIT, READ_ERRORS, WRITE_ERRORS, responses
-from api.idem import JSON, run
 from api.render import CREATED
 from engine.commands import CreateCustomer, CreateRefund
 from engine.services.customers import create_customer, get_customer, list_customers
@@ -34,7 +34,9 @@ class RefundController(Controller):
     async def create(self, request: Request, state: State, merchant_id: str, data: CreateRefund) -> Response[bytes]:
         """Refund ``amount`` (default: all that is left) of a succeeded payment."""
         engine = engine_of(state)
-        return await run(request, engine, merchant_id, lambda claim: create_refund(engine, merchant_id, data, claim))
+        return await run_call(
+            request, engine, merchant_id, lambda claim: create_refund(engine, merchant_id, data, claim)
+        )
 
     @get(
         "/",
@@ -90,7 +92,7 @@ class CustomerController(Controller):
     async def create(self, request: Request, state: State, merchant_id: str, data: CreateCustomer) -> Response[bytes]:
         """Store a customer (registered with gateways that keep customers)."""
         engine = engine_of(state)
-        return await run(
+        return await run_call(
             request,
             engine,
             merchant_id,

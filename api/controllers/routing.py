@@ -9,9 +9,9 @@ from litestar import Controller, Request, Response, get, put
 from litestar.datastructures import State
 from litestar.di import Provide
 
+from api.answers import JSON
 from api.deps import engine_of, merchant_id
 from api.docs import READ_ERRORS, RoutingObject, responses
-from api.idem import JSON
 from engine.commands import GatewayName, Strict, documented
 from engine.services.routing import get_routing, set_routing
 from engine.views import encode

@@ -14,9 +14,9 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import QueryParameter
 
+from api.answers import JSON
 from api.deps import engine_of, merchant_id
 from api.docs import CURSOR, PAGE_LIMIT, READ_ERRORS, responses
-from api.idem import JSON
 from engine.merchant_webhooks.events import PUBLIC_NAMES, EventList, EventObject
 from engine.merchant_webhooks.objects import (
     CreateEndpoint,

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 ENGINES = ("engine-1w", "engine-2w")
 BASELINES = ("sync-workers", "sync-threads")
+# Run only when named in --systems, wherever engine-1w runs: the engine with one change undone.
+VARIANTS = ("engine-litestar",)
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class Profile:
 
     def systems(self) -> list[str]:
         """Every system the profile starts, in the order they run."""
-        order = [*ENGINES, *BASELINES, "ceiling"]
+        order = [*ENGINES, *VARIANTS, *BASELINES, "ceiling"]
         wanted = {name for stage in self.stages for name in stage.systems}
         return [name for name in order if name in wanted]
 
@@ -93,7 +95,8 @@ def custom(base: Profile, users: tuple[int, ...] | None, systems: tuple[str, ...
     for stage in base.stages:
         if scenarios and stage.scenario not in scenarios:
             continue
-        names = tuple(s for s in stage.systems if not systems or s in systems)
+        variants = VARIANTS if systems and "engine-1w" in stage.systems else ()
+        names = tuple(s for s in (*stage.systems, *variants) if not systems or s in systems)
         if not names:
             continue
         stages.append(

@@ -42,11 +42,16 @@ class System:
     workers: int = 1
     mode: str = ""  # baseline: sync | threads
     threads: int = 0
+    env: tuple[tuple[str, str], ...] = ()  # extra environment of the server
 
 
 SYSTEMS: dict[str, System] = {
     "engine-1w": System("engine-1w", "engine", "engine, 1 worker (uvicorn+uvloop, Litestar, asyncpg)", workers=1),
     "engine-2w": System("engine-2w", "engine", "engine, 2 workers", workers=2),
+    # The same engine with every route through Litestar (api/hot_routes.py off): what they save.
+    "engine-litestar": System(
+        "engine-litestar", "engine", "engine, 1 worker, hot routes off", workers=1, env=(("ENGINE_HOT_ROUTES", "0"),)
+    ),
     "sync-workers": System(
         "sync-workers", "baseline", f"baseline, gunicorn sync, {2 * CORES + 1} workers", mode="sync"
     ),
@@ -194,6 +199,7 @@ def start_system(
         created = _json_of(python("api.cli", "merchant", "create", "--name", "Bench Pharmacy", "--json"), env)
         api_key = created["api_key"]
         argv = python("api.cli", "serve", "--port", str(port), "--workers", str(system.workers), "--no-migrate")
+        env.update(system.env)
     elif system.kind == "baseline":
         env.update(BASELINE_DATABASE_URL=database_url, BASELINE_GATEWAY_URL=sandbox_url + "/razorpay")
         api_key = _json_of(python("bench.baseline.serve", "merchant", "--dsn", database_url), env)["api_key"]

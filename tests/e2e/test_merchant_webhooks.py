@@ -16,8 +16,7 @@ import pytest
 import pytest_asyncio
 import standardwebhooks
 
-from api.app import create_app
-from api.middleware import RequestIdMiddleware
+from api.app import create_app, served_app
 from engine.bootstrap import Engine
 from engine.config import Settings
 from sandbox.app import create_app as create_sandbox
@@ -74,7 +73,7 @@ async def hooks(svc: Services) -> AsyncIterator[HookStack]:
         async with (
             serve_asgi(sandbox, sandbox_port),
             serve_asgi(receiver) as receiver_url,
-            serve_asgi(RequestIdMiddleware(app), api_port) as api_url,
+            serve_asgi(served_app(app, settings), api_port) as api_url,
         ):
             yield HookStack(api_url, receiver, receiver_url, app.state.engine, settings)
 
@@ -338,8 +337,9 @@ async def test_events_pagination_and_type_filter(hooks: HookStack) -> None:
 async def test_two_engines_on_one_database_deliver_each_event_once(hooks: HookStack) -> None:
     """Both processes' workers relay and send (SKIP LOCKED): every event arrives exactly once."""
     port = free_port()
-    second = create_app(msgspec.structs.replace(hooks.settings, port=port))
-    async with serve_asgi(RequestIdMiddleware(second), port), await hooks.merchant() as http:
+    second_settings = msgspec.structs.replace(hooks.settings, port=port)
+    second = create_app(second_settings)
+    async with serve_asgi(served_app(second, second_settings), port), await hooks.merchant() as http:
         endpoint = await _endpoint(http, f"{hooks.receiver_url}/twice", ["payment.created"])
         for amount in range(1, 21):
             assert (await http.post("/v1/payments", json={"amount": amount, "currency": "INR"})).status_code == 201

@@ -11,8 +11,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from api.app import create_app
-from api.middleware import RequestIdMiddleware
+from api.app import create_app, served_app
 from engine.bootstrap import Engine
 from tests.support.hook_receiver import HookReceiver
 from tests.support.servers import free_port, serve_asgi
@@ -30,7 +29,7 @@ async def live(svc: Services) -> AsyncIterator[tuple[str, Engine]]:
             own, port=port, sandbox_url="http://127.0.0.1:9", sandbox=False, webhook_poll=0.05, webhook_timeout=1.0
         )
         app = create_app(settings)
-        async with serve_asgi(RequestIdMiddleware(app), port) as url:
+        async with serve_asgi(served_app(app, settings), port) as url:
             yield url, app.state.engine
 
 

@@ -11,8 +11,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from api.app import create_app
-from api.middleware import RequestIdMiddleware
+from api.app import create_app, served_app
 from sandbox.app import create_app as create_sandbox
 from sandbox.config import SandboxSettings
 from tests.conftest import Stack
@@ -42,6 +41,6 @@ async def tuned_stack(
         overrides.setdefault("reconcile_interval", 0.0)
         settings = engine_settings(db, port=api_port, sandbox_url=sandbox_url, **overrides)
         app = create_app(settings)
-        served = RequestIdMiddleware(app, max_inflight=settings.max_inflight)
+        served = served_app(app, settings)
         async with serve_asgi(sandbox_app, sandbox_port), serve_asgi(served, api_port) as api_url:
             yield Stack(api_url=api_url, sandbox_url=sandbox_url, engine=app.state.engine)
