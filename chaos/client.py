@@ -3,7 +3,8 @@
 A request is retried, with the same key and body, while its answer says "not decided yet": no
 answer at all (the engine was killed, refused the connection, dropped it), 503 (a dependency or
 the process is down, overloaded), 409 ``idempotency_key_in_use`` (the dead request's lock still
-holds), 502 ``charge_pending`` / ``outcome_pending`` (the resumed charge is being resolved).
+holds), 502 ``charge_pending`` / ``outcome_pending`` (the resumed charge is being resolved) /
+``authentication_pending`` (the resumed charge's page was lost; the gateway has not failed it yet).
 Anything else is what the client was *told*, and the :class:`Journal` keeps it: the checks hold
 the engine and the gateway to it.
 """
@@ -18,7 +19,9 @@ from typing import Any
 
 import httpx
 
-RETRY_CODES = frozenset({"idempotency_key_in_use", "charge_pending", "outcome_pending", "capture_pending"})
+RETRY_CODES = frozenset(
+    {"idempotency_key_in_use", "charge_pending", "outcome_pending", "capture_pending", "authentication_pending"}
+)
 
 
 @dataclass

@@ -148,6 +148,16 @@ class OutcomePending(EngineError):
     code = "outcome_pending"
 
 
+class AuthenticationPending(OutcomePending):
+    """A resumed confirm whose gateway waits for the customer on a page (3-D Secure, bank,
+    wallet) that was lost with the first request and cannot be had again: nothing is charged,
+    and once the gateway fails that authentication (its session expires) a retry with the same
+    ``Idempotency-Key`` starts a new attempt with a new page (502, nothing stored)."""
+
+    code = "authentication_pending"
+    retry_after = 10
+
+
 class ConnectorBug(EngineError):
     """A connector raised before any request left: a bug, and provably nothing was charged
     (the attempt fails as ``internal_error``, safe to retry)."""

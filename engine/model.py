@@ -84,6 +84,8 @@ class Attempt(msgspec.Struct, kw_only=True):
     next_sync_at: datetime | None = None
     failover_reason: str | None = None
     last_synced_at: datetime | None = None
+    # The gateway's page for this attempt was lost with the request that created it (0012).
+    redirect_lost: bool = False
     version: int = 1
     created_at: datetime
     updated_at: datetime

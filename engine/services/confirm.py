@@ -23,9 +23,9 @@ from engine.errors import ConnectorBug, IllegalTransition, OutcomePending, Valid
 from engine.gateways.base import ChargeRequest, ChargeResult, GatewayConnector, Outcome, PaymentMethod
 from engine.ids import new_id, plausible
 from engine.model import Attempt, GatewayAccount, Payment
-from engine.payment_rules import INTERNAL_ERROR, NO_PAYMENT, fail_over
+from engine.payment_rules import INTERNAL_ERROR, NO_PAYMENT
 from engine.results import Declined, outcome_of
-from engine.services import bulkhead, idempotency, routing
+from engine.services import bulkhead, failover, idempotency, lost_pages, routing
 from engine.services.charging import (
     absent_after_s,
     auto_capture,
@@ -39,7 +39,7 @@ from engine.services.charging import (
 )
 from engine.services.idempotency import RecoveryPoint
 from engine.services.methods import prepare_method
-from engine.services.payments import get_payment, no_such_payment, write_change
+from engine.services.payments import get_payment, no_such_payment
 from engine.states import CONFIRMABLE, UNRESOLVED_ATTEMPTS, AttemptStatus, PaymentStatus
 from engine.store import phases
 from engine.views import payment_view
@@ -77,6 +77,14 @@ async def confirm(
         claim = judged or claim  # None: the row vanished meanwhile; claimed by the first write
     if claim is not None and claim.resumes(RecoveryPoint.CHARGE_STARTED):
         return await resume(engine, payment, claim, cmd, contact)
+    return await _charge_new(engine, payment, cmd, contact, claim)
+
+
+async def _charge_new(
+    engine: Engine, payment: Payment, cmd: ConfirmPayment, contact: phases.Contact, claim: idempotency.Claim | None
+) -> Payment | Declined | idempotency.Replay:
+    """Route the payment method and charge it as a new attempt."""
+    merchant_id = payment.merchant_id
     if cmd.payment_method is None:
         raise ValidationError(
             "payment_method is required to confirm.", code="parameter_missing", param="payment_method"
@@ -133,12 +141,12 @@ async def _charge(
         finally:
             slot.release()
         await engine.breaker.record(account.gateway, result.outcome)
-        following = await _next_allowed(engine, remaining) if result.outcome is Outcome.RETRYABLE else None
+        following = await failover.next_allowed(engine, remaining) if result.outcome is Outcome.RETRYABLE else None
         if following is None:
             return await finish(engine, payment, attempt.id, result, claim, rows=(written[0], written[1]))
         account, slot = following
         try:
-            payment, attempt = await _hand_over(engine, payment, attempt, result, account, method)
+            payment, attempt = await failover.hand_over(engine, payment, attempt, result, account, method)
         except BaseException:
             slot.release()
             raise
@@ -198,7 +206,7 @@ async def _start(
 
 async def resume(
     engine: Engine, payment: Payment, claim: idempotency.Claim, cmd: ConfirmPayment, contact: phases.Contact
-) -> Payment | Declined:
+) -> Payment | Declined | idempotency.Replay:
     """Finish a confirm whose request died after recording its attempt: ask the gateway about
     that attempt (never charge twice), settle, and answer as the first request would have.
 
@@ -213,6 +221,11 @@ async def resume(
         account = await engine.gateways.account(payment.merchant_id, attempt.gateway_account_id, attempt.gateway)
         connector = engine.gateways.connector(account)
         result = await call_connector(connector.sync, ref_of(attempt, payment.currency))
+        if lost_pages.concerns(attempt, result):
+            # Its page never reached us: raises while it is open, a new attempt once it failed.
+            settled = await lost_pages.resolve(engine, payment, attempt, result)
+            if settled is not None and cmd.payment_method is not None:
+                return await _charge_new(engine, settled, cmd, contact, claim)
         if _nothing_at_gateway(attempt, result) and cmd.payment_method is not None:
             if (engine.clock() - attempt.created_at).total_seconds() <= absent_after_s(engine):
                 raise OutcomePending(
@@ -222,6 +235,9 @@ async def resume(
                 )
             result = await _continue(engine, connector, payment, attempt, result.gateway_order_id, cmd, contact)
         return await finish(engine, payment, attempt.id, result, claim)
+    if lost_pages.starts_over(attempt, payment) and cmd.payment_method is not None:
+        # Its lost page's attempt failed meanwhile (reconciler, webhook): it can never charge.
+        return await _charge_new(engine, payment, cmd, contact, claim)
     payment = await auto_capture(engine, payment)  # settled meanwhile (webhook, worker)
     return await remember(engine, claim, outcome_of(payment))
 
@@ -271,42 +287,3 @@ def _with_order_recorder(engine: Engine, request: ChargeRequest, written: list[A
             written[1] = msgspec.structs.replace(attempt, gateway_order_id=order_id, version=attempt.version + 1)
 
     return msgspec.structs.replace(request, record_order=record_order)
-
-
-async def _next_allowed(engine: Engine, remaining: list[GatewayAccount]) -> tuple[GatewayAccount, bulkhead.Slot] | None:
-    """The next failover target with room in its bulkhead whose breaker lets this payment
-    through (taking a half-open breaker's probe only now that the payment really goes there),
-    and the bulkhead slot taken for it."""
-    while remaining:
-        candidate = remaining.pop(0)
-        slot = engine.bulkheads.enter(candidate.gateway)
-        if slot is None:
-            continue  # full: nothing was sent there, try the next one
-        try:
-            allowed = await engine.breaker.allow(candidate.gateway)
-        except BaseException:
-            slot.release()
-            raise
-        if allowed:
-            return candidate, slot
-        slot.release()
-    return None
-
-
-async def _hand_over(
-    engine: Engine,
-    payment: Payment,
-    attempt: Attempt,
-    result: ChargeResult,
-    following: GatewayAccount,
-    method: PaymentMethod,
-) -> tuple[Payment, Attempt]:
-    """Fail the attempt with its reason and open the next one, in one transaction."""
-    async with engine.db.transaction() as uow:
-        locked_payment = await uow.payments.lock(payment.id, payment.merchant_id)
-        locked_attempt = await uow.attempts.lock(attempt.id, payment.merchant_id)
-        assert locked_payment is not None and locked_attempt is not None
-        change = fail_over(locked_payment, locked_attempt, result, following.gateway)
-        payment = await write_change(uow, change)
-        attempt = await uow.attempts.insert(payment, following.gateway, following.id, method.type)
-    return payment, attempt

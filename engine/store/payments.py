@@ -245,6 +245,10 @@ class Attempts(Repository):
         False when the attempt already had one."""
         return affected(await self._db.execute(Q.record_order, attempt_id, merchant_id, order_id)) == 1
 
+    async def mark_redirect_lost(self, attempt_id: str, merchant_id: str) -> None:
+        """Record that the attempt's page for the customer never reached the engine."""
+        await self._db.execute(Q.mark_redirect_lost, attempt_id, merchant_id)
+
 
 class Events(Repository):
     """The outbox: one event row per state change, written with the change."""

@@ -163,6 +163,11 @@ UPDATE idempotency_keys SET recovery_point = 'payment_created', object_id = $1, 
 UPDATE payment_attempts SET gateway_order_id = $3, version = version + 1, updated_at = now()
  WHERE id = $1 AND merchant_id = $2 AND gateway_order_id IS NULL;
 
+-- name: mark_redirect_lost
+-- The attempt's page was lost with the request that created it (see 0012_lost_redirects.sql).
+-- No version bump: it is no state change a guarded write must see.
+UPDATE payment_attempts SET redirect_lost = true WHERE id = $1 AND merchant_id = $2;
+
 -- name: read_for_settle
 -- Phase read: the attempt and its payment in one round trip (no lock: the write is guarded).
 SELECT to_jsonb(p) AS payment, to_jsonb(a) AS attempt

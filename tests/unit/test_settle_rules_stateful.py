@@ -10,7 +10,7 @@ rules (engine/services/charging.py, confirm.py):
   steps in between, the write guarded by the versions read as ``phases.write_settlement`` is
   (stale: nothing written, fold again from a fresh read);
 - confirm (``_start``): a fresh pending attempt and the payment ``processing``, only from
-  ``CONFIRMABLE``; failover (``_hand_over``): ``fail_over`` then a fresh attempt, only while the
+  ``CONFIRMABLE``; failover (``failover.hand_over``): ``fail_over`` then a fresh attempt, only while the
   latest attempt is pending/unknown and the payment processing; cancel (void or in place);
 - news of every outcome for the latest or an older attempt, duplicated and reordered, and "the
   gateway has no payment" at random attempt ages.
@@ -255,7 +255,7 @@ class PaymentMachine(RuleBasedStateMachine):
         gateway=st.sampled_from(GATEWAYS),
     )
     def failover(self, happens: int, error_code: str | None, raw_status: str | None, gateway: str) -> None:
-        """``confirm._hand_over``: fail the attempt, keep the payment processing, open the next.
+        """``failover.hand_over``: fail the attempt, keep the payment processing, open the next.
 
         Only one time in three (``happens == 0``): otherwise it is enabled as often as news and
         most runs would be chains of pending attempts."""

@@ -89,9 +89,7 @@ class Payments(MemoryRepository):
         return row[1] if row is not None and row[0] == merchant_id else None
 
     @statement
-    def get_with_secret(
-        self, payment_id: str, merchant_id: str
-    ) -> tuple[Payment, tuple[bytes, str] | None] | None:
+    def get_with_secret(self, payment_id: str, merchant_id: str) -> tuple[Payment, tuple[bytes, str] | None] | None:
         p = self.t.payments.get(payment_id)
         if p is None or p.merchant_id != merchant_id:
             return None
@@ -261,6 +259,12 @@ class Attempts(MemoryRepository):
         a = _mine(self.t, attempt_id, merchant_id)
         if a is not None and a.gateway_order_id is None:
             self.t.put_attempt(replace(a, gateway_order_id=order_id, version=a.version + 1, updated_at=self.t.now))
+
+    @statement
+    def mark_redirect_lost(self, attempt_id: str, merchant_id: str) -> None:
+        a = _mine(self.t, attempt_id, merchant_id)
+        if a is not None:
+            self.t.put_attempt(replace(a, redirect_lost=True))
 
 
 class Events(MemoryRepository):
