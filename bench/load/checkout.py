@@ -57,7 +57,7 @@ class CheckoutUser(FastHttpUser):
 
     def on_start(self) -> None:
         """Spread paced users over one period."""
-        stagger()
+        stagger(self)
 
     @task
     def checkout(self) -> None:

@@ -60,11 +60,17 @@ def wait_time() -> Any:
     return constant_throughput(PACE) if PACE > 0 else constant(0)
 
 
-def stagger() -> None:
+def stagger(user: Any) -> None:
     """When paced, start after a random part of one period, so arrivals spread evenly over time
-    instead of coming in a burst per period (all users are spawned within a few seconds)."""
+    instead of coming in a burst per period (all users are spawned within a few seconds).
+
+    locust's pacing counts from the user's creation (``_cp_last_run``), so without restarting
+    that clock here every user's *second* flow would start at creation + one period -- all of
+    them together, undoing the stagger after one cycle (and reading more than the offered rate
+    in a window that starts there)."""
     if PACE > 0:
         gevent.sleep(random.uniform(0, 1 / PACE))
+        user._cp_last_run = time.perf_counter()
 
 
 def auth_headers(key: str | None = None) -> dict[str, str]:

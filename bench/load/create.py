@@ -25,7 +25,7 @@ class CreateUser(FastHttpUser):
 
     def on_start(self) -> None:
         """Spread paced users over one period."""
-        stagger()
+        stagger(self)
 
     @task
     def create(self) -> None:

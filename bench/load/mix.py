@@ -51,7 +51,7 @@ class MixUser(FastHttpUser):
 
     def on_start(self) -> None:
         """Spread paced users over one period."""
-        stagger()
+        stagger(self)
 
     def _create(self, key: str | None = None) -> str:
         with self.client.post(
