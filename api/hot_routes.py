@@ -36,6 +36,7 @@ _CONFIRM = "/confirm"
 # The route templates Litestar would put in ``scope["path_template"]`` (the metrics' labels).
 _TEMPLATES = {"create": PAYMENTS, "retrieve": PAYMENTS + "/{payment_id}", "confirm": PAYMENTS + "/{payment_id}/confirm"}
 _JSON = (b"content-type", b"application/json")
+_READ = frozenset({b"authorization", b"idempotency-key", b"content-length", b"host"})  # headers used here
 
 
 class _TooLarge(Exception):
@@ -163,9 +164,6 @@ def _headers(raw: list[tuple[bytes, bytes]]) -> dict[bytes, bytes] | None:
     if length is not None and not length.isdigit():
         return None
     return found
-
-
-_READ = frozenset({b"authorization", b"idempotency-key", b"content-length", b"host"})
 
 
 def _text(value: bytes | None) -> str | None:
