@@ -37,7 +37,7 @@ async def gate(request: Request) -> None:
         request.state.publishable = publishable
     elif auth == "admin":
         check_admin(engine, request)
-    body_type = body_type_of(handler)
+    body_type = _body_type(handler)
     if body_type is not None:
         # Kept for the idempotency fingerprint too (api/idem.py: the decoded fields, sorted).
         request.state.body = ScopeState.from_scope(request.scope).json = admission.decode_body(
@@ -54,7 +54,7 @@ async def gate(request: Request) -> None:
         )
 
 
-def body_type_of(handler: Any) -> tuple[type[msgspec.Struct], bool] | None:
+def _body_type(handler: Any) -> tuple[type[msgspec.Struct], bool] | None:
     """The Struct a handler's ``data`` parameter expects, and whether an empty body is allowed."""
     if handler in _BODY_TYPES:
         return _BODY_TYPES[handler]

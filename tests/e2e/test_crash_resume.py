@@ -117,6 +117,14 @@ async def ledger_of(
     return kinds
 
 
+async def held_on_juspay(http: httpx.AsyncClient, amount: int, key: str) -> dict[str, Any]:
+    """A card payment authorized (not captured) on Juspay, created under ``key``."""
+    body = create_body(amount, capture_method="manual", gateway="juspay")
+    held = (await http.post("/v1/payments", json=body, headers={"Idempotency-Key": key})).json()
+    assert held.get("status") == "requires_capture" and held["gateway"] == "juspay", held
+    return held
+
+
 async def assert_replays(http: httpx.AsyncClient, path: str, body: dict, key: str, final: httpx.Response) -> None:
     again = await http.post(path, json=body, headers={"Idempotency-Key": key})
     assert again.status_code == final.status_code and again.content == final.content
@@ -285,9 +293,7 @@ async def test_a_cancel_retried_after_the_worker_finished_its_void_answers_cance
     """The first cancel died mid-void; the background worker ran the void row on once its lease
     ran out and the payment is canceled. The retry under the same key continues that cancel --
     it answers the canceled payment, it does not start over and find it "already canceled"."""
-    body = create_body(22000, capture_method="manual", gateway="juspay")
-    held = (await http.post("/v1/payments", json=body, headers={"Idempotency-Key": "j2"})).json()
-    assert held["status"] == "requires_capture", held
+    held = await held_on_juspay(http, 22000, "j2")
     path = f"/v1/payments/{held['id']}/cancel"
     await procs.add_sandbox_fault("juspay", "latency", latency_ms=2000, path_contains="/void", count=1)
     await crash_during(procs, http.post(path, json={}, headers={"Idempotency-Key": "v2"}), fault_taken(procs))
@@ -325,14 +331,7 @@ async def test_sigterm_lets_a_confirm_in_flight_finish_with_its_real_answer(proc
 
 
 async def test_a_cancel_cut_by_a_crash_voids_once(procs, http, own_db):
-    held = (
-        await http.post(
-            "/v1/payments",
-            json=create_body(21000, capture_method="manual", gateway="juspay"),
-            headers={"Idempotency-Key": "j"},
-        )
-    ).json()
-    assert held["status"] == "requires_capture" and held["gateway"] == "juspay", held
+    held = await held_on_juspay(http, 21000, "j")
     path = f"/v1/payments/{held['id']}/cancel"
     await procs.add_sandbox_fault("juspay", "latency", latency_ms=2000, path_contains="/void", count=1)
     await crash_during(procs, http.post(path, json={}, headers={"Idempotency-Key": "v1"}), fault_taken(procs))
@@ -346,14 +345,7 @@ async def test_a_cancel_cut_by_a_crash_voids_once(procs, http, own_db):
 
 @BOUNDARIES
 async def test_a_partial_capture_cut_by_a_crash_captures_that_part_once(procs, http, own_db, fault):
-    held = (
-        await http.post(
-            "/v1/payments",
-            json=create_body(26000, capture_method="manual", gateway="juspay"),
-            headers={"Idempotency-Key": "pc"},
-        )
-    ).json()
-    assert held.get("status") == "requires_capture" and held["gateway"] == "juspay", held
+    held = await held_on_juspay(http, 26000, "pc")
     path, body = f"/v1/payments/{held['id']}/capture", {"amount": 9000}
     await procs.add_sandbox_fault("juspay", fault, latency_ms=2000, path_contains="/capture", count=1)
     await crash_during(
