@@ -172,7 +172,9 @@ async def test_the_page_is_keyboard_usable_and_validates_before_sending(stack, m
     await page.get_by_label("UPI ID").press("Enter")
     await page.get_by_text("Enter a UPI ID like name@bank.").wait_for()
     assert confirms == []
-    assert (await checkout.sk.get(f"/v1/payments/{checkout.payment['id']}")).json()["status"] == "requires_payment_method"
+    assert (await checkout.sk.get(f"/v1/payments/{checkout.payment['id']}")).json()[
+        "status"
+    ] == "requires_payment_method"
 
 
 @pytest.mark.parametrize(("decision", "status"), [("Approve", "succeeded"), ("Reject", "requires_payment_method")])

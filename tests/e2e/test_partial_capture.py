@@ -58,9 +58,7 @@ async def test_capturing_the_whole_hold_on_juspay_sends_no_partial_amount(mercha
 
 
 WITHOUT = [
-    g
-    for g in GATEWAYS
-    if registry.capabilities(g).manual_capture and not registry.capabilities(g).partial_capture
+    g for g in GATEWAYS if registry.capabilities(g).manual_capture and not registry.capabilities(g).partial_capture
 ]
 
 

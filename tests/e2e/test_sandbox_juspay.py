@@ -440,7 +440,9 @@ async def test_preauth_partial_capture_releases_the_rest_once(sandbox: Sandbox, 
     [event] = await events(sandbox, merchant, 1)
     assert event["content"]["order"]["status"] == "PARTIAL_CHARGED"
     # refunds are bounded by what was captured, not by the order's amount
-    over = await sandbox.api("POST", f"/orders/{order_id}/refunds", data={"unique_request_id": "rp1", "amount": "40.01"})
+    over = await sandbox.api(
+        "POST", f"/orders/{order_id}/refunds", data={"unique_request_id": "rp1", "amount": "40.01"}
+    )
     assert over.status_code == 400 and over.json()["error_code"] == "invalid.refund.amount"
     rest = await sandbox.api("POST", f"/orders/{order_id}/refunds", data={"unique_request_id": "rp2"})
     assert rest.status_code == 200 and rest.json()["refunds"][0]["amount"] == 40.0 and rest.json()["refunded"]

@@ -88,7 +88,9 @@ async def test_a_payment_that_cannot_be_confirmed_lists_nothing(engine, merchant
 
 
 @pytest.mark.parametrize("order", [list(p) for n in (1, 2, 4) for p in itertools.combinations(GATEWAYS, n)])
-@pytest.mark.parametrize(("currency", "capture_method"), [("INR", "automatic"), ("INR", "manual"), ("USD", "automatic")])
+@pytest.mark.parametrize(
+    ("currency", "capture_method"), [("INR", "automatic"), ("INR", "manual"), ("USD", "automatic")]
+)
 async def test_listed_exactly_when_confirms_routing_accepts(engine, merchant, order, currency, capture_method):
     await set_routing(engine, merchant, order)
     payment = await a_payment(engine, merchant, currency=currency, capture_method=capture_method)
