@@ -1,4 +1,5 @@
-"""Shared e2e fixtures: a tiny webhook receiver served over real HTTP."""
+"""Shared e2e fixtures: a tiny webhook receiver served over real HTTP, and ``http``, a fresh
+merchant's client on the module's own ``procs`` (a :class:`ProcessStack` the module defines)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
+import httpx
 import pytest_asyncio
 
+from tests.support.procs import ProcessStack
 from tests.support.servers import serve_asgi
 
 
@@ -77,3 +80,16 @@ async def webhook_receiver() -> AsyncIterator[WebhookReceiver]:
     async with serve_asgi(receiver) as base_url:
         receiver.base_url = base_url
         yield receiver
+
+
+@pytest_asyncio.fixture
+async def http(procs: ProcessStack) -> AsyncIterator[httpx.AsyncClient]:
+    """A fresh merchant's client on the module's ``procs``; the sandbox starts without faults.
+
+    Only for modules that define a ``procs`` fixture (the crash tests): it is theirs to build,
+    with each module's own database and timeouts.
+    """
+    await procs.clear_sandbox_faults()
+    _, api_key = await procs.new_merchant()
+    async with procs.client(api_key) as client:
+        yield client

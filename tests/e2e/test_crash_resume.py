@@ -46,15 +46,6 @@ async def procs(own_db: Services, tmp_path_factory: pytest.TempPathFactory) -> A
         yield stack
 
 
-@pytest_asyncio.fixture
-async def http(procs: ProcessStack) -> AsyncIterator[httpx.AsyncClient]:
-    """A fresh merchant's client; the sandbox starts without faults."""
-    await procs.clear_sandbox_faults()
-    _, api_key = await procs.new_merchant()
-    async with procs.client(api_key) as client:
-        yield client
-
-
 async def until(check: Callable[[], Awaitable[Any]], within: float = 20.0) -> Any:
     """Poll ``check`` until it returns something truthy (an observable, never a fixed sleep)."""
     async with asyncio.timeout(within):

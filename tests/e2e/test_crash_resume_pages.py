@@ -96,15 +96,6 @@ async def procs(own_db: Services, tmp_path_factory: pytest.TempPathFactory) -> A
         yield stack
 
 
-@pytest_asyncio.fixture
-async def http(procs: ProcessStack) -> AsyncIterator[httpx.AsyncClient]:
-    """A fresh merchant's client; the sandbox starts without faults."""
-    await procs.clear_sandbox_faults()
-    _, api_key = await procs.new_merchant()
-    async with procs.client(api_key) as client:
-        yield client
-
-
 def awaiting_authentication(procs: ProcessStack, db: Services, gateway: str) -> Callable[[], Awaitable[bool]]:
     """The gateway created the payment and waits for its authentication (its own status API
     says so), while its answer -- the page -- is held back from the engine."""
