@@ -50,4 +50,4 @@ def serve(host: str = "127.0.0.1", port: int = 8001) -> None:
     """Run the sandbox with uvicorn until interrupted (``payment-engine sandbox`` calls this)."""
     import uvicorn
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(), host=host, port=port, log_level="info", proxy_headers=False)

@@ -148,6 +148,7 @@ def main(argv: list[str] | None = None) -> None:
         loop="uvloop",
         http="httptools",
         access_log=False,
+        proxy_headers=False,  # as the engine serves: nothing reads the client address
         log_level="warning",
         lifespan="on",
         server_header=False,
