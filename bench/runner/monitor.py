@@ -42,17 +42,20 @@ class Group:
     _cpu: dict[int, float] = field(default_factory=dict)
     _procs: dict[int, psutil.Process] = field(default_factory=dict)
 
-    def sample(self, now: float) -> None:
-        """Add one sample (processes that vanished keep their last CPU figure)."""
+    def sample(self, now: float, children: dict[int, list[int]] | None = None) -> None:
+        """Add one sample (processes that vanished keep their last CPU figure).
+
+        ``children``: every process's child pids, read once for all groups (``children_map``);
+        without it the tree is read here.
+        """
         rss_total = rss_max = count = connections = 0
         check = self.listen_port > 0 and len(self.samples) % 6 == 0
+        children = children_map() if children is None else children
         for pid in self.roots():
-            try:
-                root = self._procs.get(pid) or psutil.Process(pid)
-                self._procs[pid] = root
-                tree = [root, *root.children(recursive=True)]
-            except psutil.Error:
-                continue
+            tree: list[psutil.Process] = []
+            for member in descendants(pid, children):
+                with contextlib.suppress(psutil.Error):
+                    tree.append(self._procs.get(member) or psutil.Process(member))
             for proc in tree:
                 with contextlib.suppress(psutil.Error):
                     cached = self._procs.setdefault(proc.pid, proc)
@@ -86,6 +89,28 @@ class Group:
             "processes": max((s.processes for s in self.samples), default=0),
             **({"max_client_connections": self.max_connections} if self.listen_port else {}),
         }
+
+
+def children_map() -> dict[int, list[int]]:
+    """Each pid's children, from one pass over the process table. (``Process.children`` reads
+    the whole table once per call: with a root per PostgreSQL backend, the sampler itself took
+    0.2 of the machine's 2 cores.)"""
+    out: dict[int, list[int]] = {}
+    for proc in psutil.process_iter(["ppid"]):
+        ppid = proc.info["ppid"]
+        if ppid is not None:
+            out.setdefault(ppid, []).append(proc.pid)
+    return out
+
+
+def descendants(pid: int, children: dict[int, list[int]]) -> list[int]:
+    """``pid`` and every process below it in ``children``."""
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        todo.extend(children.get(current, ()))
+    return out
 
 
 @dataclass
@@ -140,8 +165,9 @@ class Monitor:
         idle = times.idle + getattr(times, "iowait", 0.0)
         busy = sum(times) - idle - getattr(times, "guest", 0.0) - getattr(times, "guest_nice", 0.0)
         self.machine.append((now, busy, getattr(times, "steal", 0.0)))
+        children = children_map()
         for group in self.groups:
-            group.sample(now)
+            group.sample(now, children)
         for counter in self.counters:
             counter.sample()
 
