@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import msgspec
 
 from sandbox.context import SandboxContext
+from sandbox.ids import random_chars
 from sandbox.instruments import (
     DeclineReason,
     Instrument,
@@ -213,7 +214,7 @@ class JuspayService:
     def _settle(self, order: Order, txn: Txn, status: str) -> list[Delivery]:
         order.status = status
         if status in ("CHARGED", "AUTHORIZED"):
-            txn.rrn = "".join(secrets.choice("0123456789") for _ in range(12))
+            txn.rrn = random_chars("0123456789", 12)
             captured = status == "CHARGED"
             self.ctx.ledger.paid(GATEWAY, order.order_id, txn.txn_uuid, order.amount, order.currency, captured)
         if status == "AUTHORIZED":  # Juspay documents no webhook event for a pre-authorization

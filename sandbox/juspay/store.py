@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
 import string
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.ids import random_chars
 from sandbox.juspay.wire import iso, major
 
 _ALPHABET = string.ascii_lowercase + string.digits
@@ -15,7 +15,7 @@ _ALPHABET = string.ascii_lowercase + string.digits
 
 def new_id(prefix: str, length: int = 16) -> str:
     """A Juspay-style id (``cst_…``, ``ordeh_…``)."""
-    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    return prefix + random_chars(_ALPHABET, length)
 
 
 @dataclass

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 from dataclasses import dataclass, field
+
+from sandbox.ids import random_chars
 
 
 def digits(count: int) -> str:
     """A random string of decimal digits."""
-    return "".join(secrets.choice("0123456789") for _ in range(count))
+    return random_chars("0123456789", count)
 
 
 def new_txn_id() -> str:

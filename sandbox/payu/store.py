@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 from dataclasses import dataclass, field
+
+from sandbox.ids import random_chars
 
 
 def digits(count: int) -> str:
     """A random string of decimal digits (no leading zero)."""
-    return secrets.choice("123456789") + "".join(secrets.choice("0123456789") for _ in range(count - 1))
+    return random_chars("123456789", 1) + random_chars("0123456789", count - 1)
 
 
 def addedon(ts: float) -> str:

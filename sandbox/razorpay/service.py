@@ -17,6 +17,7 @@ import secrets
 from typing import Any
 
 from sandbox.context import SandboxContext
+from sandbox.ids import random_chars
 from sandbox.instruments import (
     DeclineReason,
     Instrument,
@@ -253,7 +254,7 @@ class RazorpayService:
 
 
 def _acquirer_data(payment: Payment) -> dict[str, Any]:
-    digits = "".join(secrets.choice("0123456789") for _ in range(12))
+    digits = random_chars("0123456789", 12)
     if payment.method == "card":
         return {"auth_code": digits[:6]}
     if payment.method == "upi":

@@ -6,12 +6,12 @@ exist"), which lets tests open separate accounts with ``rzp_test_<anything>`` ke
 
 from __future__ import annotations
 
-import secrets
 import string
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.ids import random_chars
 from sandbox.razorpay.errors import not_found
 
 _ALPHABET = string.ascii_letters + string.digits
@@ -19,7 +19,7 @@ _ALPHABET = string.ascii_letters + string.digits
 
 def new_id(prefix: str) -> str:
     """A Razorpay-style id: ``<prefix>_`` followed by 14 alphanumerics."""
-    return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(14))
+    return f"{prefix}_" + random_chars(_ALPHABET, 14)
 
 
 def now() -> int:
