@@ -307,6 +307,24 @@ def test_a_cvv_field_stored_in_the_database_is_a_leak_even_without_its_value(tmp
     assert len(found) == 1 and "000000010000000000000001" in found[0] and "CVV field name" in found[0]
 
 
+@pytest.mark.parametrize(
+    "blob",
+    [
+        b'{"card": {"number": "x", "cvc": "x"}}',
+        b"card[number]=x&card[cvv]=x",
+        b"amount=5&ccvv=x",
+        b"\x07\x00\x00\x10cvcnumberexp_yearexp_month",  # jsonb: an object's keys one after another
+    ],
+)
+def test_a_cvv_field_name_without_its_value_is_found(blob: bytes) -> None:
+    assert find_in(b"\x00\x93" + blob + b"\x00", "heap", CARDS, CVVS, names=True)
+
+
+@pytest.mark.parametrize("blob", [b'\x93\x01cvc"\x8f\x00', b"\xfe\x00cvv:\x11", b'pay_Kcvc"', b'{"cvc_check": null}'])
+def test_random_bytes_or_ids_around_a_cvv_name_are_no_leak(blob: bytes) -> None:
+    assert find_in(blob, "pg_wal", CARDS, CVVS, names=True) == []
+
+
 # --- plan ------------------------------------------------------------------------------------
 
 
