@@ -146,7 +146,7 @@ async def test_a_3ds_confirm_whose_page_was_lost_gets_a_new_page_once_the_old_on
     final = await until(decided, within=EXPIRE_S + 4 * LOCK_S)
     assert final.status_code == 201, f"{final.text}\n{procs.engine_log_tail()}"
     payment = final.json()
-    assert payment["status"] == "requires_action", payment
+    assert payment["status"] == "requires_action", f"{payment}\n{procs.engine_log_tail()}"
     redirect = payment["next_action"]["redirect_url"]
     callback = await decide(redirect, "approve")
     async with browser() as client:
