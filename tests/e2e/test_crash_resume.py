@@ -22,6 +22,7 @@ import pytest_asyncio
 
 from tests.support.procs import ProcessStack, process_stack
 from tests.support.stack import Services, fresh_database
+from tests.support.waiting import until
 
 LOCK_S = 8  # the smallest IDEMPOTENCY_LOCK_TIMEOUT_S the 1 s + 3 s gateway timeouts allow
 CARD = {"type": "card", "card": {"number": "4111111111111111", "exp_month": 12, "exp_year": 2030, "cvc": "123"}}
@@ -44,14 +45,6 @@ async def procs(own_db: Services, tmp_path_factory: pytest.TempPathFactory) -> A
     env = {"IDEMPOTENCY_LOCK_TIMEOUT_S": str(LOCK_S), "SHUTDOWN_GRACE_S": "5"}
     async with process_stack(own_db, engine_env=env, log_dir=Path(tmp_path_factory.mktemp("crash"))) as stack:
         yield stack
-
-
-async def until(check: Callable[[], Awaitable[Any]], within: float = 20.0) -> Any:
-    """Poll ``check`` until it returns something truthy (an observable, never a fixed sleep)."""
-    async with asyncio.timeout(within):
-        while not (found := await check()):  # noqa: ASYNC110 - the observable lives in another process
-            await asyncio.sleep(0.05)
-    return found
 
 
 async def crash_during(procs: ProcessStack, request: Awaitable[httpx.Response], reached: Callable) -> None:

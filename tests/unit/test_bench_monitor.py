@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -30,6 +33,7 @@ def test_a_group_samples_a_root_and_the_child_it_started() -> None:
         assert group.samples[-1].rss_total > 0
     finally:
         for pid in children_map().get(parent.pid, []):
-            subprocess.run(["kill", str(pid)], check=False)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         parent.kill()
         parent.wait()
